@@ -1,0 +1,100 @@
+"""Statuses, error codes, event types and exit codes: defined once, shared by engine, ledger and dashboard.
+
+Each value is stored verbatim in the ledger, so renaming one is a schema change (docs/ledger.md).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    CRASHED = "crashed"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (RunStatus.PENDING, RunStatus.RUNNING)
+
+
+class StepStatus(StrEnum):
+    """The state of one step within one run (the `run_steps` table)."""
+
+    PENDING = "pending"  # waiting for its dependencies
+    READY = "ready"  # dependencies done, waiting for a concurrency slot
+    RUNNING = "running"
+    RETRYING = "retrying"  # between attempts, waiting out the backoff delay
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELED = "canceled"
+    REUSED = "reused"  # taken from the run this one resumed
+    ABANDONED = "abandoned"  # the engine died while it ran
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (
+            StepStatus.PENDING,
+            StepStatus.READY,
+            StepStatus.RUNNING,
+            StepStatus.RETRYING,
+        )
+
+
+class AttemptStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    ABANDONED = "abandoned"
+
+
+class ErrorCode(StrEnum):
+    """Why an attempt did not succeed; a query can group by it."""
+
+    EXIT_NONZERO = "exit_nonzero"
+    TIMEOUT = "timeout"
+    SIGNALED = "signaled"
+    SPAWN_FAILED = "spawn_failed"
+    CANCELED = "canceled"
+    OUTPUT_MISSING = "output_missing"
+    OUTPUT_TOO_LARGE = "output_too_large"
+    CONDITION_ERROR = "condition_error"
+    ABANDONED = "abandoned"
+
+
+class EventType(StrEnum):
+    RUN_CREATED = "run_created"
+    RUN_STARTED = "run_started"
+    STEP_READY = "step_ready"
+    STEP_STARTED = "step_started"
+    STEP_OUTPUT_TRUNCATED = "step_output_truncated"
+    STEP_SUCCEEDED = "step_succeeded"
+    STEP_FAILED = "step_failed"
+    STEP_RETRY = "step_retry"
+    STEP_TIMEOUT = "step_timeout"
+    STEP_SKIPPED = "step_skipped"
+    STEP_CANCELED = "step_canceled"
+    STEP_REUSED = "step_reused"
+    STEP_FALLBACK = "step_fallback"
+    CANCEL_REQUESTED = "cancel_requested"
+    HOOKS_STARTED = "hooks_started"
+    RUN_COMPLETED = "run_completed"
+    RUN_CANCELED = "run_canceled"
+    RUN_CRASHED = "run_crashed"
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of `engine` and `ledger-tui` (SPEC §3)."""
+
+    OK = 0
+    FAILED = 1  # the run failed or was partial; or a request that cannot be honoured
+    USAGE = 2  # invalid plan, bad arguments, unknown run
+    LEDGER = 3  # the ledger cannot be used: corrupt, newer schema, disk full
+    SIGINT = 130
+    SIGTERM = 143
