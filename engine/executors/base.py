@@ -1,0 +1,80 @@
+"""The executor seam: how the scheduler starts one attempt, waits for it, and stops it.
+
+The scheduler hands an `Executor` a fully resolved `LaunchSpec` and gets back an `AttemptHandle`; it
+learns the outcome only as an `AttemptResult`. The contract every executor keeps:
+
+- `launch` never raises for a step's own fault (command not found, permission denied, bad cwd): the
+  handle's `wait` returns a result with `spawn_error` set to one sentence, which is also appended to
+  the log.
+- stdout and stderr go, merged, to `spec.log_path`, appended in chunks, never held whole in memory;
+  secret values in `spec.mask_values` are replaced by `***` before anything reaches the log or the
+  tail.
+- `wait` enforces `spec.timeout_sec` (terminate with `spec.kill_grace_sec`, then kill;
+  `timed_out=True`) and returns only once nothing the attempt started is left running.
+- `terminate` and `kill` reach every process of the attempt, not just the first one, and mark it
+  `canceled`.
+- An executor knows nothing of retries, the ledger or SQL: the scheduler decides what a result
+  means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """Everything needed to start one attempt, already resolved (no `${...}` left)."""
+
+    run_id: str
+    step_id: str
+    attempt: int
+    argv: tuple[str, ...]  # `shell: true` is turned into ("/bin/sh", "-c", cmd) by the caller
+    cwd: str | None
+    env: Mapping[str, str]  # the complete environment of the child
+    log_path: Path  # stdout+stderr, merged, appended in chunks
+    timeout_sec: float | None
+    kill_grace_sec: float
+    mask_values: tuple[str, ...] = ()  # secret values to replace by *** in the log and tail
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """How one attempt ended, as the executor saw it; the scheduler maps it to a status."""
+
+    exit_code: int | None  # None when killed by a signal or never started
+    signal: int | None  # the signal that ended the main process, if any
+    timed_out: bool
+    canceled: bool
+    spawn_error: str | None  # one sentence when the process could not be started
+    pid: int | None
+    started_at: float  # time.time()
+    finished_at: float
+    output_tail: str  # the last few KB of the (masked) log, decoded with errors="replace"
+
+
+class Executor(Protocol):
+    """Starts attempts; one instance serves a whole run (and may cache per-run state)."""
+
+    async def launch(self, spec: LaunchSpec) -> AttemptHandle: ...
+
+
+class AttemptHandle(Protocol):
+    """One started (or failed-to-start) attempt."""
+
+    pid: int | None
+
+    async def wait(self) -> AttemptResult:
+        """Waits for the end of the attempt, enforcing `spec.timeout_sec`; callable repeatedly."""
+        ...
+
+    async def terminate(self, grace_sec: float) -> None:
+        """TERMs every process of the attempt, KILLs the rest after `grace_sec`; marks canceled."""
+        ...
+
+    def kill(self) -> None:
+        """KILLs every process of the attempt at once (the second Ctrl-C); marks it canceled."""
+        ...
