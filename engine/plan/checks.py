@@ -1,0 +1,205 @@
+"""Checks that need the whole plan: ids, dependencies, cycles, fallbacks, outputs, secrets, expressions.
+
+Each check appends problems and carries on, so `engine validate` reports everything at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from engine.plan.expressions import ExpressionError, check_expression, parse_expression
+from engine.plan.graph import StepGraph
+from engine.plan.model import Plan, Step
+from engine.plan.problems import JsonPath, Problem, format_path
+from engine.plan.variables import OutputRef, VarRef, references
+
+# Where each group of steps lives in the document; hooks form small DAGs of their own.
+GROUPS = ("steps", "on_success", "on_failure", "on_exit")
+
+
+@dataclass
+class CheckResult:
+    problems: list[Problem] = field(default_factory=list)
+    graphs: dict[str, StepGraph] = field(default_factory=dict)
+
+    def add(self, path: JsonPath, message: str, column: int | None = None) -> None:
+        self.problems.append(Problem(path, message, column=column))
+
+
+def step_strings(step: Step, where: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    """Every string of a step in which `${...}` references are substituted, with its path."""
+    yield (*where, "command"), step.command
+    for i, arg in enumerate(step.args):
+        yield (*where, "args", i), arg
+    if step.cwd is not None:
+        yield (*where, "cwd"), step.cwd
+    for key, value in step.env.items():
+        yield (*where, "env", key), value
+
+
+def check_plan(plan: Plan) -> CheckResult:
+    result = CheckResult()
+    first_seen: dict[str, JsonPath] = {}
+    for group in GROUPS:
+        for index, step in enumerate(getattr(plan, group)):
+            path: JsonPath = (group, index, "id")
+            if step.id in first_seen:
+                first = format_path(first_seen[step.id])
+                result.add(path, f'duplicate step id "{step.id}" (first at {first})')
+            else:
+                first_seen[step.id] = path
+    declared_secrets = _check_secrets(plan, result)
+    for group in GROUPS:
+        steps = getattr(plan, group)
+        graph = StepGraph(steps)
+        result.graphs[group] = graph
+        _check_dependencies(group, steps, graph, first_seen, result)
+        _check_fallbacks(group, steps, graph, result)
+    main = result.graphs["steps"]
+    for group in GROUPS:
+        graph = result.graphs[group]
+        for index, step in enumerate(getattr(plan, group)):
+            where: JsonPath = (group, index)
+            _check_outputs(step, where, graph, main if group != "steps" else None, result)
+            _check_secret_use(step, where, declared_secrets, result)
+            _check_expressions(plan, step, where, graph, main if group != "steps" else None, result)
+    return result
+
+
+def _check_secrets(plan: Plan, result: CheckResult) -> set[str]:
+    declared: set[str] = set()
+    for index, spec in enumerate(plan.secret_specs):
+        if spec.name in declared:
+            result.add(("secrets", index), f'secret "{spec.name}" is declared twice')
+        declared.add(spec.name)
+    return declared
+
+
+def _check_dependencies(
+    group: str, steps: list[Step], graph: StepGraph, ids: dict[str, JsonPath], result: CheckResult
+) -> None:
+    for index, step in enumerate(steps):
+        for k, dep in enumerate(step.depends_on):
+            if dep in graph.steps:
+                continue
+            path = (group, index, "depends_on", k)
+            if dep in ids:
+                result.add(path, f'step "{step.id}" depends on "{dep}", which is not in {group}')
+            else:
+                result.add(path, f'step "{step.id}" depends on unknown step "{dep}"')
+    positions = {step.id: i for i, step in enumerate(steps)}
+    for cycle in graph.cycles():
+        result.add(
+            (group, positions[cycle[0]], "depends_on"),
+            "dependency cycle: " + " -> ".join(cycle),
+        )
+
+
+def _check_fallbacks(group: str, steps: list[Step], graph: StepGraph, result: CheckResult) -> None:
+    primaries: dict[str, str] = {}
+    for index, step in enumerate(steps):
+        target = step.fallback
+        if target is None:
+            continue
+        path = (group, index, "fallback")
+        if target == step.id:
+            result.add(path, f'step "{step.id}" cannot be its own fallback')
+        elif target not in graph.steps:
+            result.add(path, f'step "{step.id}" names unknown fallback "{target}" (not in {group})')
+        elif target in primaries:
+            result.add(path, f'"{target}" is already the fallback of "{primaries[target]}"')
+        else:
+            primaries[target] = step.id
+            standby = graph.steps[target]
+            if standby.depends_on:
+                result.add(
+                    path,
+                    f'fallback "{target}" must have no depends_on: it takes the place of "{step.id}"',
+                )
+            if graph.dependents[target]:
+                result.add(
+                    path,
+                    f'fallback "{target}" cannot be a dependency of other steps ({", ".join(graph.dependents[target])}); depend on "{step.id}" instead',
+                )
+
+
+def _check_outputs(
+    step: Step, where: JsonPath, graph: StepGraph, main: StepGraph | None, result: CheckResult
+) -> None:
+    """A step may read only outputs that an ancestor provides; hooks may read any main step's."""
+    wanted: list[tuple[JsonPath, str, str]] = [
+        ((*where, "consumes", i), producer, name)
+        for i, (producer, name) in enumerate(step.consumed)
+    ]
+    for path, text in step_strings(step, where):
+        for ref in references(text):
+            if isinstance(ref, OutputRef):
+                wanted.append((path, ref.step_id, ref.name))
+    for path, producer, name in wanted:
+        if producer in graph.steps:
+            source, reachable = graph, graph.is_ancestor(producer, step.id)
+        elif main is not None and producer in main.steps:
+            source, reachable = main, True
+        else:
+            result.add(path, f'step "{step.id}" reads output "{name}" of unknown step "{producer}"')
+            continue
+        if not reachable:
+            result.add(
+                path,
+                f'step "{step.id}" reads an output of "{producer}" but does not depend on it (add it to depends_on)',
+            )
+        elif name not in source.steps[producer].provides:
+            result.add(
+                path,
+                f'step "{producer}" does not provide output "{name}" (its provides: {", ".join(source.steps[producer].provides) or "none"})',
+            )
+
+
+def _check_secret_use(step: Step, where: JsonPath, declared: set[str], result: CheckResult) -> None:
+    for i, name in enumerate(step.secrets):
+        if name not in declared:
+            result.add(
+                (*where, "secrets", i),
+                f'step "{step.id}" lists secret "{name}", which the plan does not declare in secrets',
+            )
+    for path, text in step_strings(step, where):
+        for ref in references(text):
+            if isinstance(ref, VarRef) and ref.name in declared:
+                place = "argv" if path[len(where)] in ("command", "args") else path[len(where)]
+                result.add(
+                    path,
+                    f'secret "{ref.name}" cannot be substituted into {place}: a step sees '
+                    f"a secret only as an environment variable (list it in the step's secrets)",
+                )
+
+
+def _check_expressions(
+    plan: Plan,
+    step: Step,
+    where: JsonPath,
+    graph: StepGraph,
+    main: StepGraph | None,
+    result: CheckResult,
+) -> None:
+    sources: list[tuple[JsonPath, str]] = []
+    if step.condition is not None:
+        sources.append(((*where, "condition"), step.condition))
+    if isinstance(step.skip_if, list):
+        sources.extend(((*where, "skip_if", i), text) for i, text in enumerate(step.skip_if))
+    elif step.skip_if is not None:
+        sources.append(((*where, "skip_if"), step.skip_if))
+    if not sources:
+        return
+    known = set(graph.steps) | (set(main.steps) if main else set())
+    ancestors = graph.ancestors(step.id) | (set(main.steps) if main else set())
+    for path, text in sources:
+        try:
+            expression = parse_expression(text)
+        except ExpressionError as error:
+            result.add(path, f"bad expression: {error.message}", column=error.column)
+            continue
+        for error in check_expression(
+            expression, known_steps=known, ancestors=ancestors, known_vars=set(plan.vars)
+        ):
+            result.add(path, f"bad expression: {error.message}", column=error.column)

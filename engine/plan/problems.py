@@ -1,0 +1,55 @@
+"""A problem found in a plan: where it is (JSON path, file line) and one sentence on what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from engine.errors import PlanError
+
+JsonPath = tuple[str | int, ...]
+
+
+def format_path(path: JsonPath) -> str:
+    """`steps[3].depends_on[0]`, the way a person reads a JSON path; `$` for the whole document."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "$"
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: JsonPath
+    message: str
+    line: int | None = None
+    column: int | None = None  # within an expression, when the problem is in one
+
+    def located(self, line: int | None) -> Problem:
+        return replace(self, line=line)
+
+    def render(self, source: str | None) -> str:
+        where = format_path(self.path)
+        if source is not None:
+            where = f"{source}:{self.line}: {where}" if self.line else f"{source}: {where}"
+        return f"{where}: {self.message}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": format_path(self.path),
+            "pointer": "".join(f"/{p}" for p in self.path),
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+        }
+
+
+class InvalidPlan(PlanError):
+    """The plan has problems; `problems` lists every one of them, located."""
+
+    def __init__(self, problems: Sequence[Problem], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(f"{source or 'plan'} is not a valid plan ({len(self.problems)} {noun})")

@@ -1,0 +1,63 @@
+"""The plan JSON Schema: where it ships, and turning its verdict into located problems.
+
+jsonschema costs ~90 ms to import, more than the rest of `engine validate`. The pydantic models judge
+every plan first (tests/plan/test_schema_agreement.py proves they agree with the schema), so
+jsonschema is imported only to explain a plan the models rejected, in the schema's own terms.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from engine.plan.model import CONSUMES_PATTERN, STEP_ID_PATTERN
+from engine.plan.problems import Problem
+
+_FRIENDLY_PATTERNS = {
+    STEP_ID_PATTERN: "may contain only letters, digits, `_`, `.` and `-`",
+    CONSUMES_PATTERN: "must name an output as STEP_ID.NAME",
+}
+
+
+def schema_text() -> str:
+    """The schema exactly as shipped (`engine schema` prints it)."""
+    return resources.files("engine.plan").joinpath("plan.schema.json").read_text("utf-8")
+
+
+@cache
+def plan_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(schema_text())
+    return schema
+
+
+def schema_problems(document: Any) -> list[Problem]:
+    """Every way `document` breaks the schema, as problems with JSON paths (lines added later)."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(plan_schema())
+    problems = [
+        Problem(tuple(error.absolute_path), _message(error))
+        for error in validator.iter_errors(document)
+    ]
+    return sorted(problems, key=lambda p: [(isinstance(x, int), x) for x in p.path])
+
+
+def _message(error: Any) -> str:
+    keyword = error.validator
+    if keyword == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        names = ", ".join(f'"{name}"' for name in extra)
+        noun = "field" if len(extra) == 1 else "fields"
+        return f"unknown {noun} {names} (allowed: {allowed})"
+    if keyword == "pattern" and error.validator_value in _FRIENDLY_PATTERNS:
+        return f"{json.dumps(error.instance)} {_FRIENDLY_PATTERNS[error.validator_value]}"
+    if keyword == "pattern" and isinstance(error.instance, str):
+        return f"{json.dumps(error.instance)} must be a name of letters, digits and `_`"
+    if keyword == "propertyNames":
+        return f"{error.message} (names are letters, digits and `_`, not starting with a digit)"
+    if keyword == "required":
+        return error.message.replace("'", '"').replace("property", "field")
+    return str(error.message)

@@ -1,0 +1,103 @@
+"""`${...}` references in plan strings: variables at load time, step outputs at run time.
+
+One tokenizer serves both passes. Load time replaces `${VAR}` and `${VAR:-default}` and leaves
+`${steps.ID.outputs.NAME}` and the `$${` escape alone; run time replaces output references and turns
+`$${` into `${`. A variable's value is escaped when it is inserted, so a value that happens to contain
+`${` is never mistaken for a reference later.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}")
+_VAR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
+_OUTPUT = re.compile(r"^steps\.([A-Za-z0-9_.-]+)\.outputs\.([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+@dataclass(frozen=True)
+class VarRef:
+    name: str
+    default: str | None
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    step_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class BadRef:
+    text: str
+
+
+Ref = VarRef | OutputRef | BadRef
+
+
+def parse_ref(inner: str) -> Ref:
+    if inner.startswith("steps."):
+        match = _OUTPUT.match(inner)
+        return OutputRef(match.group(1), match.group(2)) if match else BadRef(inner)
+    match = _VAR.match(inner)
+    return VarRef(match.group(1), match.group(2)) if match else BadRef(inner)
+
+
+def references(text: str) -> Iterator[Ref]:
+    """Every `${...}` reference in `text`, escapes excluded."""
+    for match in _TOKEN.finditer(text):
+        if match.group(1) is not None:
+            yield parse_ref(match.group(1))
+
+
+def escape(value: str) -> str:
+    return value.replace("${", "$${")
+
+
+def substitute_vars(text: str, resolve: Callable[[VarRef], str | None]) -> str:
+    """Replace variable references; `resolve` returns None for an undefined one, which is left as is."""
+    if "${" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        if inner is None:
+            return match.group(0)
+        ref = parse_ref(inner)
+        if isinstance(ref, VarRef):
+            value = resolve(ref)
+            if value is not None:
+                return escape(value)
+        return match.group(0)
+
+    return _TOKEN.sub(replace, text)
+
+
+def substitute_outputs(text: str, outputs: Mapping[tuple[str, str], str]) -> str:
+    """Run-time pass: replace output references and unescape `$${`; a missing output is a KeyError."""
+    if "$" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        if inner is None:
+            return "${"
+        ref = parse_ref(inner)
+        if isinstance(ref, OutputRef):
+            return outputs[(ref.step_id, ref.name)]
+        return match.group(0)
+
+    return _TOKEN.sub(replace, text)
+
+
+def var_text(value: str | bool | int | float | None) -> str | None:
+    """A `vars` default as the string a plan sees: JSON spelling for booleans and numbers."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
