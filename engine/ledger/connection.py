@@ -1,0 +1,149 @@
+"""Opening the ledger file: pragmas, schema checks, and sqlite errors turned into LedgerError."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from engine.errors import LedgerError, UserError
+from engine.ledger import schema
+
+BUSY_TIMEOUT_MS = 10_000
+SYNCHRONOUS_ENV = "LEDGER_SYNCHRONOUS"
+Synchronous = Literal["NORMAL", "FULL"]
+
+# Primary result codes (the low byte of an extended code) we can explain to a user.
+_SQLITE_BUSY = 5
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_CORRUPT = 11
+_SQLITE_FULL = 13
+_SQLITE_CANTOPEN = 14
+_SQLITE_NOTADB = 26
+
+
+def synchronous_setting(explicit: Synchronous | None = None) -> Synchronous:
+    """Return the `synchronous` pragma: the argument, else $LEDGER_SYNCHRONOUS, else NORMAL."""
+    if explicit is not None:
+        return explicit
+    value = os.environ.get(SYNCHRONOUS_ENV, "NORMAL").strip().upper() or "NORMAL"
+    if value == "NORMAL":
+        return "NORMAL"
+    if value == "FULL":
+        return "FULL"
+    raise UserError(f"{SYNCHRONOUS_ENV} must be NORMAL or FULL, not {value!r}.")
+
+
+def ledger_error(exc: sqlite3.Error, path: Path) -> LedgerError:
+    """Return the one-sentence LedgerError that explains `exc` on the ledger at `path`."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == _SQLITE_FULL:
+        message = f"The disk holding the ledger {path} is full; free some space and retry."
+    elif primary == _SQLITE_NOTADB:
+        message = f"{path} is not an SQLite database, so it cannot be a ledger."
+    elif primary == _SQLITE_CORRUPT:
+        message = f"The ledger {path} is corrupt ({exc}); restore it from a copy or move it away."
+    elif primary == _SQLITE_READONLY:
+        message = f"The ledger {path} is read-only for this process; check its permissions."
+    elif primary == _SQLITE_CANTOPEN:
+        message = f"The ledger {path} cannot be opened; check that its directory exists."
+    elif primary == _SQLITE_BUSY:
+        message = f"The ledger {path} stayed locked by another process for over 10 s."
+    elif primary == _SQLITE_IOERR:
+        message = f"Reading or writing the ledger {path} failed with an I/O error ({exc})."
+    else:
+        message = f"The ledger {path} cannot be used: {exc}."
+    error = LedgerError(message)
+    error.__cause__ = exc
+    return error
+
+
+@contextmanager
+def translate_errors(path: Path) -> Iterator[None]:
+    """Turn any sqlite3 error raised inside the block into a LedgerError naming `path`."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise ledger_error(exc, path) from exc
+
+
+def _refuse_non_file(path: Path) -> None:
+    if path.is_dir():
+        raise LedgerError(f"{path} is a directory, not a ledger file.")
+
+
+def configure(conn: sqlite3.Connection, *, synchronous: Synchronous, writable: bool) -> None:
+    """Apply the ledger's per-connection pragmas."""
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if writable:
+        # WAL is persistent in the file; readers inherit it and never block the writer.
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise sqlite3.OperationalError(f"cannot switch to WAL (journal_mode is {mode})")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        # Checkpoints leave the WAL file at its peak size; cap what stays on disk.
+        conn.execute("PRAGMA journal_size_limit = 67108864")
+
+
+def connect_writable(
+    path: Path, *, synchronous: Synchronous | None = None, migrate: bool = True
+) -> sqlite3.Connection:
+    """Open the ledger for writing (creating and migrating it), in autocommit mode.
+
+    Callers run their own short `BEGIN IMMEDIATE ... COMMIT` transactions.
+    """
+    _refuse_non_file(path)
+    sync = synchronous_setting(synchronous)
+    conn: sqlite3.Connection | None = None
+    with translate_errors(path):
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            # Check the header before any pragma writes to a file that is not ours.
+            app_id, version = schema.read_version(conn)
+            schema.check_version(path, app_id, version)
+            configure(conn, synchronous=sync, writable=True)
+            if migrate:
+                schema.migrate(conn, path)
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+    return conn
+
+
+def connect_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """Open an existing ledger read-only and check that this engine understands its schema."""
+    _refuse_non_file(path)
+    if not path.exists():
+        raise LedgerError(f"There is no ledger at {path} yet.")
+    conn: sqlite3.Connection | None = None
+    with translate_errors(path):
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=check_same_thread,
+            )
+            configure(conn, synchronous="NORMAL", writable=False)
+            app_id, version = schema.read_version(conn)
+            schema.check_version(path, app_id, version)
+            if version < schema.SCHEMA_VERSION:
+                raise LedgerError(
+                    f"{path} has schema {version}, older than this engine's "
+                    f"{schema.SCHEMA_VERSION}; run any engine command on it to migrate it."
+                    if version
+                    else f"{path} is not initialised yet; the engine creates it on its first run."
+                )
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+    return conn

@@ -1,0 +1,253 @@
+"""The ledger's DDL as an append-only list of migrations, and the code that applies them.
+
+`MIGRATIONS[i]` takes a ledger from `user_version` i to i + 1. A released migration is never
+edited: changes go in a new one, so every ledger ever written can be brought forward.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from engine.errors import LedgerError
+
+APPLICATION_ID = 0x4C444752  # "LDGR": marks the file as ours for `file(1)` and for us
+
+_V1 = """
+CREATE TABLE plans (
+    hash        TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    version     TEXT,
+    plan_json   TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+CREATE TABLE runs (
+    id                TEXT PRIMARY KEY,
+    plan_hash         TEXT NOT NULL REFERENCES plans(hash),
+    plan_name         TEXT NOT NULL,
+    plan_path         TEXT,
+    status            TEXT NOT NULL CHECK (status IN
+                        ('pending', 'running', 'succeeded', 'partial', 'failed', 'canceled',
+                         'crashed')),
+    vars_json         TEXT NOT NULL DEFAULT '{}',
+    created_at        TEXT NOT NULL,
+    started_at        TEXT,
+    finished_at       TEXT,
+    duration_ms       INTEGER,
+    steps_total       INTEGER NOT NULL,
+    owner_pid         INTEGER,
+    owner_start_time  REAL,
+    owner_host        TEXT,
+    owner_boot_id     TEXT,
+    resumed_from      TEXT,
+    error             TEXT,
+    exit_code         INTEGER
+);
+CREATE INDEX runs_created ON runs(created_at, id);
+CREATE INDEX runs_status_created ON runs(status, created_at, id);
+CREATE INDEX runs_plan_created ON runs(plan_name, created_at, id);
+CREATE INDEX runs_started ON runs(started_at);
+CREATE INDEX runs_plan_hash ON runs(plan_hash);
+
+CREATE TABLE run_steps (
+    run_id       TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_id      TEXT NOT NULL,
+    is_hook      INTEGER NOT NULL DEFAULT 0 CHECK (is_hook IN (0, 1)),
+    status       TEXT NOT NULL CHECK (status IN
+                   ('pending', 'ready', 'running', 'retrying', 'succeeded', 'failed', 'skipped',
+                    'canceled', 'reused', 'abandoned')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    started_at   TEXT,
+    finished_at  TEXT,
+    duration_ms  INTEGER,
+    reason       TEXT,
+    PRIMARY KEY (run_id, step_id)
+) WITHOUT ROWID;
+CREATE INDEX run_steps_status ON run_steps(run_id, status);
+
+CREATE TABLE step_attempts (
+    id            INTEGER PRIMARY KEY,
+    run_id        TEXT NOT NULL,
+    step_id       TEXT NOT NULL,
+    attempt       INTEGER NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN
+                    ('running', 'succeeded', 'failed', 'canceled', 'abandoned')),
+    error_code    TEXT,
+    exit_code     INTEGER,
+    signal        INTEGER,
+    started_at    TEXT NOT NULL,
+    finished_at   TEXT,
+    duration_ms   INTEGER,
+    pid           INTEGER,
+    log_path      TEXT,
+    output_tail   TEXT,
+    retry_reason  TEXT,
+    delay_ms      INTEGER,
+    message       TEXT,
+    UNIQUE (run_id, step_id, attempt),
+    FOREIGN KEY (run_id, step_id) REFERENCES run_steps(run_id, step_id) ON DELETE CASCADE
+);
+CREATE INDEX step_attempts_started ON step_attempts(started_at);
+
+CREATE TABLE events (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_id  TEXT,
+    attempt  INTEGER,
+    type     TEXT NOT NULL,
+    ts       TEXT NOT NULL,
+    data     TEXT CHECK (data IS NULL OR json_valid(data))
+);
+CREATE INDEX events_run ON events(run_id, id);
+
+CREATE TABLE outputs (
+    run_id   TEXT NOT NULL,
+    step_id  TEXT NOT NULL,
+    attempt  INTEGER NOT NULL,
+    name     TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (run_id, step_id, name),
+    FOREIGN KEY (run_id, step_id) REFERENCES run_steps(run_id, step_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE TABLE cancel_requests (
+    id            INTEGER PRIMARY KEY,
+    run_id        TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_id       TEXT,
+    requested_at  TEXT NOT NULL,
+    requested_by  TEXT NOT NULL,
+    handled_at    TEXT
+);
+CREATE INDEX cancel_requests_pending ON cancel_requests(run_id, handled_at);
+
+CREATE VIEW v_run_summary AS
+SELECT r.id, r.plan_name, r.status, r.created_at, r.started_at, r.finished_at,
+       coalesce(r.duration_ms,
+                CAST(round((julianday('now') - julianday(coalesce(r.started_at, r.created_at)))
+                           * 86400000) AS INTEGER)) AS duration_ms,
+       r.steps_total,
+       (SELECT count(*) FROM run_steps s WHERE s.run_id = r.id AND s.is_hook = 0
+          AND s.status IN ('succeeded', 'failed', 'skipped', 'canceled', 'reused', 'abandoned'))
+         AS steps_done,
+       (SELECT count(*) FROM run_steps s WHERE s.run_id = r.id AND s.status = 'failed')
+         AS steps_failed,
+       (SELECT coalesce(sum(s.attempts), 0) FROM run_steps s WHERE s.run_id = r.id) AS attempts,
+       r.resumed_from, r.error, r.exit_code
+FROM runs r;
+
+CREATE VIEW v_active_runs AS
+SELECT r.id, r.plan_name, r.status, r.started_at,
+       CAST(round((julianday('now') - julianday(coalesce(r.started_at, r.created_at)))
+                  * 86400) AS INTEGER) AS elapsed_sec,
+       r.steps_total,
+       (SELECT count(*) FROM run_steps s WHERE s.run_id = r.id AND s.is_hook = 0
+          AND s.status IN ('succeeded', 'failed', 'skipped', 'canceled', 'reused', 'abandoned'))
+         AS steps_done,
+       (SELECT group_concat(s.step_id, ' ') FROM run_steps s
+         WHERE s.run_id = r.id AND s.status = 'running') AS running_steps,
+       r.owner_pid, r.owner_host
+FROM runs r
+WHERE r.status IN ('pending', 'running');
+
+CREATE VIEW v_step_stats AS
+WITH finished AS (
+    SELECT r.plan_name, s.step_id, s.status, s.attempts, s.duration_ms
+    FROM run_steps s JOIN runs r ON r.id = s.run_id
+    WHERE s.status IN ('succeeded', 'failed')
+),
+ranked AS (
+    SELECT plan_name, step_id, duration_ms,
+           row_number() OVER (PARTITION BY plan_name, step_id ORDER BY duration_ms) AS rank,
+           count(*) OVER (PARTITION BY plan_name, step_id) AS n
+    FROM finished
+    WHERE status = 'succeeded' AND duration_ms IS NOT NULL
+),
+percentiles AS (
+    -- Nearest-rank percentiles: SQLite has no percentile function.
+    SELECT plan_name, step_id,
+           min(CASE WHEN rank >= 0.50 * n THEN duration_ms END) AS p50_ms,
+           min(CASE WHEN rank >= 0.95 * n THEN duration_ms END) AS p95_ms
+    FROM ranked GROUP BY plan_name, step_id
+)
+SELECT f.plan_name, f.step_id,
+       count(*) AS runs,
+       round(avg(f.status = 'failed'), 4) AS failure_rate,
+       round(avg(f.attempts > 1), 4) AS retry_rate,
+       p.p50_ms, p.p95_ms
+FROM finished f
+LEFT JOIN percentiles p ON p.plan_name = f.plan_name AND p.step_id = f.step_id
+GROUP BY f.plan_name, f.step_id;
+"""
+
+MIGRATIONS: list[str] = [_V1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration into statements, so they can run inside our own transaction.
+
+    `executescript` would commit any open transaction first, losing the atomicity of a migration.
+    """
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:60]}")
+    return statements
+
+
+def read_version(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Return the file's (application_id, user_version)."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    return int(app_id), int(version)
+
+
+def check_version(path: Path, app_id: int, version: int) -> None:
+    """Refuse a file that is not ours or was written by a newer engine."""
+    if app_id not in (0, APPLICATION_ID) or (app_id == 0 and version != 0):
+        raise LedgerError(f"{path} is an SQLite database but not a ledger.")
+    if version > SCHEMA_VERSION:
+        raise LedgerError(
+            f"{path} was written by a newer version of engine (schema {version}, this engine "
+            f"knows {SCHEMA_VERSION}); upgrade engine."
+        )
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> int:
+    """Apply pending migrations in one transaction and return the schema version.
+
+    `conn` must be in autocommit mode (isolation_level=None). Versions are read inside the write
+    transaction, so two engines opening a fresh ledger at once cannot both migrate it.
+    """
+    app_id, version = read_version(conn)
+    check_version(path, app_id, version)
+    if version == SCHEMA_VERSION:
+        return version
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        app_id, version = read_version(conn)
+        check_version(path, app_id, version)
+        if version == 0 and _has_tables(conn):
+            raise LedgerError(f"{path} is an SQLite database but not a ledger.")
+        for script in MIGRATIONS[version:]:
+            for statement in split_statements(script):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return SCHEMA_VERSION
+
+
+def _has_tables(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").fetchone()
+    return bool(row[0])
