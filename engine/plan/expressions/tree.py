@@ -1,0 +1,108 @@
+"""The parsed form of a condition: this package's own small tree, never Python's AST or objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+Value: TypeAlias = "str | int | float | bool | tuple[Value, ...] | None"
+
+
+class ExpressionError(Exception):
+    """A condition that cannot be parsed, fails a static check, or cannot be evaluated."""
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.column = column  # 1-based, in the source as the user wrote it
+
+    def __str__(self) -> str:
+        return self.message if self.column is None else f"{self.message} (column {self.column})"
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: Value
+    column: int
+
+
+@dataclass(frozen=True)
+class Ref:
+    root: str  # steps, vars, env or run
+    key: tuple[str, ...]  # ("build", "outputs", "sha"), ("BRANCH",), ("id",)
+    column: int
+
+    @property
+    def text(self) -> str:
+        """The reference as a user would write it, for messages."""
+        if self.root != "steps":
+            return f"{self.root}.{self.key[0]}"
+        return f"steps[{self.key[0]!r}]." + ".".join(self.key[1:])
+
+
+@dataclass(frozen=True)
+class List:
+    items: tuple[Node, ...]
+    column: int
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Node
+    column: int
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # and, or
+    operands: tuple[Node, ...]
+    column: int
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # == != < <= > >= in, not in
+    left: Node
+    right: Node
+    column: int
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple[Node, ...]
+    column: int
+
+
+Node: TypeAlias = "Literal | Ref | List | Not | BoolOp | Compare | Call"
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node of the tree, parents first; recursion is safe because parsing bounds the depth."""
+    yield node
+    children: tuple[Node, ...] = ()
+    if isinstance(node, List):
+        children = node.items
+    elif isinstance(node, Not):
+        children = (node.operand,)
+    elif isinstance(node, BoolOp):
+        children = node.operands
+    elif isinstance(node, Compare):
+        children = (node.left, node.right)
+    elif isinstance(node, Call):
+        children = node.args
+    for child in children:
+        yield from walk(child)
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed condition; parse_expression builds it and guarantees `root` is allow-listed."""
+
+    source: str
+    uses_status_function: bool  # when False, a `condition` also requires success() (SPEC §4)
+    step_refs: frozenset[tuple[str, str]]  # (step id, "status" | "exit_code" | "outputs.NAME")
+    var_refs: frozenset[str]
+    env_refs: frozenset[str]
+    root: Node = field(repr=False, compare=False)
