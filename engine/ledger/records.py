@@ -7,7 +7,7 @@ still show a ledger written by a newer engine that added a value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from engine.ledger.owner import Owner
@@ -61,6 +61,7 @@ class StepState:
 
     run_id: str
     step_id: str
+    position: int  # plan order; hooks come after the steps
     is_hook: bool
     status: StepStatus
     attempts: int
@@ -129,15 +130,26 @@ class CancelRequest:
 
 
 @dataclass(frozen=True)
-class DurationStats:
-    """Duration percentiles of one plan (step_id None) or one step of a plan."""
+class PlanStats:
+    """Outcomes and durations of the finished runs of one plan."""
 
     plan_name: str
-    step_id: str | None
-    count: int
+    runs: int
+    failure_rate: float  # failed or partial / finished (canceled and crashed runs count too)
+    p50_ms: int | None  # nearest-rank percentiles of succeeded runs
+    p95_ms: int | None
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """Outcomes and durations of one step of one plan, over the runs that finished it."""
+
+    plan_name: str
+    step_id: str
+    runs: int  # times the step finished succeeded or failed
     failure_rate: float
-    retry_rate: float
-    p50_ms: int | None
+    retry_rate: float  # share of those that needed more than one attempt
+    p50_ms: int | None  # nearest-rank percentiles of succeeded steps, retries included
     p95_ms: int | None
 
 
@@ -149,12 +161,12 @@ class Stats:
     until: float
     runs_by_status: dict[RunStatus, int]
     success_rate: float | None  # succeeded / finished runs; None when none finished
-    plans: tuple[DurationStats, ...]
-    steps: tuple[DurationStats, ...]
-    flakiest_steps: tuple[DurationStats, ...]
-    slowest_steps: tuple[DurationStats, ...]
+    plans: tuple[PlanStats, ...]
+    steps: tuple[StepStats, ...]
+    flakiest_steps: tuple[StepStats, ...]  # highest failure + retry rate first
+    slowest_steps: tuple[StepStats, ...]  # highest p95 first
     bucket_sec: float
-    attempts_per_bucket: tuple[int, ...] = field(default=())
+    attempts_per_bucket: tuple[int, ...]  # attempts started per bucket, oldest first
 
     @property
     def runs_total(self) -> int:

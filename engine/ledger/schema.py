@@ -53,6 +53,7 @@ CREATE INDEX runs_plan_hash ON runs(plan_hash);
 CREATE TABLE run_steps (
     run_id       TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     step_id      TEXT NOT NULL,
+    position     INTEGER NOT NULL,
     is_hook      INTEGER NOT NULL DEFAULT 0 CHECK (is_hook IN (0, 1)),
     status       TEXT NOT NULL CHECK (status IN
                    ('pending', 'ready', 'running', 'retrying', 'succeeded', 'failed', 'skipped',
@@ -64,7 +65,7 @@ CREATE TABLE run_steps (
     reason       TEXT,
     PRIMARY KEY (run_id, step_id)
 ) WITHOUT ROWID;
-CREATE INDEX run_steps_status ON run_steps(run_id, status);
+CREATE INDEX run_steps_status ON run_steps(run_id, status, is_hook);
 
 CREATE TABLE step_attempts (
     id            INTEGER PRIMARY KEY,

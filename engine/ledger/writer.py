@@ -51,7 +51,8 @@ _INSERT_RUN = (
     " VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_RUN_STEP = (
-    "INSERT INTO run_steps (run_id, step_id, is_hook, status) VALUES (?, ?, ?, 'pending')"
+    "INSERT INTO run_steps (run_id, step_id, position, is_hook, status)"
+    " VALUES (?, ?, ?, ?, 'pending')"
 )
 _INSERT_EVENT = (
     "INSERT INTO events (run_id, step_id, attempt, type, ts, data) VALUES (?, ?, ?, ?, ?, ?)"
@@ -351,8 +352,14 @@ class LedgerWriter:
                 ),
             ),
         ]
-        ops.extend((_INSERT_RUN_STEP, (run_id, step_id, 0)) for step_id in step_ids)
-        ops.extend((_INSERT_RUN_STEP, (run_id, hook_id, 1)) for hook_id in hook_ids)
+        ops.extend(
+            (_INSERT_RUN_STEP, (run_id, step_id, position, 0))
+            for position, step_id in enumerate(step_ids)
+        )
+        ops.extend(
+            (_INSERT_RUN_STEP, (run_id, hook_id, position, 1))
+            for position, hook_id in enumerate(hook_ids, start=len(step_ids))
+        )
         data = {
             "plan_name": plan_name,
             "plan_hash": plan_hash,

@@ -1,0 +1,80 @@
+"""Cancel requests: the one write `engine cancel` and the dashboard make, a short sync transaction.
+
+The engine that owns the run polls for pending requests (LedgerWriter.pending_cancel_requests)
+and acts on them; nothing here signals a process directly.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from engine.errors import UserError
+from engine.ledger.connection import connect_writable, translate_errors
+from engine.ledger.times import to_iso
+from engine.states import EventType, ExitCode, RunStatus
+
+
+def _insert_request(
+    conn: sqlite3.Connection, run_id: str, step_id: str | None, requested_by: str, at: float
+) -> int:
+    row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise UserError(f"There is no run {run_id!r} in the ledger.")
+    status = RunStatus(row[0])
+    if status.is_final:
+        raise UserError(f"Run {run_id} already finished ({status}).", ExitCode.FAILED)
+    if step_id is not None:
+        step = conn.execute(
+            "SELECT status FROM run_steps WHERE run_id = ? AND step_id = ?", (run_id, step_id)
+        ).fetchone()
+        if step is None:
+            raise UserError(f"Run {run_id} has no step {step_id!r}.")
+    ts = to_iso(at)
+    cursor = conn.execute(
+        "INSERT INTO cancel_requests (run_id, step_id, requested_at, requested_by)"
+        " VALUES (?, ?, ?, ?)",
+        (run_id, step_id, ts, requested_by),
+    )
+    request_id = cursor.lastrowid
+    assert request_id is not None
+    data = json.dumps({"request_id": request_id, "requested_by": requested_by})
+    conn.execute(
+        "INSERT INTO events (run_id, step_id, attempt, type, ts, data)"
+        " VALUES (?, ?, NULL, ?, ?, ?)",
+        (run_id, step_id, str(EventType.CANCEL_REQUESTED), ts, data),
+    )
+    return request_id
+
+
+def request_cancel(
+    path: Path,
+    run_id: str,
+    step_id: str | None = None,
+    *,
+    requested_by: str,
+    at: float | None = None,
+) -> int:
+    """Ask the engine running `run_id` to cancel it (or one step); returns the request id.
+
+    Raises UserError for an unknown run or step (exit 2) or a run that already finished (exit 1).
+    The request and its cancel_requested event are committed together.
+    """
+    conn = connect_writable(path)
+    try:
+        with translate_errors(path):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                request_id = _insert_request(
+                    conn, run_id, step_id, requested_by, time.time() if at is None else at
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+    finally:
+        conn.close()
+    return request_id

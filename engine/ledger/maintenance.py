@@ -1,0 +1,116 @@
+"""Writes made outside a running engine: marking crashed runs, and deleting old runs (gc)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from engine.ledger.connection import connect_writable, translate_errors
+from engine.ledger.times import to_iso
+from engine.states import EventType
+
+T = TypeVar("T")
+_GC_RUNS_PER_TRANSACTION = 50  # keeps each delete transaction short for concurrent writers
+
+
+@contextmanager
+def _writable(path: Path) -> Iterator[sqlite3.Connection]:
+    conn = connect_writable(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _transaction(conn: sqlite3.Connection, path: Path, work: Callable[[], T]) -> T:
+    with translate_errors(path):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return result
+
+
+def mark_run_crashed(path: Path, run_id: str, *, at: float, error: str) -> bool:
+    """Mark a run whose owner is gone as crashed, its running attempts and steps abandoned.
+
+    Returns False if the run is no longer pending or running (someone else recovered it).
+    """
+    ts = to_iso(at)
+
+    def work(conn: sqlite3.Connection) -> bool:
+        changed = conn.execute(
+            "UPDATE runs SET status = 'crashed', finished_at = ?, error = ?, exit_code = NULL,"
+            " duration_ms = CAST(round((julianday(?) - julianday(coalesce(started_at,"
+            " created_at))) * 86400000) AS INTEGER)"
+            " WHERE id = ? AND status IN ('pending', 'running')",
+            (ts, error, ts, run_id),
+        ).rowcount
+        if not changed:
+            return False
+        conn.execute(
+            "UPDATE step_attempts SET status = 'abandoned', error_code = 'abandoned',"
+            " finished_at = ?, duration_ms = CAST(round((julianday(?) - julianday(started_at))"
+            " * 86400000) AS INTEGER) WHERE run_id = ? AND status = 'running'",
+            (ts, ts, run_id),
+        )
+        conn.execute(
+            "UPDATE run_steps SET status = 'abandoned', finished_at = ?, reason = ?"
+            " WHERE run_id = ? AND status IN ('running', 'retrying')",
+            (ts, "the engine running it died", run_id),
+        )
+        conn.execute(
+            "INSERT INTO events (run_id, type, ts, data) VALUES (?, ?, ?, ?)",
+            (run_id, str(EventType.RUN_CRASHED), ts, json.dumps({"error": error})),
+        )
+        return True
+
+    with _writable(path) as conn:
+        return _transaction(conn, path, lambda: work(conn))
+
+
+def delete_runs_before(path: Path, *, before: float) -> list[str]:
+    """Delete finished runs created before `before`, with everything that belongs to them.
+
+    Returns the deleted run ids, so the caller can remove their log directories. Plans no
+    longer used by any run are deleted too.
+    """
+    cutoff = to_iso(before)
+    deleted: list[str] = []
+    with _writable(path) as conn:
+        while True:
+
+            def work() -> list[str]:
+                ids = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT id FROM runs WHERE created_at < ?"
+                        " AND status NOT IN ('pending', 'running') ORDER BY created_at LIMIT ?",
+                        (cutoff, _GC_RUNS_PER_TRANSACTION),
+                    )
+                ]
+                # ON DELETE CASCADE removes steps, attempts, events, outputs, cancel requests.
+                conn.executemany("DELETE FROM runs WHERE id = ?", [(i,) for i in ids])
+                return ids
+
+            batch = _transaction(conn, path, work)
+            deleted.extend(batch)
+            if len(batch) < _GC_RUNS_PER_TRANSACTION:
+                break
+        _transaction(
+            conn,
+            path,
+            lambda: conn.execute(
+                "DELETE FROM plans WHERE NOT EXISTS"
+                " (SELECT 1 FROM runs WHERE runs.plan_hash = plans.hash)"
+            ),
+        )
+    return deleted

@@ -1,0 +1,352 @@
+"""The one read API over the ledger: named questions answered with frozen dataclasses.
+
+Used by the CLI directly and by the dashboard from worker threads. Every query is served by an
+index (tests/ledger/test_query_plans.py checks with EXPLAIN QUERY PLAN).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from engine.errors import UserError
+from engine.ledger.connection import connect_readonly, translate_errors
+from engine.ledger.ids import normalize_run_id
+from engine.ledger.owner import Owner
+from engine.ledger.records import (
+    Attempt,
+    Event,
+    Output,
+    RunDetail,
+    RunSummary,
+    Stats,
+    StepState,
+)
+from engine.ledger.stats import compute_stats
+from engine.ledger.times import from_iso, from_iso_opt, to_iso
+from engine.states import AttemptStatus, EventType, RunStatus, StepStatus
+
+_FINAL_STEP_STATUSES = "('succeeded', 'failed', 'skipped', 'canceled', 'reused', 'abandoned')"
+_SUMMARY_COLUMNS = f"""
+    r.id, r.plan_name, r.status, r.created_at, r.started_at, r.finished_at, r.duration_ms,
+    r.steps_total,
+    (SELECT count(*) FROM run_steps s WHERE s.run_id = r.id AND s.is_hook = 0
+       AND s.status IN {_FINAL_STEP_STATUSES}),
+    (SELECT count(*) FROM run_steps s WHERE s.run_id = r.id AND s.status = 'failed'),
+    (SELECT json_group_array(s.step_id) FROM run_steps s
+      WHERE s.run_id = r.id AND s.status = 'running'),
+    r.resumed_from, r.error, r.exit_code"""
+_SUMMARY_WIDTH = 14
+_ORDER_NEWEST = " ORDER BY r.created_at DESC, r.id DESC LIMIT ?"
+_STEP_COLUMNS = (
+    "run_id, step_id, position, is_hook, status, attempts, started_at, finished_at,"
+    " duration_ms, reason"
+)
+_ATTEMPT_COLUMNS = (
+    "id, run_id, step_id, attempt, status, error_code, exit_code, signal, started_at,"
+    " finished_at, duration_ms, pid, log_path, output_tail, retry_reason, delay_ms, message"
+)
+_EVENT_COLUMNS = "id, run_id, step_id, attempt, type, ts, data"
+_MAX_CANDIDATES = 5
+
+
+def _summary(row: Sequence[Any]) -> RunSummary:
+    return RunSummary(
+        id=row[0],
+        plan_name=row[1],
+        status=RunStatus(row[2]),
+        created_at=from_iso(row[3]),
+        started_at=from_iso_opt(row[4]),
+        finished_at=from_iso_opt(row[5]),
+        duration_ms=row[6],
+        steps_total=row[7],
+        steps_done=row[8],
+        steps_failed=row[9],
+        running_step_ids=tuple(sorted(json.loads(row[10]))),
+        resumed_from=row[11],
+        error=row[12],
+        exit_code=row[13],
+    )
+
+
+def _step(row: Sequence[Any]) -> StepState:
+    return StepState(
+        run_id=row[0],
+        step_id=row[1],
+        position=row[2],
+        is_hook=bool(row[3]),
+        status=StepStatus(row[4]),
+        attempts=row[5],
+        started_at=from_iso_opt(row[6]),
+        finished_at=from_iso_opt(row[7]),
+        duration_ms=row[8],
+        reason=row[9],
+    )
+
+
+def _attempt(row: Sequence[Any]) -> Attempt:
+    return Attempt(
+        id=row[0],
+        run_id=row[1],
+        step_id=row[2],
+        attempt=row[3],
+        status=AttemptStatus(row[4]),
+        error_code=row[5],
+        exit_code=row[6],
+        signal=row[7],
+        started_at=from_iso(row[8]),
+        finished_at=from_iso_opt(row[9]),
+        duration_ms=row[10],
+        pid=row[11],
+        log_path=row[12],
+        output_tail=row[13],
+        retry_reason=row[14],
+        delay_ms=row[15],
+        message=row[16],
+    )
+
+
+def _event(row: Sequence[Any]) -> Event:
+    return Event(
+        id=row[0],
+        run_id=row[1],
+        step_id=row[2],
+        attempt=row[3],
+        type=row[4],
+        ts=from_iso(row[5]),
+        data=None if row[6] is None else json.loads(row[6]),
+    )
+
+
+class LedgerReader:
+    """Read-only access to one ledger; safe to share between threads (queries are serialised)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: Path) -> LedgerReader:
+        """Open an existing ledger read-only; LedgerError if it is missing, foreign or newer."""
+        return cls(connect_readonly(path, check_same_thread=False), path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> LedgerReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run one SELECT; the single place every read goes through."""
+        with self._lock, translate_errors(self.path):
+            return self._conn.execute(sql, params).fetchall()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Answer every query inside the block from one consistent state of the ledger.
+
+        Without it each query sees the latest commit, so counts from two queries may disagree.
+        """
+        with self._lock:
+            with translate_errors(self.path):
+                self._conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                with translate_errors(self.path):
+                    self._conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Return a number that changes whenever another connection commits (cheap to poll)."""
+        return int(self._query("PRAGMA data_version")[0][0])
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """Return the one run id starting with `prefix` (like git); UserError if none or several."""
+        candidates: list[str] = []
+        for attempt in dict.fromkeys([prefix.strip(), normalize_run_id(prefix)]):
+            if not attempt:
+                continue
+            rows = self._query(
+                "SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                (attempt, attempt + "\U0010ffff", _MAX_CANDIDATES + 1),
+            )
+            candidates = [row[0] for row in rows]
+            if attempt in candidates:
+                return attempt
+            if candidates:
+                break
+        if not candidates:
+            raise UserError(f"No run id starts with {prefix.strip()!r} in {self.path}.")
+        if len(candidates) > 1:
+            shown = ", ".join(candidates[:_MAX_CANDIDATES])
+            more = " and more" if len(candidates) > _MAX_CANDIDATES else ""
+            raise UserError(f"Run id prefix {prefix.strip()!r} is ambiguous: {shown}{more}.")
+        return candidates[0]
+
+    def list_runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        plan: str | None = None,
+        since: float | None = None,
+        limit: int = 50,
+        before_id: str | None = None,
+    ) -> list[RunSummary]:
+        """Return runs newest first; pass the last id of a page as `before_id` for the next page."""
+        where: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            where.append("r.status = ?")
+            params.append(str(status))
+        if plan is not None:
+            where.append("r.plan_name = ?")
+            params.append(plan)
+        if since is not None:
+            where.append("r.created_at >= ?")
+            params.append(to_iso(since))
+        if before_id is not None:
+            where.append("(r.created_at, r.id) < ((SELECT created_at FROM runs WHERE id = ?), ?)")
+            params.extend((before_id, before_id))
+        sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs r"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._query(sql + _ORDER_NEWEST, (*params, limit))
+        return [_summary(row) for row in rows]
+
+    def active_runs(self) -> list[RunSummary]:
+        """Return the runs still pending or running, newest first."""
+        rows = self._query(
+            f"SELECT {_SUMMARY_COLUMNS} FROM runs r WHERE r.status IN ('pending', 'running')"
+            + _ORDER_NEWEST,
+            (1000,),
+        )
+        return [_summary(row) for row in rows]
+
+    def get_run(self, run_id: str) -> RunDetail | None:
+        """Return one run with its plan, vars and owner, or None if there is no such run."""
+        rows = self._query(
+            f"SELECT {_SUMMARY_COLUMNS}, r.plan_hash, p.version, r.plan_path, p.plan_json,"
+            " r.vars_json, r.owner_pid, r.owner_start_time, r.owner_host, r.owner_boot_id"
+            " FROM runs r JOIN plans p ON p.hash = r.plan_hash WHERE r.id = ?",
+            (run_id,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        extra = row[_SUMMARY_WIDTH:]
+        owner = None
+        if extra[5] is not None:
+            owner = Owner(
+                pid=extra[5], process_start_time=extra[6], host=extra[7], boot_id=extra[8]
+            )
+        return RunDetail(
+            summary=_summary(row),
+            plan_hash=extra[0],
+            plan_version=extra[1],
+            plan_path=extra[2],
+            plan_json=extra[3],
+            vars=json.loads(extra[4]),
+            owner=owner,
+        )
+
+    def run_steps(self, run_id: str) -> list[StepState]:
+        """Return the steps of a run in plan order (hooks last)."""
+        rows = self._query(
+            f"SELECT {_STEP_COLUMNS} FROM run_steps WHERE run_id = ? ORDER BY position",
+            (run_id,),
+        )
+        return [_step(row) for row in rows]
+
+    def attempts(self, run_id: str, step_id: str | None = None) -> list[Attempt]:
+        """Return the attempts of a run (or of one of its steps) in the order they started."""
+        if step_id is None:
+            rows = self._query(
+                f"SELECT {_ATTEMPT_COLUMNS} FROM step_attempts WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            )
+        else:
+            rows = self._query(
+                f"SELECT {_ATTEMPT_COLUMNS} FROM step_attempts"
+                " WHERE run_id = ? AND step_id = ? ORDER BY attempt",
+                (run_id, step_id),
+            )
+        return [_attempt(row) for row in rows]
+
+    def events(
+        self,
+        *,
+        run_id: str | None = None,
+        step_id: str | None = None,
+        types: Iterable[EventType | str] | None = None,
+        after_id: int | None = None,
+        before_id: int | None = None,
+        limit: int = 200,
+    ) -> list[Event]:
+        """Return up to `limit` events in id (commit) order.
+
+        With `after_id`, the first events after it (to follow a stream); otherwise the latest
+        ones, before `before_id` if given (to page backwards).
+        """
+        if step_id is not None and run_id is None:
+            raise ValueError("events(step_id=...) needs run_id: step ids are per plan")
+        where: list[str] = []
+        params: list[Any] = []
+        if run_id is not None:
+            where.append("run_id = ?")
+            params.append(run_id)
+        if step_id is not None:
+            where.append("step_id = ?")
+            params.append(step_id)
+        if types is not None:
+            type_values = [str(t) for t in types]
+            where.append(f"type IN ({', '.join('?' * len(type_values))})")
+            params.extend(type_values)
+        if after_id is not None:
+            where.append("id > ?")
+            params.append(after_id)
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        ascending = after_id is not None
+        sql += f" ORDER BY id {'ASC' if ascending else 'DESC'} LIMIT ?"
+        rows = self._query(sql, (*params, limit))
+        if not ascending:
+            rows.reverse()
+        return [_event(row) for row in rows]
+
+    def outputs(self, run_id: str) -> list[Output]:
+        """Return the outputs of a run, by step then name."""
+        rows = self._query(
+            "SELECT run_id, step_id, attempt, name, value FROM outputs"
+            " WHERE run_id = ? ORDER BY step_id, name",
+            (run_id,),
+        )
+        return [Output(*row) for row in rows]
+
+    def stats(
+        self, since: float, *, until: float | None = None, buckets: int = 24, top: int = 5
+    ) -> Stats:
+        """Return totals, success rate, percentiles, flakiest/slowest steps and throughput."""
+        end = time.time() if until is None else until
+        with self.snapshot():
+            return compute_stats(self._query, since=since, until=end, buckets=buckets, top=top)
