@@ -35,3 +35,12 @@ def var_option(func: F) -> F:
 
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
+
+
+def ledger_option(func: F) -> F:
+    return click.option(
+        "--ledger",
+        metavar="PATH",
+        envvar=None,
+        help="The ledger database (default: $LEDGER_DB, else the nearest .ledger/ upward).",
+    )(func)

@@ -1,0 +1,66 @@
+"""Read the outputs a step wrote to its `$ENGINE_OUTPUT` file (SPEC §5).
+
+The format is GitHub Actions' `$GITHUB_OUTPUT`: `NAME=value` lines, and `NAME<<DELIM` ... `DELIM` for
+multi-line values.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+MAX_OUTPUT_BYTES = 1024 * 1024
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class OutputError(Exception):
+    """The output file breaks the format or the size cap; the message is one sentence."""
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """The outputs in `path`; an empty dict when the step wrote none."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_OUTPUT_BYTES + 1)
+    except FileNotFoundError:
+        return {}
+    if len(data) > MAX_OUTPUT_BYTES:
+        raise OutputError(f"outputs exceed {MAX_OUTPUT_BYTES // 1024} KB (the limit per step)")
+    return parse_outputs(data.decode("utf-8", errors="replace"))
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    index = 0
+    while index < len(lines):
+        line = lines[index].removesuffix("\r")
+        index += 1
+        if not line.strip():
+            continue
+        if "=" in line and ("<<" not in line or line.index("=") < line.index("<<")):
+            name, _, value = line.partition("=")
+            _check_name(name, index)
+            outputs[name] = value
+            continue
+        name, sep, delimiter = line.partition("<<")
+        if not sep or not delimiter:
+            raise OutputError(f"line {index}: expected NAME=value or NAME<<DELIMITER")
+        _check_name(name, index)
+        start = index
+        body: list[str] = []
+        while index < len(lines) and lines[index].removesuffix("\r") != delimiter:
+            body.append(lines[index])
+            index += 1
+        if index >= len(lines):
+            raise OutputError(f"line {start}: {name}<<{delimiter} is never closed by {delimiter}")
+        index += 1
+        outputs[name] = "\n".join(body)
+    return outputs
+
+
+def _check_name(name: str, line: int) -> None:
+    if not _NAME.match(name):
+        raise OutputError(f"line {line}: {name!r} is not an output name")

@@ -1,0 +1,516 @@
+"""Runs a plan's DAG: each step starts as soon as its dependencies allow, never above max_concurrency.
+
+Scheduling is event-driven: a finished step decrements a counter on each dependent, and a dependent
+whose counter reaches zero is decided (run, skip or fail) at once, so the cost is linear in steps +
+edges. The scheduler is handed its collaborators: it does not know how a process is spawned (the
+`Executor`) or what SQL is (the `LedgerWriter`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.executors.base import Executor, LaunchSpec
+from engine.ledger.writer import LedgerWriter
+from engine.plan.checks import GROUPS
+from engine.plan.expressions import EvalContext, ExpressionError, evaluate, is_truthy
+from engine.plan.expressions import parse_expression as parse
+from engine.plan.loader import LoadedPlan
+from engine.plan.model import OnFailure, Step
+from engine.plan.variables import substitute_outputs
+from engine.run.environment import EnvironmentBuilder
+from engine.run.outputs import OutputError, read_outputs
+from engine.run.retry import retry_delay, retry_reason, should_retry
+from engine.run.state import StepRun, judge
+from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
+
+Emit = Callable[[EventType, str | None, int | None, dict[str, object]], None]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    run_id: str
+    max_concurrency: int
+    logs_dir: Path  # <ledger>/logs/<run_id>
+    mask_values: tuple[str, ...] = ()
+
+
+class Scheduler:
+    """Executes one run: the main DAG, then the hooks its outcome calls for."""
+
+    def __init__(
+        self,
+        loaded: LoadedPlan,
+        settings: RunSettings,
+        *,
+        writer: LedgerWriter,
+        executor: Executor,
+        environment: EnvironmentBuilder,
+        caller_env: dict[str, str],
+        emit: Emit,
+    ) -> None:
+        self._loaded = loaded
+        self._plan = loaded.plan
+        self._settings = settings
+        self._run_id = settings.run_id
+        self._writer = writer
+        self._executor = executor
+        self._environment = environment
+        self._caller_env = caller_env
+        self._emit = emit
+        self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self._steps: dict[str, StepRun] = {}
+        self._views: dict[str, dict[str, object]] = {}  # what conditions see, by step id
+        self._outputs: dict[tuple[str, str], str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._pending = 0
+        self._group_done = asyncio.Event()
+        self._stop_reason: str | None = None  # set once no new step may start
+        self._stop_outcome: RunStatus | None = None
+        self._stopped = asyncio.Event()  # wakes steps sleeping out a retry delay
+        self._killing = False
+        self._failed: list[tuple[StepRun, StepStatus]] = []
+        self._run_status = RunStatus.RUNNING
+        self._paths: dict[str, str] = {}
+
+    # -- control, from signals, cancel requests and the run timeout ---------------------------
+
+    def stop(self, reason: str, outcome: RunStatus) -> None:
+        """Start nothing new; TERM running steps (grace, then KILL). The first stop's outcome wins."""
+        if self._stop_reason is not None:
+            return
+        self._stop_reason, self._stop_outcome = reason, outcome
+        self._stopped.set()
+        grace = self._plan.globals.kill_grace_sec
+        for run in self._steps.values():
+            if run.handle is not None:
+                self._spawn(run.handle.terminate(grace))
+
+    def kill(self) -> None:
+        """Kill every running step at once and run nothing more, hooks included (second Ctrl-C)."""
+        self._killing = True
+        self.stop("killed", RunStatus.CANCELED)
+        for run in self._steps.values():
+            if run.handle is not None:
+                run.handle.kill()
+
+    def cancel_step(self, step_id: str) -> bool:
+        """Cancel one step; its dependents follow its on_failure policy. False if nothing to cancel."""
+        run = self._steps.get(step_id)
+        if run is None or run.status.is_final:
+            return False
+        run.cancel_requested = True
+        if run.wake is not None:
+            run.wake.set()
+        if run.handle is not None:
+            self._spawn(run.handle.terminate(self._plan.globals.kill_grace_sec))
+        elif run.status is StepStatus.PENDING and not run.standby:
+            run.waiting = -1  # never decided: it is final now
+            self._finish(run, StepStatus.CANCELED, EventType.STEP_CANCELED, "canceled by request")
+        return True
+
+    @property
+    def running_step_ids(self) -> list[str]:
+        return [r.id for r in self._steps.values() if r.status is StepStatus.RUNNING]
+
+    # -- the run -------------------------------------------------------------------------------
+
+    async def run(self) -> tuple[RunStatus, str | None]:
+        """Run the DAG and the hooks; return the run's outcome and its error, if any."""
+        try:
+            await self._run_group("steps")
+            status, error = self._outcome()
+            self._run_status = status
+            hooks = ["on_success"] if status is RunStatus.SUCCEEDED else []
+            if status in (RunStatus.FAILED, RunStatus.PARTIAL):
+                hooks = ["on_failure"]
+            hooks.append("on_exit")
+            # Hooks run after an abort or a cancel too; only a kill stops them.
+            if not self._killing:
+                self._stop_reason, self._failed = None, []
+                self._stopped.clear()
+            for group in GROUPS[1:]:
+                if group in hooks:
+                    await self._run_group(group)
+                else:
+                    self._skip_group(group, f"{group} hooks do not run when the run {status}")
+            return status, error
+        finally:
+            for run in self._steps.values():
+                if run.handle is not None:
+                    run.handle.kill()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _outcome(self) -> tuple[RunStatus, str | None]:
+        if self._stop_outcome is RunStatus.CANCELED:
+            return RunStatus.CANCELED, self._stop_reason
+        if self._stop_outcome is not None:
+            return self._stop_outcome, self._stop_reason
+        fatal = [
+            run
+            for run, status in self._failed
+            if run.step.critical or (status is StepStatus.FAILED and run.policy is OnFailure.ABORT)
+        ]
+        if fatal:
+            return RunStatus.FAILED, f'step "{fatal[0].id}" failed'
+        if self._failed:
+            names = ", ".join(f'"{run.id}"' for run, _ in self._failed[:5])
+            return RunStatus.PARTIAL, f"steps failed: {names}"
+        return RunStatus.SUCCEEDED, None
+
+    def _skip_group(self, group: str, reason: str) -> None:
+        now = time.time()
+        for step in getattr(self._plan, group):
+            self._writer.step_finished(
+                run_id=self._run_id,
+                step_id=step.id,
+                status=StepStatus.SKIPPED,
+                at=now,
+                event=EventType.STEP_SKIPPED,
+                reason=reason,
+            )
+
+    async def _run_group(self, group: str) -> None:
+        steps: list[Step] = getattr(self._plan, group)
+        if not steps:
+            return
+        graph = self._loaded.graphs[group]
+        standby = {s.fallback for s in steps if s.fallback}
+        runs = [self._new_run(step, group, graph.deps[step.id]) for step in steps]
+        for run in runs:
+            run.standby = run.id in standby
+        self._pending = sum(1 for run in runs if not run.standby)
+        self._group_done.clear()
+        for run in runs:
+            if run.waiting == 0 and not run.standby:
+                self._decide(run)
+        if self._pending:
+            await self._group_done.wait()
+        for run in runs:
+            if run.standby and run.primary is None:
+                self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, "fallback not needed")
+
+    def _new_run(self, step: Step, group: str, deps: tuple[str, ...]) -> StepRun:
+        run = StepRun(step=step, group=group, waiting=len(deps))
+        if step.condition is not None:
+            run.condition = parse(step.condition)
+        run.skip_ifs = tuple(parse(text) for text in step.skip_ifs)
+        self._steps[step.id] = run
+        return run
+
+    # -- deciding whether a step runs ----------------------------------------------------------
+
+    def _context(self, run: StepRun) -> EvalContext:
+        aborting = self._stop_reason is not None and self._stop_outcome is not RunStatus.CANCELED
+        status = RunStatus.FAILED if aborting else self._run_status
+        return EvalContext(
+            steps=self._views,
+            dependencies=tuple(run.step.depends_on),
+            vars=self._loaded.vars,
+            env=self._caller_env,
+            run={"id": self._run_id, "status": str(status)},
+            canceled=self._stop_outcome is RunStatus.CANCELED and self._stop_reason is not None,
+        )
+
+    def _blocker(self, run: StepRun) -> str | None:
+        """Why a step without a status function in its condition may not start, if it may not."""
+        for dep in run.step.depends_on:
+            other = self._steps[dep]
+            if not other.ok:
+                return f'dependency "{dep}" {other.status}'
+        return self._stop_reason
+
+    def _decide(self, run: StepRun) -> None:
+        if self._killing:
+            self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, "the engine was killed")
+            return
+        condition = run.condition
+        try:
+            if condition is None or not condition.uses_status_function:
+                blocker = self._blocker(run)
+                if blocker is not None:
+                    self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, blocker)
+                    return
+            if condition is not None and not is_truthy(evaluate(condition, self._context(run))):
+                reason = f"condition was false: {condition.source}"
+                self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, reason, ok=True)
+                return
+            for expression in run.skip_ifs:
+                if is_truthy(evaluate(expression, self._context(run))):
+                    reason = f"skip_if was true: {expression.source}"
+                    self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, reason, ok=True)
+                    return
+        except ExpressionError as error:
+            self._fail(run, f"condition could not be evaluated: {error.message}")
+            return
+        run.status = StepStatus.READY
+        self._writer.step_ready(run_id=self._run_id, step_id=run.id, at=time.time())
+        self._emit(EventType.STEP_READY, run.id, None, {})
+        self._spawn(self._execute(run))
+
+    def _spawn(self, coroutine: object) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- running a step's attempts -------------------------------------------------------------
+
+    def _may_start(self, run: StepRun) -> str | None:
+        """Checked again once a slot is free: the run may have stopped while the step waited."""
+        if run.cancel_requested:
+            return "canceled by request"
+        if self._stop_reason is None:
+            return None
+        if run.condition is not None and run.condition.uses_status_function and not self._killing:
+            return None  # always()/failure() steps are exactly the ones meant to run now
+        return self._stop_reason
+
+    async def _execute(self, run: StepRun) -> None:
+        retry_note: str | None = None
+        delay: float | None = None
+        while True:
+            async with self._slots:
+                reason = self._may_start(run)
+                if reason is not None:
+                    if run.cancel_requested or run.attempt:  # canceled, or stopped mid-retry
+                        self._finish(
+                            run, StepStatus.CANCELED, EventType.STEP_CANCELED, reason,
+                            counts_as_failure=run.cancel_requested,
+                        )  # fmt: skip
+                    else:
+                        self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, reason)
+                    return
+                run.attempt += 1
+                attempt = run.attempt
+                try:
+                    spec = self._launch_spec(run)
+                except KeyError as missing:
+                    producer, name = missing.args[0]
+                    self._fail(run, f'output "{name}" of step "{producer}" is not available')
+                    return
+                handle = await self._executor.launch(spec)
+                run.handle, run.status = handle, StepStatus.RUNNING
+                log_path = str(spec.log_path)
+                self._writer.attempt_started(
+                    run_id=self._run_id, step_id=run.id, attempt=attempt, at=time.time(),
+                    pid=handle.pid, log_path=log_path, retry_reason=retry_note, delay_sec=delay,
+                )  # fmt: skip
+                self._emit(EventType.STEP_STARTED, run.id, attempt, {"pid": handle.pid})
+                if self._stop_reason is not None and self._may_start(run) is not None:
+                    self._spawn(handle.terminate(self._plan.globals.kill_grace_sec))
+                result = await handle.wait()
+                run.handle = None
+            verdict = judge(result, run.step)
+            run.exit_code = result.exit_code
+            status, error, message = verdict.status, verdict.error, verdict.message
+            if status is AttemptStatus.SUCCEEDED:
+                status, error, message = self._collect_outputs(run, attempt)
+            self._writer.attempt_finished(
+                run_id=self._run_id, step_id=run.id, attempt=attempt, at=result.finished_at,
+                status=status, error_code=error, exit_code=result.exit_code, signal=result.signal,
+                output_tail=result.output_tail, message=message,
+            )  # fmt: skip
+            if error is ErrorCode.TIMEOUT:
+                self._record_event(
+                    EventType.STEP_TIMEOUT, run, attempt, {"timeout_sec": spec.timeout_sec}
+                )
+            if status is AttemptStatus.SUCCEEDED:
+                self._finish(run, StepStatus.SUCCEEDED, EventType.STEP_SUCCEEDED, None, ok=True)
+                return
+            if status is AttemptStatus.CANCELED or run.cancel_requested:
+                reason = (
+                    "canceled by request"
+                    if run.cancel_requested
+                    else f"canceled: {self._stop_reason}"
+                )
+                self._finish(
+                    run,
+                    StepStatus.CANCELED,
+                    EventType.STEP_CANCELED,
+                    reason,
+                    counts_as_failure=run.cancel_requested,
+                )
+                return
+            assert error is not None
+            if self._stop_reason is None and should_retry(
+                run.step.retry, attempt, error, result.exit_code
+            ):
+                assert run.step.retry is not None
+                delay = retry_delay(run.step.retry, attempt + 1)
+                retry_note = retry_reason(error, result.exit_code, result.signal)
+                run.status = StepStatus.RETRYING
+                self._writer.step_finished(
+                    run_id=self._run_id, step_id=run.id, status=StepStatus.RETRYING, at=time.time(),
+                    event=EventType.STEP_RETRY, reason=retry_note,
+                    data={"attempt": attempt, "next_attempt": attempt + 1, "delay_sec": round(delay, 3)},
+                )  # fmt: skip
+                self._emit(
+                    EventType.STEP_RETRY,
+                    run.id,
+                    attempt,
+                    {"reason": retry_note, "delay_sec": round(delay, 3)},
+                )
+                await self._sleep(run, delay)
+                continue
+            self._fail(run, message or str(error))
+            return
+
+    async def _sleep(self, run: StepRun, delay: float) -> None:
+        """Wait out a retry delay; a stop of the run or a cancel of the step ends the wait early."""
+        run.wake = asyncio.Event()
+        waiters = [
+            asyncio.ensure_future(self._stopped.wait()),
+            asyncio.ensure_future(run.wake.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            run.wake = None
+
+    def _launch_spec(self, run: StepRun) -> LaunchSpec:
+        step, attempt = run.step, run.attempt
+        directory = self._settings.logs_dir
+        output_file = directory / f"{step.id}.{attempt}.outputs"
+        extra = {
+            "ENGINE_RUN_ID": self._run_id,
+            "ENGINE_STEP_ID": step.id,
+            "ENGINE_ATTEMPT": str(attempt),
+            "ENGINE_OUTPUT": str(output_file),
+        }
+        outputs = self._outputs
+        step_env = {k: substitute_outputs(v, outputs) for k, v in step.env.items()}
+        env = self._environment.for_step(step, step_env, extra)
+        command = substitute_outputs(step.command, outputs)
+        args = [substitute_outputs(arg, outputs) for arg in step.args]
+        argv = ("/bin/sh", "-c", command, step.id, *args) if step.shell else (command, *args)
+        cwd = (
+            self._loaded.base_dir / substitute_outputs(step.cwd, outputs)
+            if step.cwd
+            else self._loaded.base_dir
+        )
+        timeout = step.timeout_sec or self._plan.globals.default_timeout_sec
+        cap = self._plan.globals.max_step_duration_sec
+        if cap is not None:
+            timeout = min(timeout, cap) if timeout else cap
+        return LaunchSpec(
+            run_id=self._run_id, step_id=step.id, attempt=attempt, argv=argv, cwd=str(cwd), env=env,
+            log_path=directory / f"{step.id}.{attempt}.log", timeout_sec=timeout,
+            kill_grace_sec=self._plan.globals.kill_grace_sec, mask_values=self._settings.mask_values,
+        )  # fmt: skip
+
+    def _collect_outputs(
+        self, run: StepRun, attempt: int
+    ) -> tuple[AttemptStatus, ErrorCode | None, str | None]:
+        path = self._settings.logs_dir / f"{run.id}.{attempt}.outputs"
+        try:
+            outputs = read_outputs(path)
+        except OutputError as error:
+            code = (
+                ErrorCode.OUTPUT_TOO_LARGE if "exceed" in str(error) else ErrorCode.OUTPUT_MISSING
+            )
+            return AttemptStatus.FAILED, code, f"$ENGINE_OUTPUT: {error}"
+        masked = self._mask(outputs)
+        if masked:
+            self._writer.record_outputs(
+                run_id=self._run_id, step_id=run.id, attempt=attempt, outputs=masked
+            )
+        missing = [name for name in run.step.provides if name not in masked]
+        if missing:
+            return (
+                AttemptStatus.FAILED,
+                ErrorCode.OUTPUT_MISSING,
+                f"did not write promised outputs: {', '.join(missing)}",
+            )
+        run.outputs = masked
+        for name, value in masked.items():
+            self._outputs[(run.id, name)] = value
+        return AttemptStatus.SUCCEEDED, None, None
+
+    def _mask(self, outputs: dict[str, str]) -> dict[str, str]:
+        secrets = self._settings.mask_values
+        if not secrets:
+            return outputs
+        masked = {}
+        for name, value in outputs.items():
+            for secret in sorted(secrets, key=len, reverse=True):
+                value = value.replace(secret, "***")
+            masked[name] = value
+        return masked
+
+    # -- finishing a step ----------------------------------------------------------------------
+
+    def _record_event(
+        self, event: EventType, run: StepRun, attempt: int | None, data: dict[str, object]
+    ) -> None:
+        self._writer.event(
+            run_id=self._run_id,
+            type=event,
+            at=time.time(),
+            step_id=run.id,
+            attempt=attempt,
+            data=data,
+        )
+        self._emit(event, run.id, attempt, data)
+
+    def _fail(self, run: StepRun, reason: str) -> None:
+        self._finish(run, StepStatus.FAILED, EventType.STEP_FAILED, reason, counts_as_failure=True)
+
+    def _finish(
+        self,
+        run: StepRun,
+        status: StepStatus,
+        event: EventType,
+        reason: str | None,
+        *,
+        ok: bool = False,
+        counts_as_failure: bool = False,
+    ) -> None:
+        """Record a step's final status and let its dependents (or its fallback) go on."""
+        primary = run.primary or run  # a fallback stands in its primary's place
+        if counts_as_failure:
+            ok = primary.step.on_failure is OnFailure.CONTINUE
+        run.status, run.ok = status, ok
+        self._views[run.id] = run.view()
+        data: dict[str, object] = {"attempts": run.attempt}
+        if run.exit_code is not None:
+            data["exit_code"] = run.exit_code
+        self._writer.step_finished(
+            run_id=self._run_id, step_id=run.id, status=status, at=time.time(), event=event,
+            reason=reason, data=data,
+        )  # fmt: skip
+        self._emit(
+            event, run.id, run.attempt or None, {"status": str(status), "reason": reason, **data}
+        )
+        if run.standby and run.primary is None:
+            return  # a fallback that was never needed
+        fallback = run.step.fallback
+        if counts_as_failure and status is StepStatus.FAILED and fallback and not self._killing:
+            standby = self._steps[fallback]
+            standby.primary = primary
+            self._record_event(
+                EventType.STEP_FALLBACK, run, run.attempt or None, {"fallback": fallback}
+            )
+            self._decide(standby)
+            return
+        if counts_as_failure:
+            self._failed.append((primary, status))
+            if status is StepStatus.FAILED and primary.step.on_failure is OnFailure.ABORT:
+                self.stop(f'step "{primary.id}" failed', RunStatus.FAILED)
+        if run is not primary:
+            primary.ok = ok
+            self._views[primary.id] = primary.view()
+        for dependent_id in self._loaded.graphs[primary.group].dependents[primary.id]:
+            dependent = self._steps[dependent_id]
+            dependent.waiting -= 1
+            if dependent.waiting == 0:
+                self._decide(dependent)
+        self._pending -= 1
+        if self._pending == 0:
+            self._group_done.set()

@@ -1,0 +1,170 @@
+"""One `engine run`, end to end: checks before anything starts, the ledger, signals, cancel requests.
+
+Everything a user can get wrong (plan, environment, secrets) is checked before a run row exists, so
+an invalid invocation leaves no trace in the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.executors.local import LocalExecutor
+from engine.ledger.ids import new_run_id
+from engine.ledger.location import logs_dir
+from engine.ledger.owner import Owner
+from engine.ledger.writer import LedgerWriter
+from engine.plan.loader import LoadedPlan
+from engine.progress import Reporter
+from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
+from engine.run.scheduler import RunSettings, Scheduler
+from engine.states import ExitCode, RunStatus
+
+CANCEL_POLL_SEC = 0.25
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    loaded: LoadedPlan
+    ledger_path: Path
+    max_concurrency: int | None = None
+    env_file: dict[str, str] = field(default_factory=dict)
+    secrets_file: dict[str, str] = field(default_factory=dict)
+    resumed_from: str | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    status: RunStatus
+    error: str | None
+    exit_code: ExitCode
+
+
+def prepare_environment(request: RunRequest) -> tuple[dict[str, str], dict[str, str]]:
+    """The caller's environment and the secrets; UserError (exit 2) before anything runs."""
+    caller = dict(os.environ)
+    check_required_env(request.loaded.plan, caller)
+    return caller, resolve_secrets(request.loaded.plan, caller, request.secrets_file)
+
+
+async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
+    """Run the plan, recording everything in the ledger; signals cancel, a second one kills."""
+    loaded = request.loaded
+    plan = loaded.plan
+    caller, secrets = prepare_environment(request)
+    writer = await LedgerWriter.open(request.ledger_path)
+    run_id = new_run_id()
+    started = time.time()
+    try:
+        writer.create_run(
+            run_id=run_id, plan_hash=loaded.hash, plan_name=plan.name, plan_version=plan.version,
+            plan_json=loaded.canonical_json(), plan_path=str(Path(loaded.source).resolve()),
+            vars=loaded.vars, step_ids=[s.id for s in plan.steps],
+            hook_ids=[s.id for group in (plan.on_success, plan.on_failure, plan.on_exit) for s in group],
+            owner=Owner.current(), resumed_from=request.resumed_from, created_at=started,
+        )  # fmt: skip
+        settings = RunSettings(
+            run_id=run_id,
+            max_concurrency=request.max_concurrency
+            or plan.globals.max_concurrency
+            or os.cpu_count()
+            or 2,
+            logs_dir=logs_dir(request.ledger_path) / run_id,
+            mask_values=tuple(v for v in secrets.values() if v),
+        )
+        environment = EnvironmentBuilder(plan, caller, request.env_file, secrets)
+        scheduler = Scheduler(
+            loaded, settings, writer=writer, executor=LocalExecutor(), environment=environment,
+            caller_env=caller, emit=reporter.emit,
+        )  # fmt: skip
+        writer.run_started(run_id=run_id, at=time.time())
+        reporter.start(run_id, plan.name, len(plan.steps))
+        received: list[int] = []
+        with (
+            _signals_handled(scheduler, received),
+            _run_timeout(scheduler, plan.globals.timeout_sec),
+        ):
+            poller = asyncio.ensure_future(_poll_cancel_requests(writer, scheduler, run_id))
+            try:
+                status, error = await scheduler.run()
+            finally:
+                poller.cancel()
+        exit_code = _exit_code(status, received)
+        writer.run_finished(
+            run_id=run_id, status=status, at=time.time(), error=error, exit_code=int(exit_code)
+        )
+        await writer.flush()
+    finally:
+        await writer.close()
+    reporter.finish(status, error, time.time() - started)
+    return RunResult(run_id, status, error, exit_code)
+
+
+def _exit_code(status: RunStatus, received: list[int]) -> ExitCode:
+    if status is RunStatus.SUCCEEDED:
+        return ExitCode.OK
+    if status is RunStatus.CANCELED and received:
+        return ExitCode.SIGINT if received[0] == signal.SIGINT else ExitCode.SIGTERM
+    return ExitCode.FAILED
+
+
+class _signals_handled:
+    """SIGINT/SIGTERM: the first cancels the run gracefully, a second kills everything at once."""
+
+    def __init__(self, scheduler: Scheduler, received: list[int]) -> None:
+        self._scheduler = scheduler
+        self._received = received
+        self._loop = asyncio.get_running_loop()
+
+    def _handle(self, signum: int) -> None:
+        self._received.append(signum)
+        if len(self._received) == 1:
+            name = signal.Signals(signum).name
+            self._scheduler.stop(f"canceled by {name}", RunStatus.CANCELED)
+        else:
+            self._scheduler.kill()
+
+    def __enter__(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._loop.add_signal_handler(signum, self._handle, signum)
+
+    def __exit__(self, *_: object) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._loop.remove_signal_handler(signum)
+
+
+class _run_timeout:
+    def __init__(self, scheduler: Scheduler, timeout_sec: float | None) -> None:
+        self._scheduler = scheduler
+        self._timeout = timeout_sec
+        self._handle: asyncio.TimerHandle | None = None
+
+    def _expire(self) -> None:
+        self._scheduler.stop(f"run timed out after {self._timeout:g}s", RunStatus.FAILED)
+
+    def __enter__(self) -> None:
+        if self._timeout is not None:
+            self._handle = asyncio.get_running_loop().call_later(self._timeout, self._expire)
+
+    def __exit__(self, *_: object) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+
+
+async def _poll_cancel_requests(writer: LedgerWriter, scheduler: Scheduler, run_id: str) -> None:
+    """Act on `engine cancel` requests (from any terminal or the dashboard) within a second."""
+    while True:
+        await asyncio.sleep(CANCEL_POLL_SEC)
+        for request in await writer.pending_cancel_requests(run_id):
+            if request.step_id is None:
+                scheduler.stop(
+                    f"canceled by {request.requested_by or 'request'}", RunStatus.CANCELED
+                )
+            else:
+                scheduler.cancel_step(request.step_id)
+            writer.cancel_handled(request_id=request.id, at=time.time())

@@ -1,0 +1,85 @@
+"""The per-run state of one step, and how a finished attempt is judged."""
+
+from __future__ import annotations
+
+import asyncio
+import signal as signals
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.executors.base import AttemptHandle, AttemptResult
+from engine.plan.expressions import Expression
+from engine.plan.model import OnFailure, Step
+from engine.states import AttemptStatus, ErrorCode, StepStatus
+
+
+@dataclass(eq=False)
+class StepRun:
+    """A step within one run: its progress through the DAG and what its dependents may read."""
+
+    step: Step
+    group: str
+    waiting: int  # dependencies not yet final
+    condition: Expression | None = None
+    skip_ifs: tuple[Expression, ...] = ()
+    status: StepStatus = StepStatus.PENDING
+    attempt: int = 0
+    exit_code: int | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    ok: bool = False  # dependents may proceed as if it succeeded
+    handle: AttemptHandle | None = None
+    cancel_requested: bool = False
+    standby: bool = False  # a fallback that runs only when its primary fails
+    primary: StepRun | None = None  # set on a fallback once it stands in
+    wake: asyncio.Event | None = None  # set while sleeping out a retry delay
+
+    @property
+    def id(self) -> str:
+        return self.step.id
+
+    @property
+    def policy(self) -> OnFailure:
+        return (self.primary or self).step.on_failure
+
+    @property
+    def critical(self) -> bool:
+        return (self.primary or self).step.critical
+
+    def view(self) -> dict[str, Any]:
+        """What conditions see of this step (SPEC §4)."""
+        return {
+            "status": str(self.status),
+            "exit_code": self.exit_code,
+            "outputs": self.outputs,
+            "ok": self.ok,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: AttemptStatus
+    error: ErrorCode | None
+    message: str | None
+
+
+def judge(result: AttemptResult, step: Step) -> Verdict:
+    """The attempt's status and error code from what the executor saw."""
+    if result.spawn_error is not None:
+        return Verdict(AttemptStatus.FAILED, ErrorCode.SPAWN_FAILED, result.spawn_error)
+    if result.timed_out:
+        return Verdict(AttemptStatus.FAILED, ErrorCode.TIMEOUT, "timed out")
+    if result.canceled:
+        return Verdict(AttemptStatus.CANCELED, ErrorCode.CANCELED, "canceled")
+    if result.signal is not None:
+        name = _signal_name(result.signal)
+        return Verdict(AttemptStatus.FAILED, ErrorCode.SIGNALED, f"killed by {name}")
+    if result.exit_code in step.success_exit_codes:
+        return Verdict(AttemptStatus.SUCCEEDED, None, None)
+    return Verdict(AttemptStatus.FAILED, ErrorCode.EXIT_NONZERO, f"exit code {result.exit_code}")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signals.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
