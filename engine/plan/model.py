@@ -1,8 +1,8 @@
 """Pydantic models of a plan, mirroring schema/plan.schema.json field for field.
 
-The models check structure only, exactly as the schema does (tests/plan/test_schema_agreement.py proves
-it); checks that need the whole plan (ids, the DAG, variables, expressions) live in engine.plan.checks so
-that every problem can be reported at once.
+The models check structure only, exactly as the schema does (tests/plan/test_schema_agreement.py
+proves it); checks that need the whole plan (ids, the DAG, variables, expressions) live in
+engine.plan.checks so that every problem can be reported at once.
 """
 
 from __future__ import annotations
@@ -10,10 +10,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
 
-# Python's `$` also matches before a final newline; `(?!\n)` keeps jsonschema (which uses `re.search`)
-# and these models from accepting "build\n" as an id. The lookahead needs the python-re engine.
+# Python's `$` also matches before a final newline; `(?!\n)` keeps jsonschema (which uses
+# `re.search`) and these models from accepting "build\n" as an id. The lookahead needs python-re.
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$(?!\n)"
 STEP_ID_PATTERN = r"^[A-Za-z0-9_.-]+$(?!\n)"
 CONSUMES_PATTERN = r"^[A-Za-z0-9_.-]+\.[A-Za-z_][A-Za-z0-9_]*$(?!\n)"
@@ -26,9 +34,15 @@ def _integral(value: Any) -> Any:
     return value
 
 
-def _unique(values: list[Any]) -> list[Any]:
-    if len(set(values)) != len(values):
-        raise ValueError("items must be unique")
+def _unique(values: Any) -> Any:
+    """uniqueItems; anything but a list of hashable items is left to the type check to reject."""
+    if isinstance(values, list):
+        try:
+            distinct = len(set(values))
+        except TypeError:
+            return values
+        if distinct != len(values):
+            raise ValueError("items must be unique")
     return values
 
 
@@ -46,13 +60,23 @@ EnvMap = dict[EnvName, str]
 
 
 def _unique_list(item: Any) -> Any:
-    return Annotated[list[item], BeforeValidator(_unique)]  # type: ignore[valid-type]
+    return Annotated[list[item], BeforeValidator(_unique)]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(
         extra="forbid", strict=True, frozen=True, regex_engine="python-re", validate_by_name=False
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_null(cls, data: Any) -> Any:
+        """No field of the schema is nullable: an explicit null is an error there, so here too."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if value is None:
+                    raise ValueError(f"{key} may not be null")
+        return data
 
 
 class OnFailure(StrEnum):
@@ -104,7 +128,8 @@ class Step(_Model):
     depends_on: _unique_list(StepId) = []  # type: ignore[valid-type]
     timeout_sec: Seconds | None = None
     retry: Retry | None = None
-    on_failure: OnFailure = OnFailure.ABORT
+    # Strict mode would accept only OnFailure members; a plan holds the enum's string values.
+    on_failure: Annotated[OnFailure, Strict(False)] = OnFailure.ABORT
     fallback: StepId | None = None
     critical: bool = False
     condition: Expression | None = None
@@ -125,7 +150,7 @@ class Step(_Model):
     @property
     def consumed(self) -> list[tuple[str, str]]:
         """`consumes` as (step id, output name); names have no dots, so the last dot splits."""
-        return [tuple(item.rsplit(".", 1)) for item in self.consumes]  # type: ignore[misc]
+        return [tuple(item.rsplit(".", 1)) for item in self.consumes]
 
 
 class Plan(_Model):
