@@ -27,11 +27,15 @@ def _encode(value: int, width: int) -> str:
 def new_run_id(now: float | None = None) -> str:
     """Return a 13-character id: milliseconds since the epoch, then randomness.
 
-    Ids made by one process are strictly increasing, even within one millisecond, so a
-    newest-first listing by id matches creation order.
+    Ids made from the clock by one process are strictly increasing, even within one millisecond,
+    so a newest-first listing by id matches creation order. An explicit `now` is used as is.
     """
     global _last
-    millis = int((time.time() if now is None else now) * 1000)
+    if now is not None:
+        return _encode(int(now * 1000), _TIME_CHARS) + _encode(
+            secrets.randbits(5 * _RANDOM_CHARS), _RANDOM_CHARS
+        )
+    millis = int(time.time() * 1000)
     with _lock:
         last_millis, last_random = _last
         if millis <= last_millis:

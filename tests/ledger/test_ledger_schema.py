@@ -1,0 +1,119 @@
+"""Migrations, versioning, and refusing files that are not (our) ledgers."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from engine.errors import LedgerError
+from engine.ledger import schema
+from engine.ledger.connection import connect_readonly, connect_writable
+from engine.states import AttemptStatus, ExitCode, RunStatus, StepStatus
+
+TABLES = {"plans", "runs", "run_steps", "step_attempts", "events", "outputs", "cancel_requests"}
+VIEWS = {"v_active_runs", "v_run_summary", "v_step_stats"}
+
+
+def test_migrates_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    conn = connect_writable(path)
+    names = {row[0]: row[1] for row in conn.execute("SELECT name, type FROM sqlite_schema")}
+    assert {n for n, t in names.items() if t == "table"} >= TABLES
+    assert {n for n, t in names.items() if t == "view"} == VIEWS
+    assert schema.read_version(conn) == (schema.APPLICATION_ID, schema.SCHEMA_VERSION)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    conn.close()
+    connect_writable(path).close()  # reopening is a no-op
+
+
+def test_synchronous_full_is_one_setting_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_SYNCHRONOUS", "FULL")
+    conn = connect_writable(tmp_path / "l.db")
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    conn.close()
+
+
+def test_refuses_newer_schema(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    connect_writable(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
+    raw.close()
+    message = (
+        f"{path} was written by a newer version of engine (schema {schema.SCHEMA_VERSION + 1},"
+        f" this engine knows {schema.SCHEMA_VERSION}); upgrade engine."
+    )
+    for opener in (connect_writable, connect_readonly):
+        with pytest.raises(LedgerError) as caught:
+            opener(path)
+        assert caught.value.message == message
+        assert caught.value.exit_code == ExitCode.LEDGER
+
+
+@pytest.mark.parametrize("app_id, with_table", [(0x1234, False), (0, True)])
+def test_refuses_a_foreign_sqlite_file(tmp_path: Path, app_id: int, with_table: bool) -> None:
+    path = tmp_path / "other.db"
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA application_id = {app_id}")
+    if with_table:
+        raw.execute("CREATE TABLE notes (x)")
+    raw.commit()
+    raw.close()
+    with pytest.raises(
+        LedgerError, match=re.escape(f"{path} is an SQLite database but not a ledger")
+    ):
+        connect_writable(path)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 0
+
+
+def test_refuses_a_file_that_is_not_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello, this is not a database\n" * 100)
+    for opener in (connect_writable, connect_readonly):
+        with pytest.raises(LedgerError, match=re.escape(f"{path} is not an SQLite database")):
+            opener(path)
+    assert path.read_text().startswith("hello")
+
+
+def test_refuses_a_directory_and_a_missing_file(tmp_path: Path) -> None:
+    for opener in (connect_writable, connect_readonly):
+        with pytest.raises(LedgerError, match="is a directory"):
+            opener(tmp_path)
+    with pytest.raises(LedgerError, match="There is no ledger at"):
+        connect_readonly(tmp_path / "missing.db")
+
+
+def test_readonly_connection_cannot_write(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    connect_writable(path).close()
+    conn = connect_readonly(path)
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        conn.execute("INSERT INTO plans VALUES ('h', 'n', NULL, '{}', 'now')")
+
+
+def test_check_constraints_match_the_shared_enums() -> None:
+    ddl = schema.MIGRATIONS[0]
+    for table, enum in (
+        ("runs", RunStatus),
+        ("run_steps", StepStatus),
+        ("step_attempts", AttemptStatus),
+    ):
+        body = ddl.split(f"CREATE TABLE {table} (")[1].split(");")[0]
+        listed = re.search(r"status IN\s*\(([^)]*)\)", body)
+        assert listed is not None
+        values = re.findall(r"'(\w+)'", listed.group(1))
+        assert values == [member.value for member in enum], table
+
+
+def test_migration_statements_split_cleanly() -> None:
+    statements = schema.split_statements(schema.MIGRATIONS[0])
+    assert all(sqlite3.complete_statement(s + ";") for s in statements)
+    assert sum(s.startswith("CREATE VIEW") for s in statements) == 3
