@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.executors.base import Executor, LaunchSpec
@@ -37,6 +37,9 @@ class RunSettings:
     max_concurrency: int
     logs_dir: Path  # <ledger>/logs/<run_id>
     mask_values: tuple[str, ...] = ()
+    # Resume: steps taken from an earlier run as they were, with their outputs (step id -> outputs).
+    reused: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    resumed_from: str | None = None
 
 
 class Scheduler:
@@ -186,9 +189,11 @@ class Scheduler:
             run.standby = run.id in standby
         self._pending = sum(1 for run in runs if not run.standby)
         self._group_done.clear()
-        for run in runs:
-            if run.waiting == 0 and not run.standby:
-                self._decide(run)
+        # Snapshot the roots first: deciding one can finish it at once (reused, skipped) and bring
+        # its dependents' counters to zero, and those are decided right there.
+        roots = [run for run in runs if run.waiting == 0 and not run.standby]
+        for run in roots:
+            self._decide(run)
         if self._pending:
             await self._group_done.wait()
         for run in runs:
@@ -226,6 +231,13 @@ class Scheduler:
         return self._stop_reason
 
     def _decide(self, run: StepRun) -> None:
+        reused = self._settings.reused.get(run.id)
+        if reused is not None and run.group == "steps":
+            run.outputs = dict(reused)
+            self._outputs.update({(run.id, name): value for name, value in reused.items()})
+            reason = f"reused from run {self._settings.resumed_from}"
+            self._finish(run, StepStatus.REUSED, EventType.STEP_REUSED, reason, ok=True)
+            return
         if self._killing:
             self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, "the engine was killed")
             return

@@ -35,6 +35,7 @@ class RunRequest:
     env_file: dict[str, str] = field(default_factory=dict)
     secrets_file: dict[str, str] = field(default_factory=dict)
     resumed_from: str | None = None
+    reused: dict[str, dict[str, str]] = field(default_factory=dict)  # step id -> its outputs
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
             or 2,
             logs_dir=logs_dir(request.ledger_path) / run_id,
             mask_values=tuple(v for v in secrets.values() if v),
+            reused=request.reused,
+            resumed_from=request.resumed_from,
         )
         environment = EnvironmentBuilder(plan, caller, request.env_file, secrets)
         scheduler = Scheduler(
