@@ -176,7 +176,8 @@ class _Converter:
         if name in _ROOT_EXAMPLES:
             raise ExpressionError(f"'{name}' needs a field: {_ROOT_EXAMPLES[name]}", column)
         if name in FUNCTIONS:
-            raise ExpressionError(f"'{name}' is a function; call it as {name}(...)", column)
+            call = f"{name}()" if name in STATUS_FUNCTIONS else f"{name}(a, b)"
+            raise ExpressionError(f"'{name}' is a function; call it as {call}", column)
         raise ExpressionError(f"unknown name {quote(name)}; {_NAMES_HELP}", column)
 
     def reference(self, node: ast.Attribute | ast.Subscript, column: int) -> Ref:
@@ -223,6 +224,8 @@ class _Converter:
             raise ExpressionError(f"unknown function {quote(name)}{hint}", column)
         if node.keywords:
             raise ExpressionError(f"{name}() takes no keyword arguments", column)
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            raise ExpressionError("'*' unpacking is not allowed", column)
         arity = 2 if name in VALUE_FUNCTIONS else 0
         if len(node.args) != arity:
             raise ExpressionError(f"{name}() takes {arity or 'no'} arguments", column)

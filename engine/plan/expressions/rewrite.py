@@ -13,6 +13,7 @@ from engine.plan.expressions.tree import ExpressionError
 
 _STEP_ID = re.compile(r"[A-Za-z0-9_.-]+")
 _WORD = re.compile(r"[A-Za-z0-9_]+")
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _IDENT_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", re.ASCII)
 # Shortest id first, so `steps.a.outputs.status` is output `status` of step `a`.
 _STEP_PATH = re.compile(
@@ -72,6 +73,11 @@ def prepare(source: str) -> tuple[str, list[int]]:
             end = _string_end(source, i)
         elif not char.isascii():
             raise ExpressionError("only string literals may contain non-ASCII characters", i + 1)
+        elif char.isdigit():
+            end = _NUMBER.match(source, i).end()  # type: ignore[union-attr]  # a digit matches
+            if _WORD.match(source, end):
+                # Python warns about `1in x` and reads `0x1f` as hex; plain decimals are clearer.
+                raise ExpressionError("a number must not run into letters or '_'", i + 1)
         elif word is not None:
             end = word.end()
             if word.group().startswith("__"):
@@ -131,7 +137,9 @@ def _reject_misread(source: str, i: int) -> None:
     hint = {"#": "comments are not supported", "\\": "a backslash is only allowed in a string"}.get(
         source[i]
     )
-    if source.startswith(("&&", "||"), i):
+    if source[i] < " " or source[i] == "\x7f":
+        hint = "control characters are not allowed"
+    elif source.startswith(("&&", "||"), i):
         hint = f"use {'and' if source[i] == '&' else 'or'} instead of {source[i] * 2}"
     elif source.startswith("!", i) and not source.startswith("!=", i):
         hint = "use not instead of !"
