@@ -1,0 +1,141 @@
+"""Benchmark `engine run` against `make -j2` and `doit -n 2` on the same workloads (issue 3).
+
+Every step execs /bin/true. Workloads: (a) 1,000 independent steps at concurrency 2, (b) a chain of
+200, (c) 1 -> 500 -> 1 at concurrency 2. Per-step cost is (median wall - the same tool's 1-step
+median) / (steps - 1), as in shared/reference/baselines.md. Everything is measured in this run, on
+this machine: only the ratios mean something elsewhere.
+
+    python bench/bench_run.py            # 5 runs per workload
+    python bench/bench_run.py --runs 3   # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+WORKLOADS = {"one": 1, "a": 1000, "b": 200, "c": 502}
+
+
+def deps_of(workload: str, i: int) -> list[int]:
+    if workload == "b":
+        return [i - 1] if i else []
+    if workload == "c":
+        if i == 0:
+            return []
+        return list(range(1, 501)) if i == 501 else [0]
+    return []
+
+
+def write_plan(workload: str, path: Path) -> None:
+    steps = []
+    for i in range(WORKLOADS[workload]):
+        step: dict[str, object] = {"id": f"s{i}", "command": "/bin/true"}
+        if deps := deps_of(workload, i):
+            step["depends_on"] = [f"s{d}" for d in deps]
+        steps.append(step)
+    plan = {"name": f"bench-{workload}", "globals": {"max_concurrency": 2}, "steps": steps}
+    path.write_text(json.dumps(plan))
+
+
+def write_makefile(workload: str, path: Path) -> None:
+    n = WORKLOADS[workload]
+    lines = ["all: " + " ".join(f"s{i}" for i in range(n)), ".PHONY: all " + " ".join(f"s{i}" for i in range(n))]
+    for i in range(n):
+        lines.append(f"s{i}: " + " ".join(f"s{d}" for d in deps_of(workload, i)))
+        lines.append("\t@/bin/true")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_dodo(workload: str, path: Path) -> None:
+    n = WORKLOADS[workload]
+    deps = {i: [f"s{d}" for d in deps_of(workload, i)] for i in range(n)}
+    path.write_text(
+        "DOIT_CONFIG = {'verbosity': 0}\n"
+        f"DEPS = {deps!r}\n"
+        "def task_s():\n"
+        f"    for i in range({n}):\n"
+        "        yield {'name': str(i), 'basename': f's{i}', 'actions': [['/bin/true']],\n"
+        "               'task_dep': DEPS[i], 'uptodate': [False]}\n"
+    )
+
+
+def timed(command: list[str], cwd: Path, before: Callable[[], None] | None = None) -> float:
+    if before:
+        before()
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def median_of(runs: int, command: list[str], cwd: Path, before: Callable[[], None] | None = None) -> float:
+    timed(command, cwd, before)  # warm the page cache and bytecode
+    return statistics.median(timed(command, cwd, before) for _ in range(runs))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "engine")], check=True)
+    engine = [sys.executable, "-m", "engine"]
+    doit = shutil.which("doit", path=str(Path(sys.executable).parent)) or shutil.which("doit")
+    make = shutil.which("make")
+    work = Path(tempfile.mkdtemp(prefix="bench-run-"))
+    results: dict[str, dict[str, float]] = {}
+    throughput = ""
+    for workload in WORKLOADS:
+        directory = work / workload
+        directory.mkdir()
+        write_plan(workload, directory / "plan.json")
+        write_makefile(workload, directory / "Makefile")
+        write_dodo(workload, directory / "dodo.py")
+        ledger = directory / "ledger.db"
+        row: dict[str, float] = {}
+        runs = args.runs if workload != "one" else args.runs * 4
+        row["engine"] = median_of(runs, [*engine, "run", "-q", "--ledger", str(ledger), "plan.json"], directory)
+        if make:
+            row["make -j2"] = median_of(runs, [make, "-j2", "-s"], directory)
+        if doit:
+            db = directory / ".doit.db"
+            row["doit -n 2"] = median_of(
+                runs, [doit, "-n", "2", "-P", "process", "--db-file", str(db)], directory
+            )
+        results[workload] = row
+        if workload == "a":
+            with sqlite3.connect(ledger) as conn:
+                events = conn.execute("select count(*) from events").fetchone()[0]
+                runs_done = conn.execute("select count(*) from runs").fetchone()[0]
+            throughput = f"{events / runs_done / row['engine']:,.0f} events/s committed during workload (a)"
+        print(f"{workload}: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in row.items()), file=sys.stderr)
+    report(results, throughput)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def report(results: dict[str, dict[str, float]], throughput: str) -> None:
+    tools = list(results["one"])
+    print(f"\n1-step plan, process start to exit: " + ", ".join(f"{t} {results['one'][t] * 1000:.0f} ms" for t in tools))
+    print("\n| workload | " + " | ".join(f"{t} net ms/step" for t in tools) + " | engine / make | engine / doit |")
+    print("|---|" + "---:|" * (len(tools) + 2))
+    names = {"a": "(a) 1000 independent, -j2", "b": "(b) chain of 200", "c": "(c) 1 -> 500 -> 1, -j2"}
+    for workload in ("a", "b", "c"):
+        net = {t: (results[workload][t] - results["one"][t]) / (WORKLOADS[workload] - 1) * 1000 for t in tools}
+        ratio_make = net["engine"] / net["make -j2"] if "make -j2" in net else float("nan")
+        ratio_doit = net["engine"] / net["doit -n 2"] if "doit -n 2" in net else float("nan")
+        cells = " | ".join(f"{net[t]:.3f}" for t in tools)
+        print(f"| {names[workload]} | {cells} | {ratio_make:.2f}x | {ratio_doit:.2f}x |")
+    print(f"\nLedger: {throughput}")
+
+
+if __name__ == "__main__":
+    main()
