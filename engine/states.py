@@ -81,6 +81,7 @@ class EventType(StrEnum):
     STEP_SKIPPED = "step_skipped"
     STEP_CANCELED = "step_canceled"
     STEP_REUSED = "step_reused"
+    STEP_RERUN = "step_rerun"  # a resumed run runs this step again; data.reason says why
     STEP_FALLBACK = "step_fallback"
     CANCEL_REQUESTED = "cancel_requested"
     HOOKS_STARTED = "hooks_started"

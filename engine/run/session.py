@@ -17,12 +17,13 @@ from engine.executors.local import LocalExecutor
 from engine.ledger.ids import new_run_id
 from engine.ledger.location import logs_dir
 from engine.ledger.owner import Owner
+from engine.ledger.recovery import reconcile_path
 from engine.ledger.writer import LedgerWriter
 from engine.plan.loader import LoadedPlan
 from engine.progress import Reporter
 from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
 from engine.run.scheduler import RunSettings, Scheduler
-from engine.states import ExitCode, RunStatus
+from engine.states import EventType, ExitCode, RunStatus
 
 CANCEL_POLL_SEC = 0.25
 
@@ -36,6 +37,7 @@ class RunRequest:
     secrets_file: dict[str, str] = field(default_factory=dict)
     resumed_from: str | None = None
     reused: dict[str, dict[str, str]] = field(default_factory=dict)  # step id -> its outputs
+    rerun_reasons: dict[str, str] = field(default_factory=dict)  # step id -> why it runs again
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
     run_id = new_run_id()
     started = time.time()
     try:
+        # Runs left `running` by a dead engine are marked crashed before this one starts.
+        await asyncio.to_thread(reconcile_path, request.ledger_path)
         writer.create_run(
             run_id=run_id, plan_hash=loaded.hash, plan_name=plan.name, plan_version=plan.version,
             plan_json=loaded.canonical_json(), plan_path=str(Path(loaded.source).resolve()),
@@ -86,6 +90,11 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
             caller_env=caller, emit=reporter.emit,
         )  # fmt: skip
         writer.run_started(run_id=run_id, at=time.time())
+        for step_id, why in request.rerun_reasons.items():
+            writer.event(
+                run_id=run_id, type=EventType.STEP_RERUN, at=time.time(), step_id=step_id,
+                data={"reason": why, "resumed_from": request.resumed_from},
+            )  # fmt: skip
         reporter.start(run_id, plan.name, len(plan.steps))
         received: list[int] = []
         with (
