@@ -236,6 +236,13 @@ def test_a_syntax_error_points_into_the_users_text() -> None:
     assert error.column == 25
 
 
+@pytest.mark.parametrize("source", ["steps.my-step.status ==", "  success() and", "not"])
+def test_a_condition_that_ends_too_early_says_so_at_its_end(source: str) -> None:
+    error = parse_error(source)
+    assert error.message == "syntax error: the condition ends too early"
+    assert error.column == len(source) + 1
+
+
 def test_parse_expression_rejects_non_strings() -> None:
     assert "must be a string" in parse_error(b"true").message  # type: ignore[arg-type]
 

@@ -74,12 +74,14 @@ def parse_expression(source: str) -> Expression:
     text, origin = prepare(source)
     indent = len(text) - len(text.lstrip(" "))  # ast.parse, unlike eval(), rejects leading blanks
     text, origin = text[indent:], origin[indent:]
-    converter = _Converter(text, origin)
+    converter = _Converter(text, origin, len(source))
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
         message = (error.msg or "invalid syntax").split(" (detected at")[0]
-        column = converter.column_of_char((error.offset or 1) - 1) if error.lineno == 1 else None
+        if not error.offset:  # Python's way of saying the text ended where more was needed
+            message = "the condition ends too early" if message == "invalid syntax" else message
+        column = converter.column_of_char((error.offset or len(text) + 1) - 1)
         raise ExpressionError(f"syntax error: {message}", column) from None
     except (ValueError, RecursionError, MemoryError, OverflowError):
         # ast.parse runs out of stack on deep nesting (MemoryError, RecursionError); ValueError is
@@ -101,13 +103,14 @@ def parse_expression(source: str) -> Expression:
 class _Converter:
     """Copies allow-listed Python AST nodes into our tree, with columns in the user's own text."""
 
-    def __init__(self, text: str, origin: list[int]) -> None:
+    def __init__(self, text: str, origin: list[int], source_length: int) -> None:
         self.text = text
         self.origin = origin
+        self.source_length = source_length
 
     def column_of_char(self, index: int) -> int:
         index = max(0, index)
-        return self.origin[index] + 1 if index < len(self.origin) else len(self.text) + 1
+        return self.origin[index] + 1 if index < len(self.origin) else self.source_length + 1
 
     def column(self, node: ast.expr, *, byte_offset: int | None = None) -> int:
         # col_offset counts UTF-8 bytes; the rewritten text is one line (prepare removes newlines).

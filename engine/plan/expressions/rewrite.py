@@ -22,6 +22,7 @@ _STEP_PATH = re.compile(
 _SIMPLE_ESCAPES = frozenset("\\'\"nrt")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _PREFIXES = frozenset({"f", "r", "b", "u", "rb", "br", "fr", "rf"})
+_MISREAD = {"#": "comments are not supported", "\\": "a backslash is only allowed in a string"}
 
 
 def quote(text: str) -> str:
@@ -134,9 +135,7 @@ def _rewrite_step_path(source: str, start: int, dot: int, out: list[str], origin
 
 def _reject_misread(source: str, i: int) -> None:
     """Raise for a character Python would read differently from what the user most likely meant."""
-    hint = {"#": "comments are not supported", "\\": "a backslash is only allowed in a string"}.get(
-        source[i]
-    )
+    hint = _MISREAD.get(source[i])
     if source[i] < " " or source[i] == "\x7f":
         hint = "control characters are not allowed"
     elif source.startswith(("&&", "||"), i):
