@@ -50,7 +50,7 @@ def checked(
     return [problem.message for problem in problems]
 
 
-RESULTS = {
+RESULTS: dict[str, dict[str, object]] = {
     "build": {"status": "succeeded", "exit_code": 0, "outputs": {"sha": "abc123", "n": "3"}},
     "my-step": {"status": StepStatus.FAILED, "exit_code": 2, "outputs": {}},
     "v1.2": {"status": "skipped", "exit_code": None, "outputs": {}},
