@@ -1,0 +1,93 @@
+"""What `engine run` prints and how it exits: JSON lines, plain lines, usage and ledger errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import subprocess
+
+from tests.e2e.conftest import ENGINE, Engine
+
+STEPS = [
+    {"id": "a", "command": "true"},
+    {"id": "b", "command": "sh", "args": ["-c", "exit 1"], "depends_on": ["a"]},
+]
+ESCAPE = "\x1b"
+
+
+def test_json_prints_one_object_per_line(engine: Engine) -> None:
+    result = engine.run_plan(STEPS, "--json")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert all(isinstance(record, dict) for record in records)
+    run_id = engine.last_run().id
+    assert {record["run_id"] for record in records} == {run_id}
+    types = [record["type"] for record in records]
+    assert types[0] == "run_started" and types[-1] == "run_completed"
+    assert ("a", "step_succeeded") in {(r.get("step_id"), r["type"]) for r in records}
+    assert ("b", "step_failed") in {(r.get("step_id"), r["type"]) for r in records}
+    assert records[-1]["status"] == "failed"
+
+
+def test_output_to_a_pipe_is_plain_lines(engine: Engine) -> None:
+    result = engine.run_plan(STEPS)
+    assert result.returncode == 1
+    assert ESCAPE not in result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines and all(re.match(r"^\[ *\d+\.\d\ds\] \S", line) for line in lines), lines
+    assert any(line.endswith("b: failed: exit code 1") for line in lines)
+    assert "failed" in lines[-1] and engine.last_run().id in lines[-1]
+
+
+def test_no_color_on_a_terminal_prints_no_colors(engine: Engine) -> None:
+    path = engine.plan(STEPS)
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [ENGINE, "run", str(path)],
+        cwd=engine.tmp_path,
+        env=engine.env({"NO_COLOR": "1", "TERM": "xterm-256color"}),
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO once the child side is closed
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(primary)
+    assert proc.wait(timeout=30) == 1
+    text = output.decode(errors="replace")
+    assert "failed" in text
+    # Select Graphic Rendition codes that set a foreground or background colour.
+    colours = re.findall(r"\x1b\[([0-9;]*)m", text)
+    assert not [c for c in colours if re.search(r"(^|;)(3[0-9]|4[0-9]|9[0-7]|10[0-7])(;|$)", c)]
+
+
+def test_an_invalid_plan_exits_2_with_one_clear_line_and_no_run(engine: Engine) -> None:
+    result = engine.run_plan([{"id": "a", "command": "true", "depends_on": ["nowhere"]}])
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    problem = [line for line in result.stderr.splitlines() if "nowhere" in line]
+    assert len(problem) == 1 and "unknown step" in problem[0]
+    assert engine.runs() == []
+
+
+def test_a_file_that_is_not_a_ledger_exits_3(engine: Engine) -> None:
+    text_file = engine.tmp_path / "notes.txt"
+    text_file.write_text("just some notes\n")
+    path = engine.plan([{"id": "a", "command": "true"}])
+    result = engine.run("run", path, env={"LEDGER_DB": str(text_file)})
+    assert result.returncode == 3
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "not" in lines[0] and str(text_file) in lines[0]
+    assert text_file.read_text() == "just some notes\n"
