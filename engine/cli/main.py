@@ -17,6 +17,15 @@ COMMANDS = {
     "run": ("engine.cli.run", "Run a plan."),
     "validate": ("engine.cli.validate", "Check a plan and report every problem."),
     "schema": ("engine.cli.schema", "Print the plan JSON Schema."),
+    "cancel": ("engine.cli.cancel", "Cancel a live run, or one of its steps."),
+    "resume": ("engine.cli.resume", "Run a run's plan again, reusing its succeeded steps."),
+    "explain": ("engine.cli.explain", "Tell why a step ran, waited, was skipped or failed."),
+    "runs": ("engine.cli.runs", "List runs, newest first."),
+    "show": ("engine.cli.show", "Show a run with its steps, attempts and outputs."),
+    "events": ("engine.cli.events", "Print (or follow) a run's events."),
+    "logs": ("engine.cli.logs", "Print (or follow) the log of a step attempt."),
+    "stats": ("engine.cli.stats", "Totals, success rate, durations, flaky and slow steps."),
+    "gc": ("engine.cli.gc", "Delete old runs with their events, outputs and logs."),
 }
 
 

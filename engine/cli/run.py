@@ -32,6 +32,7 @@ from engine.states import ExitCode
 @ledger_option
 @json_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only the outcome.")
+@click.option("--dry-run", is_flag=True, help="Print the waves and expected duration; run nothing.")
 def command(
     plan_file: Path,
     var_pairs: tuple[str, ...],
@@ -41,6 +42,7 @@ def command(
     ledger: str | None,
     as_json: bool,
     quiet: bool,
+    dry_run: bool = False,
 ) -> int:
     """Run PLAN_FILE. Exit 0 when the run succeeds, 1 when it fails, 2 for an invalid plan."""
     from engine.ledger.location import resolve_ledger_path
@@ -54,6 +56,10 @@ def command(
         for problem in error.problems:
             click.echo(problem.render(str(plan_file)), err=True)
         raise
+    if dry_run:
+        from engine.run.dryrun import print_dry_run
+
+        return print_dry_run(loaded, ledger, max_concurrency, as_json=as_json)
     request = RunRequest(
         loaded=loaded,
         ledger_path=resolve_ledger_path(ledger, create=True),
