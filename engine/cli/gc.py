@@ -1,0 +1,57 @@
+"""`engine gc --older-than 30d`: delete old finished runs with their events, outputs and logs."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import click
+
+from engine.cli.options import json_option, ledger_option
+from engine.cli.output import open_ledger, parse_duration, print_json
+from engine.ledger.location import logs_dir
+from engine.ledger.maintenance import delete_runs_before
+from engine.ledger.reader import LedgerReader
+from engine.states import ExitCode
+
+
+@click.command("gc")
+@click.option("--older-than", "older_than", required=True, metavar="AGE", help="e.g. 30d, 12h, 2w.")
+@ledger_option
+@json_option
+def command(older_than: str, ledger: str | None, as_json: bool) -> int:
+    """Delete finished runs created more than AGE ago; running runs are always kept.
+
+    Deletes in small transactions, so an engine writing to the same ledger never waits long.
+    """
+    cutoff = time.time() - parse_duration(older_than)
+    with open_ledger(ledger) as reader:
+        deleted = delete_runs_before(reader.path, before=cutoff)
+        removed = _remove_logs(reader, deleted, cutoff)
+    if as_json:
+        print_json({"deleted_runs": len(deleted), "removed_log_dirs": removed, "run_ids": deleted})
+    else:
+        click.echo(f"deleted {len(deleted)} runs older than {older_than} and {removed} log dirs")
+    return int(ExitCode.OK)
+
+
+def _remove_logs(reader: LedgerReader, deleted: list[str], cutoff: float) -> int:
+    """Remove the log dirs of deleted runs, and old ones of runs no longer in the ledger.
+
+    The second kind is left behind when an earlier gc was interrupted between its two halves.
+    """
+    root = logs_dir(reader.path)
+    if not root.is_dir():
+        return 0
+    doomed = {root / run_id for run_id in deleted}
+    for directory in root.iterdir():
+        if directory in doomed or not directory.is_dir():
+            continue
+        if directory.stat().st_mtime < cutoff and reader.get_run(directory.name) is None:
+            doomed.add(directory)
+    removed = 0
+    for directory in doomed:
+        if directory.is_dir():
+            shutil.rmtree(directory, ignore_errors=True)
+            removed += 1
+    return removed

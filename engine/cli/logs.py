@@ -1,0 +1,123 @@
+"""`engine logs RUN_ID STEP [--attempt N] [--follow]`: an attempt's output, from its log file."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from engine.cli.options import json_option, ledger_option
+from engine.cli.output import note, open_ledger
+from engine.errors import UserError
+from engine.ledger.reader import LedgerReader
+from engine.ledger.records import Attempt
+from engine.states import AttemptStatus, ExitCode
+
+CHUNK = 1 << 16
+POLL_SEC = 0.2
+
+
+@click.command("logs")
+@click.argument("run_id")
+@click.argument("step_id")
+@click.option("--attempt", type=click.IntRange(min=1), help="Which attempt (default: the last).")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing until the attempt finishes.")
+@ledger_option
+@json_option
+def command(
+    run_id: str,
+    step_id: str,
+    attempt: int | None,
+    follow: bool,
+    ledger: str | None,
+    as_json: bool,
+) -> int:
+    """Print the log of a step's attempt (stdout and stderr, merged, secrets masked)."""
+    with open_ledger(ledger) as reader:
+        full_id = reader.resolve_run_id(run_id)
+        chosen = _find_attempt(reader, full_id, step_id, attempt, wait=follow)
+        path = _log_file(reader, chosen)
+        if follow:
+            _follow(reader, chosen, path, as_json)
+            return int(ExitCode.OK)
+    if path is None or not path.exists():
+        note(f"the log of {step_id}#{chosen.attempt} is gone; showing the tail kept in the ledger")
+        text = chosen.output_tail or ""
+    else:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    if as_json:
+        document = {
+            "run_id": full_id, "step_id": step_id, "attempt": chosen.attempt,
+            "status": str(chosen.status), "log_path": chosen.log_path, "text": text,
+        }  # fmt: skip
+        click.echo(json.dumps(document, ensure_ascii=False))
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return int(ExitCode.OK)
+
+
+def _find_attempt(
+    reader: LedgerReader, run_id: str, step_id: str, number: int | None, *, wait: bool
+) -> Attempt:
+    """The asked-for (or last) attempt; with `wait`, wait for it to start while the run is live."""
+    while True:
+        attempts = reader.attempts(run_id, step_id)
+        chosen = [a for a in attempts if number is None or a.attempt == number]
+        if chosen:
+            return chosen[-1]
+        run = reader.get_run(run_id)
+        known = any(s.step_id == step_id for s in reader.run_steps(run_id))
+        if not known:
+            raise UserError(f"Run {run_id} has no step {step_id!r}.")
+        if not wait or run is None or run.status.is_final:
+            which = "no attempts" if number is None else f"no attempt {number}"
+            raise UserError(f"Step {step_id} of run {run_id} has {which}.", ExitCode.FAILED)
+        time.sleep(POLL_SEC)
+
+
+def _log_file(reader: LedgerReader, attempt: Attempt) -> Path | None:
+    if attempt.log_path is None:
+        return None
+    path = Path(attempt.log_path)
+    # A relative path was recorded relative to the directory holding .ledger/.
+    return path if path.is_absolute() else reader.path.parent.parent / path
+
+
+def _follow(reader: LedgerReader, attempt: Attempt, path: Path | None, as_json: bool) -> None:
+    """Print the log as it grows (like tail -f) until the attempt has finished."""
+    offset = 0
+    # Chunks may split a UTF-8 character; the decoder carries the partial bytes over.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while True:
+        finished = _status(reader, attempt) is not AttemptStatus.RUNNING
+        if path is not None and path.exists():
+            with path.open("rb") as log:
+                log.seek(offset)
+                while chunk := log.read(CHUNK):
+                    offset += len(chunk)
+                    _write(decoder.decode(chunk), as_json)
+        if finished:  # read after seeing the status, so no tail written before it is lost
+            return
+        time.sleep(POLL_SEC)
+
+
+def _status(reader: LedgerReader, attempt: Attempt) -> AttemptStatus:
+    for row in reader.attempts(attempt.run_id, attempt.step_id):
+        if row.attempt == attempt.attempt:
+            return row.status
+    return AttemptStatus.ABANDONED  # deleted by gc meanwhile
+
+
+def _write(text: str, as_json: bool) -> None:
+    if not text:
+        return
+    if as_json:
+        click.echo(json.dumps({"text": text}, ensure_ascii=False))
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()

@@ -1,0 +1,148 @@
+"""Shared by query commands: the reconciled ledger, tables and JSON on stdout, notes on stderr."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from engine.errors import UserError
+from engine.ledger.location import resolve_ledger_path
+from engine.ledger.reader import LedgerReader
+from engine.ledger.recovery import reconcile
+from engine.ledger.times import to_iso
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_TIME_KEYS = {"ts", "since", "until"}
+STATUS_STYLES = {
+    "succeeded": "green",
+    "reused": "green",
+    "running": "cyan",
+    "ready": "cyan",
+    "retrying": "yellow",
+    "partial": "yellow",
+    "failed": "red",
+    "crashed": "red",
+    "abandoned": "red",
+    "canceled": "magenta",
+    "skipped": "dim",
+    "pending": "dim",
+}
+
+
+def open_ledger(explicit: str | None) -> LedgerReader:
+    """Open the ledger read-only after marking runs whose engine is gone as crashed."""
+    reader = LedgerReader.open(resolve_ledger_path(explicit, create=False))
+    for run_id in reconcile(reader):
+        note(f"run {run_id} was marked crashed: the engine running it is gone")
+    return reader
+
+
+def note(message: str) -> None:
+    """Write a message for the person (not the data) to stderr."""
+    click.echo(f"engine: {message}", err=True)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `30d`, `24h`, `1h30m`, `90s` or a bare number of seconds."""
+    value = text.strip().lower()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    parts = _DURATION.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise UserError(f"{text!r} is not a duration; use e.g. 90s, 15m, 24h, 30d or 2w.")
+    return sum(float(number) * _UNITS[unit] for number, unit in parts)
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """A point in time from a duration ago (`24h`) or an ISO date/time (`2026-11-20`, UTC)."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return (time.time() if now is None else now) - parse_duration(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def print_json(value: Any) -> None:
+    """Print records (dataclasses, lists, dicts) as indented JSON; times become ISO-8601 UTC."""
+    click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
+
+
+def jsonable(value: Any, key: str = "") -> Any:
+    """`value` as plain JSON data: time fields (`*_at`, `ts`, `since`, `until`) as ledger text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float) and (key.endswith("_at") or key in _TIME_KEYS):
+        return to_iso(value)
+    return value
+
+
+def console() -> Console:
+    """A console on stdout; off a terminal it is wide, so piped tables are not wrapped at 80."""
+    probe = Console(file=sys.stdout)
+    width = None if probe.is_terminal else 200
+    return Console(file=sys.stdout, width=width, markup=False, emoji=False, highlight=False)
+
+
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[str | Text]], title: str | None = None
+) -> None:
+    """Print rows as a plain table with a header."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console().print(table)
+
+
+def status_text(status: str) -> Text:
+    """A status word, coloured on a terminal (NO_COLOR is honoured by rich)."""
+    return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def when(at: float | None) -> str:
+    """A time as `YYYY-MM-DD HH:MM:SS` UTC, or a dash."""
+    if at is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+
+
+def duration(ms: float | None) -> str:
+    """A duration in milliseconds as `850ms`, `12.3s`, `4m05s` or `2h03m`."""
+    if ms is None:
+        return "-"
+    if ms < 1000:
+        return f"{ms:.0f}ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.0f}%"

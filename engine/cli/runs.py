@@ -1,0 +1,61 @@
+"""`engine runs`: the run history, newest first, optionally filtered."""
+
+from __future__ import annotations
+
+import click
+
+from engine.cli.options import json_option, ledger_option
+from engine.cli.output import (
+    duration,
+    open_ledger,
+    parse_since,
+    print_json,
+    print_table,
+    status_text,
+    when,
+)
+from engine.states import ExitCode, RunStatus
+
+
+@click.command("runs")
+@click.option(
+    "--status", type=click.Choice([str(s) for s in RunStatus]), help="Only runs in this state."
+)
+@click.option("--plan", metavar="NAME", help="Only runs of this plan.")
+@click.option("--since", metavar="WHEN", help="Only runs created since, e.g. 24h, 7d, 2026-11-20.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@ledger_option
+@json_option
+def command(
+    status: str | None,
+    plan: str | None,
+    since: str | None,
+    limit: int,
+    ledger: str | None,
+    as_json: bool,
+) -> int:
+    """List runs, newest first."""
+    with open_ledger(ledger) as reader:
+        runs = reader.list_runs(
+            status=None if status is None else RunStatus(status),
+            plan=plan,
+            since=None if since is None else parse_since(since),
+            limit=limit,
+        )
+    if as_json:
+        print_json(runs)
+        return int(ExitCode.OK)
+    rows = [
+        (
+            run.id,
+            run.plan_name,
+            status_text(run.status),
+            f"{run.steps_done}/{run.steps_total}",
+            when(run.created_at),
+            duration(run.duration_ms),
+            run.error or ("resumes " + run.resumed_from if run.resumed_from else ""),
+        )
+        for run in runs
+    ]
+    print_table(("RUN", "PLAN", "STATUS", "STEPS", "CREATED (UTC)", "DURATION", "NOTE"), rows)
+    return int(ExitCode.OK)

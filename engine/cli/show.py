@@ -1,0 +1,100 @@
+"""`engine show RUN_ID`: one run with its steps, attempts and outputs."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from engine.cli.options import json_option, ledger_option
+from engine.cli.output import (
+    duration,
+    jsonable,
+    open_ledger,
+    print_json,
+    print_table,
+    status_text,
+    when,
+)
+from engine.errors import UserError
+from engine.ledger.records import Attempt, RunDetail
+from engine.states import ExitCode
+
+
+@click.command("show")
+@click.argument("run_id")
+@ledger_option
+@json_option
+def command(run_id: str, ledger: str | None, as_json: bool) -> int:
+    """Show a run: its plan, vars, owner, steps, attempts and outputs."""
+    with open_ledger(ledger) as reader, reader.snapshot():
+        full_id = reader.resolve_run_id(run_id)
+        run = reader.get_run(full_id)
+        if run is None:  # deleted by gc between the two queries
+            raise UserError(f"There is no run {full_id!r} in the ledger.")
+        steps = reader.run_steps(full_id)
+        attempts = reader.attempts(full_id)
+        outputs = reader.outputs(full_id)
+    if as_json:
+        document = {
+            "run": {**_run_fields(run), "plan": json.loads(run.plan_json)},
+            "steps": steps,
+            "attempts": attempts,
+            "outputs": outputs,
+        }
+        print_json(document)
+        return int(ExitCode.OK)
+    s = run.summary
+    click.echo(f"run       {s.id}  ({s.status})")
+    click.echo(f"plan      {s.plan_name} {run.plan_version or ''}  {run.plan_path or ''}".rstrip())
+    click.echo(f"created   {when(s.created_at)} UTC   duration {duration(s.duration_ms)}")
+    if run.vars:
+        click.echo("vars      " + " ".join(f"{k}={v}" for k, v in sorted(run.vars.items())))
+    if run.owner is not None:
+        click.echo(f"owner     pid {run.owner.pid} on {run.owner.host}")
+    if s.resumed_from:
+        click.echo(f"resumes   {s.resumed_from}")
+    if s.error:
+        click.echo(f"error     {s.error}")
+    last = {a.step_id: a for a in attempts}
+    rows = [
+        (
+            step.step_id + (" (hook)" if step.is_hook else ""),
+            status_text(step.status),
+            str(step.attempts),
+            duration(step.duration_ms),
+            _exit(last.get(step.step_id)),
+            step.reason or "",
+        )
+        for step in steps
+    ]
+    click.echo()
+    print_table(("STEP", "STATUS", "ATTEMPTS", "DURATION", "EXIT", "REASON"), rows)
+    if outputs:
+        click.echo()
+        print_table(
+            ("STEP", "OUTPUT", "VALUE"), [(o.step_id, o.name, o.value[:200]) for o in outputs]
+        )
+    return int(ExitCode.OK)
+
+
+def _run_fields(run: RunDetail) -> dict[str, object]:
+    fields: dict[str, object] = jsonable(run.summary)
+    fields.update(
+        plan_hash=run.plan_hash,
+        plan_version=run.plan_version,
+        plan_path=run.plan_path,
+        vars=run.vars,
+        owner=jsonable(run.owner),
+    )
+    return fields
+
+
+def _exit(attempt: Attempt | None) -> str:
+    if attempt is None:
+        return ""
+    if attempt.signal is not None:
+        return f"signal {attempt.signal}"
+    if attempt.exit_code is not None:
+        return str(attempt.exit_code)
+    return attempt.error_code or ""
