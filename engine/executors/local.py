@@ -2,10 +2,10 @@
 
 Why it looks like this (per-step overhead must stay close to `make -j2`, see bench/bench_spawn.py):
 
-- `subprocess.Popen` is called directly on the event loop thread (about 0.5 ms, cheaper than
-  asyncio's subprocess transport), and exit is learnt from `os.pidfd_open` + `loop.add_reader`, so
-  no watcher thread and no SIGCHLD handler are involved; the process is reaped with
-  `os.waitpid(pid, WNOHANG)`.
+- `subprocess.Popen` is called directly on the event loop thread by default (about 0.5 ms, cheaper
+  than asyncio's subprocess transport; `spawn_threads` moves it to threads), and exit is learnt
+  from `os.pidfd_open` + `loop.add_reader`, so no watcher thread and no SIGCHLD handler are
+  involved; the process is reaped with `os.waitpid(pid, WNOHANG)`.
 - Without secrets to mask, the log file's fd is handed to the child as stdout and stderr: the kernel
   writes the log, the engine never sees the output, and a step printing gigabytes costs nothing
   here. With secrets, the child writes into a pipe that is read in chunks, masked by `StreamMasker`
@@ -27,17 +27,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import fcntl
 import os
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 from engine.executors.base import AttemptResult, LaunchSpec
 from engine.executors.masking import StreamMasker
 
 TAIL_BYTES = 4096
-READ_CHUNK = 64 * 1024
+READ_CHUNK = 256 * 1024
+PIPE_SIZE = 1024 * 1024
 # Leftover background processes of a step that exited on its own get this long to stop after TERM.
 LEFTOVER_GRACE_SEC = 1.0
 # After the group is gone, an escaped process (setsid) may still hold the output pipe open.
@@ -51,25 +55,58 @@ _LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 class LocalExecutor:
     """Runs attempts as local subprocesses; one instance serves a whole run (it caches log dirs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, spawn_threads: int = 0) -> None:
+        """`spawn_threads > 0` moves log creation and fork/exec off the loop thread.
+
+        Direct spawning (the default) is cheapest when the loop has nothing else to do; a spawner
+        thread costs a thread hop per launch but frees the loop thread while a slow file system
+        creates the log file, and lets two spawns overlap on two cores (bench/bench_spawn.py).
+        """
         self._log_dirs: set[Path] = set()
+        self._spawn_threads = spawn_threads
+        self._spawner: ThreadPoolExecutor | None = None
 
     async def launch(self, spec: LaunchSpec) -> LocalAttempt | FailedAttempt:
         """Starts the attempt; a spawn failure comes back as a handle whose result says so."""
         loop = asyncio.get_running_loop()
+        if not self._spawn_threads:
+            started = self._start(spec)
+        else:
+            if self._spawner is None:
+                self._spawner = ThreadPoolExecutor(self._spawn_threads, "spawn")
+            future = loop.run_in_executor(self._spawner, self._start, spec)
+            try:
+                started = await asyncio.shield(future)
+            except asyncio.CancelledError:
+                future.add_done_callback(_kill_unwatched)
+                raise
+        if isinstance(started, AttemptResult):
+            return FailedAttempt(started)
+        return LocalAttempt(loop, spec, *started)
+
+    def close(self) -> None:
+        """Stops the spawner threads, if any; running attempts are not affected."""
+        if self._spawner is not None:
+            self._spawner.shutdown(wait=False)
+            self._spawner = None
+
+    def _start(self, spec: LaunchSpec) -> _Started | AttemptResult:
+        """Opens the log and spawns the process: every blocking step of a launch, nothing async."""
         masker = StreamMasker(spec.mask_values)
         try:
             log_fd = self._open_log(spec.log_path)
         except OSError as exc:
-            now = time.time()
             message = f"cannot open log file {spec.log_path}: {exc.strerror}"
-            return FailedAttempt(_failed_result(message, now, ""))
+            return _failed_result(message, time.time(), "")
         # The tail reports this attempt only, even when a log file is shared with earlier attempts.
         log_start = os.fstat(log_fd).st_size
         read_fd: int | None = None
         out_fd = log_fd
         if masker.active:
             read_fd, out_fd = os.pipe2(os.O_CLOEXEC)
+            # A bigger pipe means fewer wake-ups per MB; the default 64 KB is kept if refused.
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(out_fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         started_at = time.time()
         try:
             if not spec.argv:
@@ -92,13 +129,12 @@ class LocalExecutor:
             with contextlib.suppress(OSError):
                 _write_all(log_fd, message.encode() + b"\n")
             os.close(log_fd)
-            tail = _read_tail(spec.log_path, log_start)
-            return FailedAttempt(_failed_result(message, started_at, tail))
+            return _failed_result(message, started_at, _read_tail(spec.log_path, log_start))
         if read_fd is None:
             os.close(log_fd)  # the child holds its own copy; the engine never writes this log
-            return LocalAttempt(loop, spec, proc, started_at, log_start, None, None, None)
+            return _Started(proc, started_at, log_start, None, None, None)
         os.close(out_fd)  # else the pipe would never reach EOF
-        return LocalAttempt(loop, spec, proc, started_at, log_start, log_fd, read_fd, masker)
+        return _Started(proc, started_at, log_start, log_fd, read_fd, masker)
 
     def _open_log(self, log_path: Path) -> int:
         log_dir = log_path.parent
@@ -110,6 +146,27 @@ class LocalExecutor:
         except FileNotFoundError:  # the directory was removed since we cached it
             log_dir.mkdir(parents=True, exist_ok=True)
             return os.open(log_path, _LOG_FLAGS, 0o644)
+
+
+class _Started(NamedTuple):
+    proc: subprocess.Popen[bytes]
+    started_at: float
+    log_start: int
+    log_fd: int | None
+    read_fd: int | None
+    masker: StreamMasker | None
+
+
+def _kill_unwatched(future: asyncio.Future[_Started | AttemptResult]) -> None:
+    """Kills and reaps a process whose launch was canceled before anyone could watch it."""
+    started = future.result()
+    if isinstance(started, _Started):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(started.proc.pid, signal.SIGKILL)
+        started.proc.wait()
+        for fd in (started.log_fd, started.read_fd):
+            if fd is not None:
+                os.close(fd)
 
 
 class FailedAttempt:
@@ -308,16 +365,19 @@ class LocalAttempt:
     # -- finishing -------------------------------------------------------------------------------
 
     async def _finish(self) -> None:
-        if self._stopper is not None:
-            await self._stopper
-        elif not self._group_empty():
-            await self._stop_group(min(LEFTOVER_GRACE_SEC, self._spec.kill_grace_sec))
-        if self._read_fd is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._eof), DRAIN_TIMEOUT_SEC)
-            self._drain_available()
+        try:
+            if self._stopper is not None:
+                await self._stopper
+            elif not self._group_empty():
+                await self._stop_group(min(LEFTOVER_GRACE_SEC, self._spec.kill_grace_sec))
+            if self._read_fd is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._eof), DRAIN_TIMEOUT_SEC)
+                self._drain_available()
+        finally:
+            # Even after an internal error the waiters get a result instead of hanging forever.
             self._close_pipe()
-        self._finalize()
+            self._finalize()
 
     def _drain_available(self) -> None:
         """Reads what an escaped writer already put into the pipe, without waiting for more."""
@@ -410,7 +470,7 @@ def _spawn_error_sentence(spec: LaunchSpec, exc: OSError | ValueError) -> str:
 
 
 def _group_has_live_member(pgid: int) -> bool:
-    """Whether a process other than a zombie is in group `pgid`, from /proc (slow; not the hot path)."""
+    """Whether a process other than a zombie is in group `pgid`, from /proc (slow path only)."""
     with os.scandir("/proc") as entries:
         for entry in entries:
             if not entry.name.isdigit():

@@ -187,3 +187,25 @@ async def test_log_directory_is_recreated_if_removed(
     spec.log_path.parent.rmdir()
     result = await (await executor.launch(spec)).wait()
     assert result.output_tail == "one\n"
+
+
+async def test_spawner_threads_run_the_same_attempts(make_spec: SpecFactory) -> None:
+    executor = LocalExecutor(spawn_threads=2)
+    try:
+        specs = [
+            make_spec(
+                "sh",
+                "-c",
+                f"echo {i}; exit {i % 3}",
+                log_path=make_spec().log_path.with_name(f"{i}.log"),
+            )
+            for i in range(20)
+        ]
+        results = await asyncio.gather(*[(await executor.launch(s)).wait() for s in specs])
+        assert [(r.exit_code, r.output_tail) for r in results] == [
+            (i % 3, f"{i}\n") for i in range(20)
+        ]
+        failed = await (await executor.launch(make_spec("no-such-command-at-all"))).wait()
+        assert failed.spawn_error == "command not found: no-such-command-at-all"
+    finally:
+        executor.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 
@@ -148,3 +149,18 @@ async def test_terminate_after_exit_changes_nothing(
     handle.kill()
     assert await handle.wait() is result
     assert not result.canceled
+
+
+async def test_canceled_threaded_launch_leaves_no_process(
+    make_spec: SpecFactory, sleep_arg: str
+) -> None:
+    executor = LocalExecutor(spawn_threads=1)
+    try:
+        launching = asyncio.create_task(executor.launch(make_spec("sleep", sleep_arg)))
+        await asyncio.sleep(0)  # let it hand the spawn to the thread
+        launching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await launching
+        await asyncio.to_thread(wait_until, lambda: live_processes_with(sleep_arg) == [])
+    finally:
+        executor.close()
