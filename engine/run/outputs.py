@@ -18,15 +18,24 @@ class OutputError(Exception):
 
 
 def read_outputs(path: Path) -> dict[str, str]:
-    """The outputs in `path`; an empty dict when the step wrote none."""
+    """The outputs in `path`, which is then deleted; an empty dict when the step wrote none.
+
+    The file holds what the step wrote, secrets unmasked: only the masked values in the ledger stay.
+    """
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_OUTPUT_BYTES + 1)
     except FileNotFoundError:
         return {}
+    discard_outputs(path)
     if len(data) > MAX_OUTPUT_BYTES:
         raise OutputError(f"outputs exceed {MAX_OUTPUT_BYTES // 1024} KB (the limit per step)")
     return parse_outputs(data.decode("utf-8", errors="replace"))
+
+
+def discard_outputs(path: Path) -> None:
+    """Delete an output file that will not be read (a failed or canceled attempt's)."""
+    path.unlink(missing_ok=True)
 
 
 def parse_outputs(text: str) -> dict[str, str]:

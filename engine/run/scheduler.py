@@ -23,7 +23,7 @@ from engine.plan.loader import LoadedPlan
 from engine.plan.model import OnFailure, Step
 from engine.plan.variables import substitute_outputs
 from engine.run.environment import EnvironmentBuilder
-from engine.run.outputs import OutputError, read_outputs
+from engine.run.outputs import OutputError, discard_outputs, read_outputs
 from engine.run.retry import retry_delay, retry_reason, should_retry
 from engine.run.state import StepRun, judge
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
@@ -322,6 +322,8 @@ class Scheduler:
             status, error, message = verdict.status, verdict.error, verdict.message
             if status is AttemptStatus.SUCCEEDED:
                 status, error, message = self._collect_outputs(run, attempt)
+            else:
+                discard_outputs(self._settings.logs_dir / f"{run.id}.{attempt}.outputs")
             self._writer.attempt_finished(
                 run_id=self._run_id, step_id=run.id, attempt=attempt, at=result.finished_at,
                 status=status, error_code=error, exit_code=result.exit_code, signal=result.signal,
@@ -513,7 +515,9 @@ class Scheduler:
             return
         if counts_as_failure:
             self._failed.append((primary, status))
-            if status is StepStatus.FAILED and primary.step.on_failure is OnFailure.ABORT:
+            # A failing hook stops neither the other hooks (on_exit runs all the same) nor the run.
+            aborts = primary.step.on_failure is OnFailure.ABORT and primary.group == "steps"
+            if status is StepStatus.FAILED and aborts:
                 self.stop(f'step "{primary.id}" failed', RunStatus.FAILED)
         if run is not primary:
             primary.ok = ok
