@@ -23,7 +23,8 @@ class LiveReporter:
     """Redraws a progress bar and the running steps; prints each failure above it as it happens."""
 
     def __init__(self) -> None:
-        self._console = Console(stderr=False)
+        # No highlighter: it would colour the "0." of "0.21s" as a number, apart from its "21s".
+        self._console = Console(stderr=False, highlight=False)
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

@@ -1,7 +1,7 @@
 """What `engine run` shows while it works: a live display on a terminal, else one line per event.
 
-The scheduler calls `emit` for every event it records in the ledger; a reporter only formats. rich is
-imported only for the live display, since it costs more to import than the whole rest of a short run.
+The scheduler calls `emit` for every event it records in the ledger; a reporter only formats. rich
+is imported only for the live display, since it costs more to import than the rest of a short run.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class PlainReporter:
         if type in _QUIET_IN_PLAIN:
             return
         text = str(type).removeprefix("step_")
-        if attempt is not None and attempt > 1 or type is EventType.STEP_RETRY:
+        if (attempt is not None and attempt > 1) or type is EventType.STEP_RETRY:
             text += f" (attempt {attempt})"
         reason = data.get("reason")
         if reason and type is not EventType.STEP_SUCCEEDED:

@@ -1,4 +1,4 @@
-"""The environment a step's process sees: an allow-list of the caller's, then plan, file and step values.
+"""The environment a step's process sees: an allow-list of the caller's, then plan, file and step.
 
 Inheriting everything by default would hand every step whatever the caller happened to export
 (tokens included); GitHub Actions and Dagu start from a small known set too.
@@ -71,7 +71,7 @@ class EnvironmentBuilder:
     def for_step(
         self, step: Step, step_env: Mapping[str, str], extra: Mapping[str, str]
     ) -> dict[str, str]:
-        """The child's whole environment; `step_env` is the step's `env` with references resolved."""
+        """The child's whole environment; `step_env` is the step's `env`, references resolved."""
         inherit = (
             step.inherit_env if step.inherit_env is not None else self._plan.globals.inherit_env
         )

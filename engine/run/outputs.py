@@ -1,7 +1,7 @@
 """Read the outputs a step wrote to its `$ENGINE_OUTPUT` file (SPEC §5).
 
-The format is GitHub Actions' `$GITHUB_OUTPUT`: `NAME=value` lines, and `NAME<<DELIM` ... `DELIM` for
-multi-line values.
+The format is GitHub Actions' `$GITHUB_OUTPUT`: `NAME=value` lines, and `NAME<<DELIM` ... `DELIM`
+for multi-line values.
 """
 
 from __future__ import annotations

@@ -24,7 +24,10 @@ def should_retry(
 
 
 def retry_delay(policy: Retry, next_attempt: int, rng: random.Random | None = None) -> float:
-    """Seconds to wait before attempt `next_attempt` (≥ 2): min(max, delay * backoff^(n-2)), jittered."""
+    """Seconds to wait before attempt `next_attempt` (n ≥ 2): min(max, delay * backoff^(n-2)).
+
+    With jitter, a uniform draw from [0, that] ("full jitter").
+    """
     delay = policy.delay_sec * policy.backoff ** (next_attempt - 2)
     if policy.max_delay_sec is not None:
         delay = min(delay, policy.max_delay_sec)

@@ -1,4 +1,4 @@
-"""Runs a plan's DAG: each step starts as soon as its dependencies allow, never above max_concurrency.
+"""Runs a plan's DAG: each step starts once its dependencies allow, never above max_concurrency.
 
 Scheduling is event-driven: a finished step decrements a counter on each dependent, and a dependent
 whose counter reaches zero is decided (run, skip or fail) at once, so the cost is linear in steps +
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.executors.base import Executor, LaunchSpec
 from engine.ledger.writer import LedgerWriter
@@ -83,7 +84,7 @@ class Scheduler:
     # -- control, from signals, cancel requests and the run timeout ---------------------------
 
     def stop(self, reason: str, outcome: RunStatus) -> None:
-        """Start nothing new; TERM running steps (grace, then KILL). The first stop's outcome wins."""
+        """Start nothing new; TERM running steps (grace, then KILL). First outcome wins."""
         if self._stop_reason is not None:
             return
         self._stop_reason, self._stop_outcome = reason, outcome
@@ -102,7 +103,7 @@ class Scheduler:
                 run.handle.kill()
 
     def cancel_step(self, step_id: str) -> bool:
-        """Cancel one step; its dependents follow its on_failure policy. False if nothing to cancel."""
+        """Cancel one step; its dependents follow its on_failure policy. False if nothing runs."""
         run = self._steps.get(step_id)
         if run is None or run.status.is_final:
             return False
@@ -265,8 +266,8 @@ class Scheduler:
         self._emit(EventType.STEP_READY, run.id, None, {})
         self._spawn(self._execute(run))
 
-    def _spawn(self, coroutine: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -361,7 +362,10 @@ class Scheduler:
                 self._writer.step_finished(
                     run_id=self._run_id, step_id=run.id, status=StepStatus.RETRYING, at=time.time(),
                     event=EventType.STEP_RETRY, reason=retry_note,
-                    data={"attempt": attempt, "next_attempt": attempt + 1, "delay_sec": round(delay, 3)},
+                    data={
+                        "attempt": attempt, "next_attempt": attempt + 1,
+                        "delay_sec": round(delay, 3),
+                    },
                 )  # fmt: skip
                 self._emit(
                     EventType.STEP_RETRY,
@@ -416,7 +420,8 @@ class Scheduler:
         return LaunchSpec(
             run_id=self._run_id, step_id=step.id, attempt=attempt, argv=argv, cwd=str(cwd), env=env,
             log_path=directory / f"{step.id}.{attempt}.log", timeout_sec=timeout,
-            kill_grace_sec=self._plan.globals.kill_grace_sec, mask_values=self._settings.mask_values,
+            kill_grace_sec=self._plan.globals.kill_grace_sec,
+            mask_values=self._settings.mask_values,
         )  # fmt: skip
 
     def _collect_outputs(

@@ -1,4 +1,4 @@
-"""One `engine run`, end to end: checks before anything starts, the ledger, signals, cancel requests.
+"""One `engine run`, end to end: checks before anything starts, the ledger, signals, cancels.
 
 Everything a user can get wrong (plan, environment, secrets) is checked before a run row exists, so
 an invalid invocation leaves no trace in the ledger.
@@ -70,7 +70,7 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
             run_id=run_id, plan_hash=loaded.hash, plan_name=plan.name, plan_version=plan.version,
             plan_json=loaded.canonical_json(), plan_path=str(Path(loaded.source).resolve()),
             vars=loaded.vars, step_ids=[s.id for s in plan.steps],
-            hook_ids=[s.id for group in (plan.on_success, plan.on_failure, plan.on_exit) for s in group],
+            hook_ids=[s.id for group in plan.hooks.values() for s in group],
             owner=Owner.current(), resumed_from=request.resumed_from, created_at=started,
         )  # fmt: skip
         settings = RunSettings(
