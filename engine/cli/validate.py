@@ -33,7 +33,8 @@ def command(plan_file: Path, var_pairs: tuple[str, ...], as_json: bool) -> int:
         click.echo(json.dumps({"valid": True, "plan": loaded.plan.name, "problems": []}))
     else:
         steps = len(loaded.plan.steps)
-        click.echo(f"{plan_file}: valid plan {loaded.plan.name!r} ({steps} steps)")
+        noun = "step" if steps == 1 else "steps"
+        click.echo(f"{plan_file}: valid plan {loaded.plan.name!r} ({steps} {noun})")
     return int(ExitCode.OK)
 
 

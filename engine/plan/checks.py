@@ -59,11 +59,13 @@ def check_plan(plan: Plan) -> CheckResult:
     main = result.graphs["steps"]
     for group in GROUPS:
         graph = result.graphs[group]
+        hook_of = main if group != "steps" else None  # hooks may also see every main step
+        known = set(graph.steps) | (set(main.steps) if hook_of else set())
         for index, step in enumerate(getattr(plan, group)):
             where: JsonPath = (group, index)
-            _check_outputs(step, where, graph, main if group != "steps" else None, result)
+            _check_outputs(step, where, graph, hook_of, result)
             _check_secret_use(step, where, declared_secrets, result)
-            _check_expressions(plan, step, where, graph, main if group != "steps" else None, result)
+            _check_expressions(plan, step, where, graph, hook_of, known, result)
     return result
 
 
@@ -88,7 +90,9 @@ def _check_dependencies(
                 result.add(path, f'step "{step.id}" depends on "{dep}", which is not in {group}')
             else:
                 result.add(path, f'step "{step.id}" depends on unknown step "{dep}"')
-    positions = {step.id: i for i, step in enumerate(steps)}
+    positions: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        positions.setdefault(step.id, i)  # the step the graph kept, not a later duplicate
     for cycle in graph.cycles():
         result.add(
             (group, positions[cycle[0]], "depends_on"),
@@ -180,6 +184,7 @@ def _check_expressions(
     where: JsonPath,
     graph: StepGraph,
     main: StepGraph | None,
+    known: set[str],
     result: CheckResult,
 ) -> None:
     sources: list[tuple[JsonPath, str]] = []
@@ -191,15 +196,14 @@ def _check_expressions(
         sources.append(((*where, "skip_if"), step.skip_if))
     if not sources:
         return
-    known = set(graph.steps) | (set(main.steps) if main else set())
-    ancestors = graph.ancestors(step.id) | (set(main.steps) if main else set())
+    ancestors = graph.ancestor_set(step.id, main.steps.keys() if main else frozenset())
     for path, text in sources:
         try:
             expression = parse_expression(text)
         except ExpressionError as error:
             result.add(path, f"bad expression: {error.message}", column=error.column)
             continue
-        for error in check_expression(
-            expression, known_steps=known, ancestors=ancestors, known_vars=set(plan.vars)
+        for problem in check_expression(
+            expression, known_steps=known, ancestors=ancestors, known_vars=plan.vars.keys()
         ):
-            result.add(path, f"bad expression: {error.message}", column=error.column)
+            result.add(path, f"bad expression: {problem.message}", column=problem.column)

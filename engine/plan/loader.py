@@ -88,6 +88,7 @@ def _invalid(problems: list[Problem], source: str, text: str | None) -> InvalidP
     if text is not None:
         index = LineIndex(text)
         problems = [p.located(index.line_of(p.path)) for p in problems]
+        problems.sort(key=lambda p: p.line or 0)  # in file order; stable within a line
     return InvalidPlan(problems, source)
 
 
@@ -137,6 +138,7 @@ def _substitute(plan: Plan, values: dict[str, str], problems: list[Problem]) -> 
             elif (
                 isinstance(ref, VarRef)
                 and resolve(ref) is None
+                and ref.name not in plan.vars  # declared but required: reported once, above
                 and ref.name not in {s.name for s in plan.secret_specs}
             ):
                 problems.append(

@@ -101,7 +101,7 @@ class Globals(_Model):
     max_step_duration_sec: Seconds | None = None
     timeout_sec: Seconds | None = None
     kill_grace_sec: Annotated[float, Field(ge=0, le=3600)] = 5.0
-    env: EnvMap = {}
+    env: EnvMap = Field(default_factory=dict)
     inherit_env: bool = False
 
 
@@ -120,12 +120,12 @@ class Step(_Model):
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     description: str | None = None
     command: Annotated[str, StringConstraints(min_length=1)]
-    args: list[str] = []
+    args: list[str] = Field(default_factory=list)
     shell: bool = False
     cwd: Annotated[str, StringConstraints(min_length=1)] | None = None
-    env: EnvMap = {}
+    env: EnvMap = Field(default_factory=dict)
     inherit_env: bool | None = None
-    depends_on: _unique_list(StepId) = []  # type: ignore[valid-type]
+    depends_on: _unique_list(StepId) = Field(default_factory=list)  # type: ignore[valid-type]
     timeout_sec: Seconds | None = None
     retry: Retry | None = None
     # Strict mode would accept only OnFailure members; a plan holds the enum's string values.
@@ -134,12 +134,12 @@ class Step(_Model):
     critical: bool = False
     condition: Expression | None = None
     skip_if: Expression | Annotated[list[Expression], Field(min_length=1)] | None = None
-    provides: _unique_list(OutputName) = []  # type: ignore[valid-type]
+    provides: _unique_list(OutputName) = Field(default_factory=list)  # type: ignore[valid-type]
     consumes: _unique_list(  # type: ignore[valid-type]
         Annotated[str, StringConstraints(pattern=CONSUMES_PATTERN)]
     ) = []
-    secrets: _unique_list(EnvName) = []  # type: ignore[valid-type]
-    success_exit_codes: ExitCodes = [0]
+    secrets: _unique_list(EnvName) = Field(default_factory=list)  # type: ignore[valid-type]
+    success_exit_codes: ExitCodes = Field(default_factory=lambda: [0])
 
     @property
     def skip_ifs(self) -> tuple[str, ...]:
@@ -158,14 +158,14 @@ class Plan(_Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     version: Annotated[str, StringConstraints(max_length=100)] | None = None
     description: str | None = None
-    vars: dict[VarName, str | bool | int | float | None] = {}
-    requires_env: _unique_list(EnvName) = []  # type: ignore[valid-type]
-    secrets: list[EnvName | SecretSpec] = []
+    vars: dict[VarName, str | bool | int | float | None] = Field(default_factory=dict)
+    requires_env: _unique_list(EnvName) = Field(default_factory=list)  # type: ignore[valid-type]
+    secrets: list[EnvName | SecretSpec] = Field(default_factory=list)
     globals: Globals = Globals()
     steps: Annotated[list[Step], Field(min_length=1)]
-    on_success: list[Step] = []
-    on_failure: list[Step] = []
-    on_exit: list[Step] = []
+    on_success: list[Step] = Field(default_factory=list)
+    on_failure: list[Step] = Field(default_factory=list)
+    on_exit: list[Step] = Field(default_factory=list)
 
     @property
     def secret_specs(self) -> list[SecretSpec]:

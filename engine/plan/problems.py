@@ -33,6 +33,8 @@ class Problem:
         where = format_path(self.path)
         if source is not None:
             where = f"{source}:{self.line}: {where}" if self.line else f"{source}: {where}"
+        if self.column is not None:
+            return f"{where}: {self.message} (column {self.column})"
         return f"{where}: {self.message}"
 
     def as_json(self) -> dict[str, Any]:

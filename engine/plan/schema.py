@@ -53,11 +53,24 @@ def _message(error: Any) -> str:
         noun = "field" if len(extra) == 1 else "fields"
         return f"unknown {noun} {names} (allowed: {allowed})"
     if keyword == "pattern" and error.validator_value in _FRIENDLY_PATTERNS:
-        return f"{json.dumps(error.instance)} {_FRIENDLY_PATTERNS[error.validator_value]}"
+        return f"{_shown(error.instance)} {_FRIENDLY_PATTERNS[error.validator_value]}"
     if keyword == "pattern" and isinstance(error.instance, str):
-        return f"{json.dumps(error.instance)} must be a name of letters, digits and `_`"
+        return f"{_shown(error.instance)} must be a name of letters, digits and `_`"
+    message = str(error.message)
+    written = repr(error.instance)
+    if len(written) > _SHOWN_CHARS and message.startswith(written):
+        message = _shown(error.instance) + message[len(written) :]  # not 10 MB of a bad value
     if keyword == "propertyNames":
-        return f"{error.message} (names are letters, digits and `_`, not starting with a digit)"
+        return f"{message} (names are letters, digits and `_`, not starting with a digit)"
     if keyword == "required":
-        return error.message.replace("'", '"').replace("property", "field")
-    return str(error.message)
+        return message.replace("'", '"').replace("property", "field")
+    return message
+
+
+_SHOWN_CHARS = 60
+
+
+def _shown(value: Any) -> str:
+    """A value as JSON, cut short so that one problem stays one readable line."""
+    text = json.dumps(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
