@@ -78,6 +78,12 @@ class EnvironmentBuilder:
         shared = self._shared.get(inherit)
         if shared is None:
             shared = base_environment(self._caller, inherit)
+            if inherit:
+                # inherit_env means the caller's environment, not its secrets: a step sees only
+                # the secrets it lists, added below.
+                for spec in self._plan.secret_specs:
+                    shared.pop(spec.source, None)
+                    shared.pop(spec.name, None)
             shared.update(self._overlay)
             self._shared[inherit] = shared
         env = {**shared, **step_env, **extra}
