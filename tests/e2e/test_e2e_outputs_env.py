@@ -155,6 +155,11 @@ def test_secrets_are_seen_only_where_listed_and_never_stored(engine: Engine) -> 
                 "secrets": ["FILE_TOKEN"],
             },
             {
+                "id": "inherits",
+                **sh(f'echo "$${{TOKEN:-unset}}" > {presence}.inherit'),
+                "inherit_env": True,
+            },
+            {
                 "id": "fails",
                 **sh('echo "LEAK=$TOKEN" >> "$ENGINE_OUTPUT"; echo "$TOKEN"; exit 1'),
                 "secrets": ["TOKEN"],
@@ -168,6 +173,7 @@ def test_secrets_are_seen_only_where_listed_and_never_stored(engine: Engine) -> 
     )
     assert result.returncode == 1, result.stderr
     assert presence.read_text() == "unset set\n"
+    assert Path(f"{presence}.inherit").read_text() == "unset\n"
     statuses = engine.statuses()
     assert statuses["leak"] == "succeeded" and statuses["only_file"] == "succeeded"
     with engine.reader() as reader:

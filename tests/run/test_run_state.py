@@ -1,0 +1,50 @@
+"""How a finished attempt is judged, and what conditions see of a step."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from engine.executors.base import AttemptResult
+from engine.plan.model import Step
+from engine.run.state import StepRun, judge
+from engine.states import AttemptStatus, ErrorCode, StepStatus
+
+STEP = Step.model_validate({"id": "s", "command": "true", "success_exit_codes": [0, 3]})
+
+
+def result(**fields: Any) -> AttemptResult:
+    values: dict[str, Any] = {
+        "exit_code": 0, "signal": None, "timed_out": False, "canceled": False,
+        "spawn_error": None, "pid": 1, "started_at": 0.0, "finished_at": 1.0, "output_tail": "",
+    }  # fmt: skip
+    values.update(fields)
+    return AttemptResult(**values)
+
+
+def test_verdicts() -> None:
+    assert judge(result(), STEP).status is AttemptStatus.SUCCEEDED
+    assert judge(result(exit_code=3), STEP).status is AttemptStatus.SUCCEEDED
+    failed = judge(result(exit_code=1), STEP)
+    assert (failed.status, failed.error, failed.message) == (
+        AttemptStatus.FAILED,
+        ErrorCode.EXIT_NONZERO,
+        "exit code 1",
+    )
+    spawn = judge(result(exit_code=None, spawn_error="command not found: x"), STEP)
+    assert (spawn.error, spawn.message) == (ErrorCode.SPAWN_FAILED, "command not found: x")
+    killed = judge(result(exit_code=None, signal=signal.SIGKILL), STEP)
+    assert (killed.error, killed.message) == (ErrorCode.SIGNALED, "killed by SIGKILL")
+
+
+def test_a_timeout_wins_over_the_cancel_and_signal_it_caused() -> None:
+    verdict = judge(result(exit_code=None, signal=15, timed_out=True, canceled=True), STEP)
+    assert verdict.error is ErrorCode.TIMEOUT
+    canceled = judge(result(exit_code=None, signal=15, canceled=True), STEP)
+    assert (canceled.status, canceled.error) == (AttemptStatus.CANCELED, ErrorCode.CANCELED)
+
+
+def test_the_view_carries_ok_for_success() -> None:
+    run = StepRun(step=STEP, group="steps", waiting=0)
+    run.status, run.ok, run.exit_code = StepStatus.SKIPPED, False, None
+    assert run.view() == {"status": "skipped", "exit_code": None, "outputs": {}, "ok": False}
