@@ -24,7 +24,9 @@ ARGV = ("/bin/true",)
 ENV = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
 
 
-def executor_run(spawns: int, concurrency: int, log_dir: Path) -> tuple[float, float]:
+def executor_run(
+    spawns: int, concurrency: int, log_dir: Path, spawn_threads: int
+) -> tuple[float, float]:
     """Wall seconds and loop-thread CPU seconds for `spawns` attempts, `concurrency` in flight.
 
     The loop thread's CPU time is what the executor takes from the engine's one thread (the
@@ -32,7 +34,7 @@ def executor_run(spawns: int, concurrency: int, log_dir: Path) -> tuple[float, f
     """
 
     async def main() -> tuple[float, float]:
-        executor = LocalExecutor()
+        executor = LocalExecutor(spawn_threads=spawn_threads)
         specs = [
             LaunchSpec("bench", f"s{i}", 1, ARGV, None, ENV, log_dir / f"s{i}.log", None, 5.0)
             for i in range(spawns)
@@ -47,7 +49,9 @@ def executor_run(spawns: int, concurrency: int, log_dir: Path) -> tuple[float, f
         cpu_started = time.thread_time()
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.perf_counter() - started, time.thread_time() - cpu_started
+        elapsed = time.perf_counter() - started, time.thread_time() - cpu_started
+        executor.close()
+        return elapsed
 
     return asyncio.run(main())
 
@@ -82,6 +86,9 @@ def main() -> None:
     parser.add_argument("--spawns", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--log-dir", type=Path, default=None, help="where the logs go (a temp dir)")
+    parser.add_argument(
+        "--spawn-threads", type=int, default=0, help="LocalExecutor(spawn_threads=)"
+    )
     args = parser.parse_args()
     n = args.spawns
     print(f"{n} spawns of /bin/true x {args.repeat} runs; ms/spawn, median (min-max)")
@@ -92,7 +99,9 @@ def main() -> None:
         for _ in range(args.repeat):  # interleaved, so drifting machine load hits both alike
             baseline.append(subprocess_run(n, concurrency) / n * 1000)
             with tempfile.TemporaryDirectory(dir=args.log_dir) as log_dir:
-                seconds, cpu_seconds = executor_run(n, concurrency, Path(log_dir))
+                seconds, cpu_seconds = executor_run(
+                    n, concurrency, Path(log_dir), args.spawn_threads
+                )
             wall.append(seconds / n * 1000)
             loop_cpu.append(cpu_seconds / n * 1000)
         label = "sequential" if concurrency == 1 else f"concurrency {concurrency}"
