@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import psutil
 import pytest
 
+from engine.errors import LedgerError
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Attempt, RunSummary, StepState
 
@@ -137,10 +138,14 @@ class Engine:
         return LedgerReader.open(self.ledger_path)
 
     def runs(self) -> list[RunSummary]:
-        if not self.ledger_path.exists():
-            return []
-        with self.reader() as reader:
-            return reader.list_runs(limit=1000)
+        """The runs in the ledger, newest first; none while the engine has not yet created it."""
+        try:
+            with self.reader() as reader:
+                return reader.list_runs(limit=1000)
+        except LedgerError as error:
+            if "no ledger" in error.message or "not initialised" in error.message:
+                return []
+            raise
 
     def last_run(self) -> RunSummary:
         runs = self.runs()
