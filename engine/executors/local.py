@@ -78,7 +78,12 @@ class LocalExecutor:
             try:
                 started = await asyncio.shield(future)
             except asyncio.CancelledError:
-                future.add_done_callback(_kill_unwatched)
+                # fork/exec cannot be interrupted: let it finish and kill what it started, so that
+                # nothing runs unwatched once the caller has seen the cancellation.
+                try:
+                    _kill_unwatched(await asyncio.shield(future))
+                except asyncio.CancelledError:
+                    future.add_done_callback(lambda done: _kill_unwatched(done.result()))
                 raise
         if isinstance(started, AttemptResult):
             return FailedAttempt(started)
@@ -157,9 +162,8 @@ class _Started(NamedTuple):
     masker: StreamMasker | None
 
 
-def _kill_unwatched(future: asyncio.Future[_Started | AttemptResult]) -> None:
+def _kill_unwatched(started: _Started | AttemptResult) -> None:
     """Kills and reaps a process whose launch was canceled before anyone could watch it."""
-    started = future.result()
     if isinstance(started, _Started):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(started.proc.pid, signal.SIGKILL)

@@ -161,6 +161,7 @@ async def test_canceled_threaded_launch_leaves_no_process(
         launching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await launching
-        await asyncio.to_thread(wait_until, lambda: live_processes_with(sleep_arg) == [])
+        # The spawn was allowed to finish and its process killed before the cancellation surfaced.
+        assert live_processes_with(sleep_arg) == []
     finally:
         executor.close()
