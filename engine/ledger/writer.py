@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from engine.errors import LedgerError
+from engine.ledger import statements as sql
 from engine.ledger.connection import (
     Synchronous,
     configure,
@@ -38,59 +39,6 @@ Op = tuple[str, Params]
 # A transaction of a few thousand rows commits in a few ms, so readers and other writers
 # never wait long for the write lock.
 MAX_BATCH_OPS = 4000
-
-_DURATION_SINCE = "CAST(round((julianday(?) - julianday({col})) * 86400000) AS INTEGER)"
-
-_INSERT_PLAN = (
-    "INSERT OR IGNORE INTO plans (hash, name, version, plan_json, created_at)"
-    " VALUES (?, ?, ?, ?, ?)"
-)
-_INSERT_RUN = (
-    "INSERT INTO runs (id, plan_hash, plan_name, plan_path, status, vars_json, created_at,"
-    " steps_total, owner_pid, owner_start_time, owner_host, owner_boot_id, resumed_from)"
-    " VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_RUN_STEP = (
-    "INSERT INTO run_steps (run_id, step_id, position, is_hook, status)"
-    " VALUES (?, ?, ?, ?, 'pending')"
-)
-_INSERT_EVENT = (
-    "INSERT INTO events (run_id, step_id, attempt, type, ts, data) VALUES (?, ?, ?, ?, ?, ?)"
-)
-_RUN_STARTED = "UPDATE runs SET started_at = ? WHERE id = ?"
-_STEP_READY = "UPDATE run_steps SET status = 'ready' WHERE run_id = ? AND step_id = ?"
-_INSERT_ATTEMPT = (
-    "INSERT INTO step_attempts (run_id, step_id, attempt, status, started_at, pid, log_path,"
-    " retry_reason, delay_ms) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)"
-)
-_STEP_RUNNING = (
-    "UPDATE run_steps SET status = 'running', attempts = ?, started_at = coalesce(started_at, ?)"
-    " WHERE run_id = ? AND step_id = ?"
-)
-_FINISH_ATTEMPT = (
-    "UPDATE step_attempts SET status = ?, error_code = ?, exit_code = ?, signal = ?,"
-    " finished_at = ?, duration_ms = " + _DURATION_SINCE.format(col="started_at") + ","
-    " output_tail = ?, message = ? WHERE run_id = ? AND step_id = ? AND attempt = ?"
-)
-_FINISH_STEP = (
-    "UPDATE run_steps SET status = ?, finished_at = ?, duration_ms = "
-    + _DURATION_SINCE.format(col="started_at")
-    + ", reason = ? WHERE run_id = ? AND step_id = ?"
-)
-_STEP_STATUS = "UPDATE run_steps SET status = ?, reason = ? WHERE run_id = ? AND step_id = ?"
-_UPSERT_OUTPUT = (
-    "INSERT OR REPLACE INTO outputs (run_id, step_id, attempt, name, value) VALUES (?, ?, ?, ?, ?)"
-)
-_FINISH_RUN = (
-    "UPDATE runs SET status = ?, finished_at = ?, duration_ms = "
-    + _DURATION_SINCE.format(col="coalesce(started_at, created_at)")
-    + ", error = ?, exit_code = ? WHERE id = ?"
-)
-_PENDING_CANCELS = (
-    "SELECT id, run_id, step_id, requested_at, requested_by FROM cancel_requests"
-    " WHERE run_id = ? AND handled_at IS NULL ORDER BY id"
-)
-_CANCEL_HANDLED = "UPDATE cancel_requests SET handled_at = ? WHERE id = ?"
 
 _RUN_END_EVENTS = {
     RunStatus.CANCELED: EventType.RUN_CANCELED,
@@ -312,7 +260,7 @@ class LedgerWriter:
         attempt: int | None = None,
         data: dict[str, Any] | None = None,
     ) -> Op:
-        return (_INSERT_EVENT, (run_id, step_id, attempt, str(type), to_iso(at), _json(data)))
+        return (sql.INSERT_EVENT, (run_id, step_id, attempt, str(type), to_iso(at), _json(data)))
 
     def create_run(
         self,
@@ -333,9 +281,9 @@ class LedgerWriter:
         """Record a new run (status running), its plan, one pending row per step and hook."""
         ts = to_iso(created_at)
         ops: list[Op] = [
-            (_INSERT_PLAN, (plan_hash, plan_name, plan_version, plan_json, ts)),
+            (sql.INSERT_PLAN, (plan_hash, plan_name, plan_version, plan_json, ts)),
             (
-                _INSERT_RUN,
+                sql.INSERT_RUN,
                 (
                     run_id,
                     plan_hash,
@@ -353,11 +301,11 @@ class LedgerWriter:
             ),
         ]
         ops.extend(
-            (_INSERT_RUN_STEP, (run_id, step_id, position, 0))
+            (sql.INSERT_RUN_STEP, (run_id, step_id, position, 0))
             for position, step_id in enumerate(step_ids)
         )
         ops.extend(
-            (_INSERT_RUN_STEP, (run_id, hook_id, position, 1))
+            (sql.INSERT_RUN_STEP, (run_id, hook_id, position, 1))
             for position, hook_id in enumerate(hook_ids, start=len(step_ids))
         )
         data = {
@@ -375,14 +323,14 @@ class LedgerWriter:
     def run_started(self, *, run_id: str, at: float) -> None:
         """Record that the run began scheduling steps."""
         self._record(
-            (_RUN_STARTED, (to_iso(at), run_id)),
+            (sql.RUN_STARTED, (to_iso(at), run_id)),
             self._event_op(run_id, EventType.RUN_STARTED, at),
         )
 
     def step_ready(self, *, run_id: str, step_id: str, at: float) -> None:
         """Record that a step's dependencies are done and it waits for a concurrency slot."""
         self._record(
-            (_STEP_READY, (run_id, step_id)),
+            (sql.STEP_READY, (run_id, step_id)),
             self._event_op(run_id, EventType.STEP_READY, at, step_id=step_id),
         )
 
@@ -407,10 +355,10 @@ class LedgerWriter:
             data["delay_ms"] = delay_ms
         self._record(
             (
-                _INSERT_ATTEMPT,
+                sql.INSERT_ATTEMPT,
                 (run_id, step_id, attempt, ts, pid, log_path, retry_reason, delay_ms),
             ),
-            (_STEP_RUNNING, (attempt, ts, run_id, step_id)),
+            (sql.STEP_RUNNING, (attempt, ts, run_id, step_id)),
             self._event_op(
                 run_id, EventType.STEP_STARTED, at, step_id=step_id, attempt=attempt, data=data
             ),
@@ -445,7 +393,7 @@ class LedgerWriter:
             step_id,
             attempt,
         )
-        self._record((_FINISH_ATTEMPT, params))
+        self._record((sql.FINISH_ATTEMPT, params))
 
     def step_finished(
         self,
@@ -465,9 +413,9 @@ class LedgerWriter:
         """
         if status.is_final:
             ts = to_iso(at)
-            op: Op = (_FINISH_STEP, (str(status), ts, ts, reason, run_id, step_id))
+            op: Op = (sql.FINISH_STEP, (str(status), ts, ts, reason, run_id, step_id))
         else:
-            op = (_STEP_STATUS, (str(status), reason, run_id, step_id))
+            op = (sql.STEP_STATUS, (str(status), reason, run_id, step_id))
         payload = dict(data or {})
         payload.setdefault("status", str(status))
         if reason is not None:
@@ -480,7 +428,7 @@ class LedgerWriter:
         """Store a step's outputs (a later attempt's value replaces an earlier one)."""
         self._record(
             *(
-                (_UPSERT_OUTPUT, (run_id, step_id, attempt, name, value))
+                (sql.UPSERT_OUTPUT, (run_id, step_id, attempt, name, value))
                 for name, value in outputs.items()
             )
         )
@@ -506,14 +454,14 @@ class LedgerWriter:
         event = _RUN_END_EVENTS.get(status, EventType.RUN_COMPLETED)
         data = {"status": str(status), "exit_code": exit_code, "error": error}
         self._record(
-            (_FINISH_RUN, (str(status), ts, ts, error, exit_code, run_id)),
+            (sql.FINISH_RUN, (str(status), ts, ts, error, exit_code, run_id)),
             self._event_op(run_id, event, at, data=data),
         )
 
     def cancel_handled(self, *, request_id: int, at: float) -> None:
         """Mark a cancel request as acted upon, so it is not returned again."""
         self._handled_cancel_ids.add(request_id)
-        self._record((_CANCEL_HANDLED, (to_iso(at), request_id)))
+        self._record((sql.CANCEL_HANDLED, (to_iso(at), request_id)))
 
     # -- reads the engine needs while running -------------------------------------------------
 
@@ -522,7 +470,7 @@ class LedgerWriter:
         if self._error is not None:
             raise self._error
         with translate_errors(self.path):
-            rows = await self._db.execute_fetchall(_PENDING_CANCELS, (run_id,))
+            rows = await self._db.execute_fetchall(sql.PENDING_CANCELS, (run_id,))
         return [
             CancelRequest(
                 id=row[0],
