@@ -1,0 +1,110 @@
+"""How fast a plan is validated: in-process at 10,000 steps, the `engine validate` process, and
+whether the DAG checks stay linear. Not a test; prints a table. Run:
+
+    python bench/bench_validate.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine.plan.loader import load_document
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_plan(steps: int, *, rich: bool = False, seed: int = 1) -> dict[str, Any]:
+    """`steps` steps, each depending on up to 3 random earlier ones (~3 edges per step). `rich`
+    adds what makes checks work harder: an output reference and a condition per step."""
+    rng = random.Random(seed)
+    items: list[dict[str, Any]] = []
+    for i in range(steps):
+        deps = [f"s{d}" for d in sorted(rng.sample(range(i), min(3, i)))]
+        step: dict[str, Any] = {"id": f"s{i}", "command": "echo", "args": [f"step {i}"]}
+        if deps:
+            step["depends_on"] = deps
+        if rich:
+            step["provides"] = ["out"]
+            if deps:
+                step["args"].append(f"${{steps.{deps[0]}.outputs.out}}")
+                step["condition"] = f"steps.{deps[-1]}.status == 'succeeded'"
+        items.append(step)
+    return {"name": f"bench-{steps}", "steps": items}
+
+
+def edges(plan: dict[str, Any]) -> int:
+    return sum(len(step.get("depends_on", ())) for step in plan["steps"])
+
+
+def median_seconds(action: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def load_seconds(plan: dict[str, Any], repeat: int) -> float:
+    return median_seconds(lambda: load_document(plan, "bench.json", REPO, {}), repeat)
+
+
+def process_seconds(argv: list[str], repeat: int) -> float:
+    def run() -> None:
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    run()  # warm the page cache and .pyc files
+    return median_seconds(run, repeat)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    quick = parser.parse_args().quick
+    loads, runs = (2, 5) if quick else (5, 20)
+
+    print("In-process load_document (read + schema + variables + DAG checks), median of", loads)
+    print(
+        f"{'steps':>8} {'edges':>8} {'plain ms':>10} {'µs/step':>8} {'rich ms':>9} {'µs/step':>8}"
+    )
+    for steps in (2_500, 5_000, 10_000, 20_000):
+        plain, rich = make_plan(steps), make_plan(steps, rich=True)
+        plain_s, rich_s = load_seconds(plain, loads), load_seconds(rich, loads)
+        print(
+            f"{steps:>8} {edges(plain):>8} {plain_s * 1000:>10.0f} {plain_s / steps * 1e6:>8.1f}"
+            f" {rich_s * 1000:>9.0f} {rich_s / steps * 1e6:>8.1f}"
+        )
+    print("(rich: one output reference and one condition per step; a constant µs/step is linear)")
+
+    print()
+    print(f"Whole process, median of {runs} runs")
+    python = [sys.executable]
+    baseline = process_seconds([*python, "-c", "pass"], runs)
+    rows = [
+        ("python -c pass", baseline),
+        (
+            'python -c "import jsonschema"',
+            process_seconds([*python, "-c", "import jsonschema"], runs),
+        ),
+        (
+            "engine validate examples/diamond.json",
+            process_seconds(
+                [*python, "-m", "engine", "validate", str(REPO / "examples" / "diamond.json")], runs
+            ),
+        ),
+    ]
+    print(f"{'command':<40} {'ms':>7} {'× python':>9}")
+    for label, seconds in rows:
+        print(f"{label:<40} {seconds * 1000:>7.1f} {seconds / baseline:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()
