@@ -1,4 +1,5 @@
-"""Checks that need the whole plan: ids, dependencies, cycles, fallbacks, outputs, secrets, expressions.
+"""Checks that need the whole plan: ids, dependencies, cycles, fallbacks, outputs, secrets and
+expressions.
 
 Each check appends problems and carries on, so `engine validate` reports everything at once.
 """
@@ -119,12 +120,14 @@ def _check_fallbacks(group: str, steps: list[Step], graph: StepGraph, result: Ch
             if standby.depends_on:
                 result.add(
                     path,
-                    f'fallback "{target}" must have no depends_on: it takes the place of "{step.id}"',
+                    f'fallback "{target}" must have no depends_on: '
+                    f'it takes the place of "{step.id}"',
                 )
             if graph.dependents[target]:
                 result.add(
                     path,
-                    f'fallback "{target}" cannot be a dependency of other steps ({", ".join(graph.dependents[target])}); depend on "{step.id}" instead',
+                    f'fallback "{target}" cannot be a dependency of other steps '
+                    f'({", ".join(graph.dependents[target])}); depend on "{step.id}" instead',
                 )
 
 
@@ -151,12 +154,14 @@ def _check_outputs(
         if not reachable:
             result.add(
                 path,
-                f'step "{step.id}" reads an output of "{producer}" but does not depend on it (add it to depends_on)',
+                f'step "{step.id}" reads an output of "{producer}" but does not depend on it '
+                "(add it to depends_on)",
             )
         elif name not in source.steps[producer].provides:
             result.add(
                 path,
-                f'step "{producer}" does not provide output "{name}" (its provides: {", ".join(source.steps[producer].provides) or "none"})',
+                f'step "{producer}" does not provide output "{name}" '
+                f"(its provides: {', '.join(source.steps[producer].provides) or 'none'})",
             )
 
 
@@ -165,7 +170,8 @@ def _check_secret_use(step: Step, where: JsonPath, declared: set[str], result: C
         if name not in declared:
             result.add(
                 (*where, "secrets", i),
-                f'step "{step.id}" lists secret "{name}", which the plan does not declare in secrets',
+                f'step "{step.id}" lists secret "{name}", '
+                "which the plan does not declare in secrets",
             )
     for path, text in step_strings(step, where):
         for ref in references(text):

@@ -17,7 +17,8 @@ MAX_REPORTED_CYCLES = 10
 
 
 class StepGraph:
-    """Steps keyed by id, with the edges that name known steps (unknown ones are reported elsewhere)."""
+    """Steps keyed by id, with the edges that name known steps (unknown ones are reported
+    elsewhere)."""
 
     def __init__(self, steps: Sequence[Step]) -> None:
         self.steps: dict[str, Step] = {}
@@ -43,7 +44,8 @@ class StepGraph:
             try:
                 TopologicalSorter(graph).prepare()
             except CycleError as error:
-                # graphlib lists each node before the node that depends on it; we print dependents first.
+                # graphlib lists each node before the node that depends on it; we print
+                # dependents first.
                 cycle = list(reversed(error.args[1]))[:-1]
                 start = min(range(len(cycle)), key=lambda i: self._position[cycle[i]])
                 cycle = [*cycle[start:], *cycle[:start], cycle[start]]  # from the earliest step
@@ -72,7 +74,7 @@ class StepGraph:
         return found
 
     def ancestor_set(self, step_id: str, extra: AbstractSet[str] = frozenset()) -> AncestorSet:
-        """The ancestors of `step_id` (and `extra`) as a set that answers `in` without being built."""
+        """The ancestors of `step_id` (and `extra`): a set that answers `in` without being built."""
         return AncestorSet(self, step_id, extra)
 
     def is_ancestor(self, ancestor: str, step_id: str) -> bool:

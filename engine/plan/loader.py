@@ -1,4 +1,5 @@
-"""Load a plan: read, judge its structure, substitute variables, check the whole; or say what is wrong."""
+"""Load a plan: read, judge its structure, substitute variables, check the whole, or say what is
+wrong."""
 
 from __future__ import annotations
 
@@ -132,7 +133,8 @@ def _substitute(plan: Plan, values: dict[str, str], problems: list[Problem]) -> 
                 problems.append(
                     Problem(
                         path,
-                        f"bad reference ${{{ref.text}}}: use ${{NAME}}, ${{NAME:-default}} or ${{steps.ID.outputs.NAME}}",
+                        f"bad reference ${{{ref.text}}}: use ${{NAME}}, ${{NAME:-default}} "
+                        "or ${steps.ID.outputs.NAME}",
                     )
                 )
             elif (
@@ -144,7 +146,8 @@ def _substitute(plan: Plan, values: dict[str, str], problems: list[Problem]) -> 
                 problems.append(
                     Problem(
                         path,
-                        f"undefined variable ${{{ref.name}}} (declare it in vars or pass --var {ref.name}=VALUE)",
+                        f"undefined variable ${{{ref.name}}} "
+                        f"(declare it in vars or pass --var {ref.name}=VALUE)",
                     )
                 )
         return substitute_vars(text, resolve)

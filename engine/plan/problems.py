@@ -1,4 +1,5 @@
-"""A problem found in a plan: where it is (JSON path, file line) and one sentence on what is wrong."""
+"""A problem found in a plan: where it is (JSON path, file line) and one sentence on what is
+wrong."""
 
 from __future__ import annotations
 

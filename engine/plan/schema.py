@@ -1,7 +1,7 @@
 """The plan JSON Schema: where it ships, and turning its verdict into located problems.
 
-jsonschema costs ~90 ms to import, more than the rest of `engine validate`. The pydantic models judge
-every plan first (tests/plan/test_schema_agreement.py proves they agree with the schema), so
+jsonschema costs ~90 ms to import, more than the rest of `engine validate`. The pydantic models
+judge every plan first (tests/plan/test_schema_agreement.py proves they agree with the schema), so
 jsonschema is imported only to explain a plan the models rejected, in the schema's own terms.
 """
 
