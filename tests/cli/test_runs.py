@@ -1,0 +1,68 @@
+"""`engine runs`: filters, limits, JSON shape, and run-id prefixes everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli_helpers import FAILED, LIVE, OLD_CANCELED, OLD_SUCCEEDED, SUCCEEDED, cli
+
+NEWEST_FIRST = [LIVE, FAILED, SUCCEEDED, OLD_CANCELED, OLD_SUCCEEDED]
+
+
+def _ids(history: Path, *args: str) -> list[str]:
+    result = cli(history, "runs", "--json", *args)
+    assert result.code == 0, result.err
+    return [run["id"] for run in result.json()]
+
+
+def test_runs_lists_newest_first_as_a_table(history: Path) -> None:
+    result = cli(history, "runs")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0].split()[:4] == ["RUN", "PLAN", "STATUS", "STEPS"]
+    assert [line.split()[0] for line in lines[2:]] == NEWEST_FIRST
+    assert "failed" in lines[3] and "3/3" in lines[3] and 'step "test" failed' in lines[3]
+    assert result.err == ""
+
+
+def test_runs_filters(history: Path) -> None:
+    assert _ids(history) == NEWEST_FIRST
+    assert _ids(history, "--status", "failed") == [FAILED]
+    assert _ids(history, "--plan", "nightly") == [LIVE, OLD_SUCCEEDED]
+    assert _ids(history, "--since", "24h") == [LIVE, FAILED, SUCCEEDED]
+    assert _ids(history, "--since", "24h", "--plan", "release", "--limit", "1") == [FAILED]
+
+
+def test_runs_json_shape(history: Path) -> None:
+    run = cli(history, "runs", "--json", "--status", "failed").json()[0]
+    assert set(run) >= {"id", "plan_name", "status", "created_at", "started_at", "finished_at",
+                        "duration_ms", "steps_total", "steps_done", "steps_failed",
+                        "running_step_ids", "resumed_from", "error", "exit_code"}  # fmt: skip
+    assert run["status"] == "failed" and run["exit_code"] == 1
+    assert run["created_at"].endswith("Z") and "T" in run["created_at"]
+    assert run["steps_failed"] == 1 and run["steps_done"] == 3
+
+
+def test_bad_arguments_exit_2(history: Path) -> None:
+    assert cli(history, "runs", "--since", "yesterday-ish").code == 2
+    assert cli(history, "runs", "--status", "weird").code == 2
+
+
+def test_unique_prefix_works_everywhere(history: Path) -> None:
+    assert cli(history, "show", "1fa", "--json").json()["run"]["id"] == FAILED
+    assert cli(history, "events", "1FA").code == 0  # case and look-alikes are forgiven
+    assert cli(history, "explain", "1fai", "test").code == 0
+    assert cli(history, "logs", "1f", "build").code == 0
+
+
+def test_ambiguous_and_unknown_prefixes_exit_2(history: Path) -> None:
+    ambiguous = cli(history, "show", "1")
+    assert ambiguous.code == 2 and "ambiguous" in ambiguous.err
+    assert ambiguous.err.count("\n") == 1  # one sentence, no traceback
+    unknown = cli(history, "show", "zz")
+    assert unknown.code == 2 and "No run id starts with 'zz'" in unknown.err
+
+
+def test_missing_ledger_is_one_sentence_exit_3(tmp_path: Path) -> None:
+    result = cli(tmp_path / "nothing" / "framework.db", "runs")
+    assert result.code == 3 and "no ledger" in result.err and "Traceback" not in result.err
