@@ -73,6 +73,7 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending = 0
         self._group_done = asyncio.Event()
+        self._error: BaseException | None = None  # a step task died (the ledger failed): stop
         self._stop_reason: str | None = None  # set once no new step may start
         self._stop_outcome: RunStatus | None = None
         self._stopped = asyncio.Event()  # wakes steps sleeping out a retry delay
@@ -197,6 +198,8 @@ class Scheduler:
             self._decide(run)
         if self._pending:
             await self._group_done.wait()
+        if self._error is not None:
+            raise self._error
         for run in runs:
             if run.standby and run.primary is None:
                 self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, "fallback not needed")
@@ -269,7 +272,16 @@ class Scheduler:
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        """A task that raised (the ledger cannot be written) would leave the run waiting forever."""
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None or self._error is not None:
+            return
+        self._error = task.exception()
+        self.kill()
+        self._group_done.set()
 
     # -- running a step's attempts -------------------------------------------------------------
 
