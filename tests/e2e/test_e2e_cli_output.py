@@ -6,9 +6,11 @@ import json
 import os
 import pty
 import re
+import resource
+import signal
 import subprocess
 
-from tests.e2e.conftest import ENGINE, Engine
+from tests.e2e.conftest import ENGINE, Engine, live_processes_with, wait_for
 
 STEPS = [
     {"id": "a", "command": "true"},
@@ -91,3 +93,27 @@ def test_a_file_that_is_not_a_ledger_exits_3(engine: Engine) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and "not" in lines[0] and str(text_file) in lines[0]
     assert text_file.read_text() == "just some notes\n"
+
+
+def test_a_ledger_that_cannot_be_written_mid_run_exits_3(engine: Engine, marker: str) -> None:
+    # A file size limit stands in for a full disk: the WAL cannot grow past it.
+    assert engine.run_plan([{"id": "x", "command": "true"}]).returncode == 0
+    wal = engine.ledger_path.with_name(engine.ledger_path.name + "-wal")
+    sizes = [engine.ledger_path.stat().st_size, wal.stat().st_size if wal.exists() else 0]
+    limit = max(sizes) + 64 * 1024
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the write kills the engine
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    steps = [{"id": "long", "command": "sleep", "args": [marker], "on_failure": "continue"}]
+    steps += [{"id": f"s{i}", "command": "true"} for i in range(400)]
+    path = engine.plan(steps, globals={"max_concurrency": 2, "kill_grace_sec": 0.2})
+    proc = engine.start("run", path, preexec_fn=limited)
+    wait_for(lambda: live_processes_with(marker) or proc.poll() is not None)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 3, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("engine: ") and str(engine.ledger_path) in lines[0]
+    assert live_processes_with(marker) == []
