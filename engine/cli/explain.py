@@ -106,7 +106,7 @@ def _story(events: list[Event], run_events: list[Event], attempts: list[Attempt]
 def _sentence(kind: str, data: dict[str, Any], event: Event) -> str:
     reason = data.get("reason")
     if kind == EventType.STEP_RERUN:
-        return f"runs again, resuming run {data.get('resumed_from')}: {reason}"
+        return f"runs again: {reason}"
     if kind == EventType.STEP_REUSED:
         return f"reused, not run: {reason}"
     if kind == EventType.STEP_READY:
@@ -121,9 +121,9 @@ def _sentence(kind: str, data: dict[str, Any], event: Event) -> str:
                 text += f" and a delay of {duration(data['delay_ms'])}"
         return text
     if kind == EventType.STEP_RETRY:
-        delay = data.get("delay_sec")
-        when = f" in {delay}s" if delay is not None else ""
-        return f"will retry{when} (attempt {data.get('next_attempt')}) because {reason}"
+        delay, number = data.get("delay_sec"), data.get("next_attempt")
+        text = "will retry" + (f" in {delay}s" if delay is not None else "")
+        return text + (f" (attempt {number})" if number else "") + f" because {reason}"
     if kind == EventType.STEP_TIMEOUT:
         return f"attempt {event.attempt} timed out after {data.get('timeout_sec')}s"
     if kind == EventType.STEP_FALLBACK:

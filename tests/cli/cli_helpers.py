@@ -116,7 +116,10 @@ def step_status(ledger: Path, run_id: str, step_id: str) -> StepStatus | None:
 
 
 def _create(w: LedgerWriter, run_id: str, plan: str, steps: list[str], at: float) -> None:
-    document = {"name": plan, "steps": [{"id": s, "command": "true"} for s in steps]}
+    chain = [
+        {"id": s, "command": "true", "depends_on": steps[:i][-1:]} for i, s in enumerate(steps)
+    ]
+    document = {"name": plan, "steps": chain}
     w.create_run(
         run_id=run_id, plan_hash=f"hash-{plan}", plan_name=plan, plan_version="1",
         plan_json=json.dumps(document),
@@ -149,7 +152,12 @@ def _attempt(
     else:
         status, event = StepStatus.RETRYING, EventType.STEP_RETRY
     reason = None if ok else "exit code 1"
-    w.step_finished(run_id=run_id, step_id=step, status=status, at=end, event=event, reason=reason)
+    data = (
+        {"attempt": attempt, "next_attempt": attempt + 1, "delay_sec": 0.5} if not final else None
+    )
+    w.step_finished(
+        run_id=run_id, step_id=step, status=status, at=end, event=event, reason=reason, data=data
+    )
     return end
 
 

@@ -1,0 +1,68 @@
+"""`engine explain RUN_ID STEP`: the story of one step, told from the ledger's events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli_helpers import FAILED, LIVE, cli, engine, latest_run_id, write_plan
+
+
+def test_explain_a_retried_failure(history: Path) -> None:
+    result = cli(history, "explain", FAILED, "test")
+    assert result.code == 0, result.err
+    out = result.out
+    assert out.startswith(f"step test of run {FAILED} (release): failed")
+    story = [line.split("  ", 2)[-1] for line in out.splitlines() if line.startswith("  ")]
+    assert story == [
+        "ready: its dependencies are done and its condition allows it; waits for a slot",
+        "attempt 1 started (pid None) after waiting 0ms for a concurrency slot",
+        "attempt 1 failed: exit code 1 after 1.0s",
+        "will retry in 0.5s (attempt 2) because exit code 1",
+        "ready: its dependencies are done and its condition allows it; waits for a slot",
+        "attempt 2 started (pid None), a retry after exit code 1",
+        "attempt 2 failed: exit code 1 after 1.0s",
+        "failed: exit code 1",
+    ]
+
+
+def test_explain_a_skipped_step_and_a_waiting_one(history: Path) -> None:
+    skipped = cli(history, "explain", FAILED, "ship").out
+    assert "depends on test (failed)" in skipped
+    assert 'skipped: dependency "test" failed' in skipped
+    waiting = cli(history, "explain", LIVE, "report").out
+    assert "nothing happened to it yet (pending)" in waiting
+
+
+def test_explain_json_shape(history: Path) -> None:
+    document = cli(history, "explain", FAILED, "ship", "--json").json()
+    assert document["status"] == "skipped" and document["depends_on"] == [
+        {"step_id": "test", "status": "failed"}
+    ]
+    assert set(document["story"][0]) == {"ts", "type", "attempt", "text"}
+
+
+def test_explain_unknown_step_exits_2(history: Path) -> None:
+    result = cli(history, "explain", FAILED, "nope")
+    assert result.code == 2 and "has no step 'nope'" in result.err
+
+
+def test_explain_a_real_run_with_a_condition_and_timeout(ledger: Path, tmp_path: Path) -> None:
+    plan = write_plan(
+        tmp_path,
+        "story",
+        [
+            {"id": "slow", "command": "sleep", "args": ["5"], "timeout_sec": 0.3,
+             "on_failure": "continue"},
+            {"id": "never", "command": "true", "depends_on": ["slow"],
+             "condition": "steps.slow.status == 'succeeded'"},
+        ],
+        globals={"kill_grace_sec": 0.2},
+    )  # fmt: skip
+    assert engine(ledger, "run", str(plan), "-q").code == 1
+    run_id = latest_run_id(ledger)
+    assert run_id is not None
+    slow = cli(ledger, "explain", run_id, "slow").out
+    assert "attempt 1 timed out after 0.3s" in slow
+    never = cli(ledger, "explain", run_id, "never").out
+    assert "condition  steps.slow.status == 'succeeded'" in never
+    assert "skipped: condition was false" in never
