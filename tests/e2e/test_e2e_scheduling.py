@@ -329,11 +329,13 @@ def test_the_run_timeout_stops_everything(engine: Engine, marker: str) -> None:
     assert live_processes_with(marker) == []
 
 
-def test_a_step_printing_a_gigabyte_leaves_the_engine_small(engine: Engine) -> None:
-    path = engine.plan(
-        [{"id": "big", "command": "head", "args": ["-c", "1073741824", "/dev/zero"]}]
-    )
-    proc = engine.start("run", path)
+def big_output(engine: Engine, size: int, **top: Any) -> tuple[str, int]:
+    """Run a step printing `size` zero bytes (masked if top has secrets); its log text, peak RSS."""
+    step = {"id": "big", "command": "head", "args": ["-c", str(size), "/dev/zero"]}
+    if "secrets" in top:
+        step["secrets"] = top["secrets"]
+    path = engine.plan([step], **top)
+    proc = engine.start("run", path, env={"TOKEN": "not-in-the-output"})
     engine_process = psutil.Process(proc.pid)
     peak = 0
 
@@ -347,10 +349,21 @@ def test_a_step_printing_a_gigabyte_leaves_the_engine_small(engine: Engine) -> N
     assert proc.returncode == 0, proc.communicate()[1]
     (attempt,) = engine.attempts("big")
     assert attempt.log_path is not None
+    assert attempt.output_tail is not None and 0 < len(attempt.output_tail) <= 8192
     log_file = Path(attempt.log_path)
     try:
-        assert log_file.stat().st_size == 1073741824
+        assert log_file.stat().st_size == size
     finally:
         log_file.unlink()
-    assert attempt.output_tail is not None and len(attempt.output_tail) <= 8192
+    return attempt.output_tail, peak
+
+
+def test_a_step_printing_a_gigabyte_leaves_the_engine_small(engine: Engine) -> None:
+    _, peak = big_output(engine, 1 << 30)
+    assert 0 < peak < 150 * 1024 * 1024
+
+
+def test_masked_output_streams_through_the_engine_in_chunks(engine: Engine) -> None:
+    # With a secret to mask, the output passes through the engine's pipe reader.
+    _, peak = big_output(engine, 256 << 20, secrets=["TOKEN"])
     assert 0 < peak < 150 * 1024 * 1024
