@@ -1,8 +1,9 @@
-"""Read a plan file into a JSON document, turning every way a file can be wrong into one sentence."""
+"""Read a plan file into a JSON document, turning every way a file can be wrong into a sentence."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ MAX_PLAN_BYTES = 16 * 1024 * 1024
 
 
 def read_plan_text(path: Path) -> str:
-    """The plan file's text; PlanError for a missing file, a directory, an oversized or non-UTF-8 file."""
+    """The plan file's text; PlanError for a missing, unreadable, oversized or non-UTF-8 file."""
     name = str(path)
     try:
         with open(path, "rb") as handle:
@@ -46,14 +47,14 @@ def parse_document(text: str, source: str) -> dict[str, Any]:
     if not text.strip():
         raise PlanError(f"{source} is empty; a plan is a JSON object with `name` and `steps`")
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as error:
         raise PlanError(
             f"{source}:{error.lineno}: not valid JSON: {error.msg} (column {error.colno})"
         ) from None
     except RecursionError:
         raise PlanError(f"{source}: not a plan: JSON nested too deeply") from None
-    except ValueError as error:  # from _reject_constant
+    except ValueError as error:  # from _reject_constant or _finite_float
         raise PlanError(f"{source}: not valid JSON: {error}") from None
     if not isinstance(document, dict):
         kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
@@ -65,3 +66,11 @@ def parse_document(text: str, source: str) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    """1e400 would become infinity, which no field accepts and JSON cannot write back."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is too large a number")
+    return value

@@ -38,6 +38,7 @@ CASES = {
     "number at top level": (b"42", "holds a number"),
     "null at top level": (b"null", "holds null"),
     "NaN": (b'{"name": "x", "steps": [], "version": NaN}', "NaN is not a JSON value"),
+    "infinite number": (b'{"name": "x", "steps": [], "vars": {"X": 1e400}}', "1e400 is too large"),
     "10,000 nested brackets": (b"[" * 10_000 + b"]" * 10_000, "nested too deeply"),
     "10,000 nested objects": (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "nested too deeply"),
 }
