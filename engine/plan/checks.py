@@ -51,6 +51,7 @@ def check_plan(plan: Plan) -> CheckResult:
             else:
                 first_seen[step.id] = path
     declared_secrets = _check_secrets(plan, result)
+    _check_globals_env(plan, declared_secrets, result)
     for group in GROUPS:
         steps = getattr(plan, group)
         graph = StepGraph(steps)
@@ -77,6 +78,24 @@ def _check_secrets(plan: Plan, result: CheckResult) -> set[str]:
             result.add(("secrets", index), f'secret "{spec.name}" is declared twice')
         declared.add(spec.name)
     return declared
+
+
+def _check_globals_env(plan: Plan, declared_secrets: set[str], result: CheckResult) -> None:
+    """globals.env is one environment for every step: it cannot hold a step's output or a secret."""
+    for key, text in plan.globals.env.items():
+        for ref in references(text):
+            if isinstance(ref, OutputRef):
+                result.add(
+                    ("globals", "env", key),
+                    f"globals.env cannot read outputs (steps.{ref.step_id}.outputs.{ref.name}); "
+                    "set it in the env of the steps that need it",
+                )
+            elif isinstance(ref, VarRef) and ref.name in declared_secrets:
+                result.add(
+                    ("globals", "env", key),
+                    f'secret "{ref.name}" cannot be substituted into globals.env: a step sees '
+                    "a secret only as an environment variable (list it in the step's secrets)",
+                )
 
 
 def _check_dependencies(

@@ -341,3 +341,15 @@ def test_hook_conditions_may_name_any_main_step(load: Load) -> None:
             on_exit=[step("h", condition="steps.b.status == 'failed' or always()")],
         )
     )
+
+
+def test_globals_env_cannot_read_outputs_or_secrets(problems_of: Problems) -> None:
+    document = plan_doc(
+        step("a", provides=["o"]),
+        secrets=["TOKEN"],
+        globals={"env": {"OUT": "${steps.a.outputs.o}", "AUTH": "Bearer ${TOKEN}"}},
+    )
+    found = problems_of(document)
+    assert [format_path(p.path) for p in found] == ["globals.env.OUT", "globals.env.AUTH"]
+    assert found[0].message.startswith("globals.env cannot read outputs (steps.a.outputs.o)")
+    assert found[1].message.startswith('secret "TOKEN" cannot be substituted into globals.env')
