@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.cli.main import main
+from engine.errors import LedgerError
 from engine.ledger.owner import Owner
 from engine.ledger.reader import LedgerReader
 from engine.ledger.writer import LedgerWriter
@@ -100,10 +101,11 @@ def wait_for(condition: Callable[[], T], timeout: float = 15.0) -> T:
 
 
 def latest_run_id(ledger: Path) -> str | None:
-    if not ledger.exists():
+    try:
+        with LedgerReader.open(ledger) as reader:
+            runs = reader.list_runs(limit=1)
+    except LedgerError:  # not there yet, or being created right now
         return None
-    with LedgerReader.open(ledger) as reader:
-        runs = reader.list_runs(limit=1)
     return runs[0].id if runs else None
 
 
