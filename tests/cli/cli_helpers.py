@@ -121,7 +121,7 @@ def _create(w: LedgerWriter, run_id: str, plan: str, steps: list[str], at: float
     chain = [
         {"id": s, "command": "true", "depends_on": steps[:i][-1:]} for i, s in enumerate(steps)
     ]
-    document = {"name": plan, "steps": chain}
+    document = {"name": plan, "vars": {"BRANCH": "main"}, "steps": chain}
     w.create_run(
         run_id=run_id, plan_hash=f"hash-{plan}", plan_name=plan, plan_version="1",
         plan_json=json.dumps(document),
