@@ -1,9 +1,9 @@
 """`${...}` references in plan strings: variables at load time, step outputs at run time.
 
 One tokenizer serves both passes. Load time replaces `${VAR}` and `${VAR:-default}` and leaves
-`${steps.ID.outputs.NAME}` and the `$${` escape alone; run time replaces output references and turns
-`$${` into `${`. A variable's value is escaped when it is inserted, so a value that happens to contain
-`${` is never mistaken for a reference later.
+`${steps.ID.outputs.NAME}` and the `$${` escape alone; run time replaces output references and
+turns `$${` into `${`. A variable's value is escaped when it is inserted, so a value that happens to
+contain `${` is never mistaken for a reference later.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def parse_ref(inner: str) -> Ref:
 
 def references(text: str) -> Iterator[Ref]:
     """Every `${...}` reference in `text`, escapes excluded."""
+    if "${" not in text:  # most strings; each is scanned several times while checking a plan
+        return
     for match in _TOKEN.finditer(text):
         if match.group(1) is not None:
             yield parse_ref(match.group(1))
@@ -57,7 +59,7 @@ def escape(value: str) -> str:
 
 
 def substitute_vars(text: str, resolve: Callable[[VarRef], str | None]) -> str:
-    """Replace variable references; `resolve` returns None for an undefined one, which is left as is."""
+    """Replace variable references; `resolve` returns None for an undefined one, left as is."""
     if "${" not in text:
         return text
 
@@ -76,7 +78,7 @@ def substitute_vars(text: str, resolve: Callable[[VarRef], str | None]) -> str:
 
 
 def substitute_outputs(text: str, outputs: Mapping[tuple[str, str], str]) -> str:
-    """Run-time pass: replace output references and unescape `$${`; a missing output is a KeyError."""
+    """Run-time pass: replace output references, unescape `$${`; a missing output is a KeyError."""
     if "$" not in text:
         return text
 
