@@ -5,8 +5,6 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-import pytest
-
 from tests.e2e.conftest import Engine, live_processes_with, wait_for
 
 
@@ -51,11 +49,6 @@ def test_a_condition_implies_success_of_the_dependencies(engine: Engine) -> None
     assert engine.attempts("gated") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/plan/expressions/evaluation.py: _success() counts any skipped dependency"
-    " as fine instead of reading the `ok` key the scheduler passes",
-)
 def test_success_does_not_pass_a_dependency_skipped_for_a_failure(engine: Engine) -> None:
     # b is skipped because a failed; `success()` after b must not treat that skip as fine.
     result = engine.run_plan(

@@ -200,7 +200,15 @@ def _success(ctx: EvalContext) -> bool:
     run_status = _status(ctx.run)
     if ctx.canceled or run_status == RunStatus.CANCELED or run_status in _RUN_FAILED:
         return False
-    return all(_status(_get(ctx.steps, dep)) in _DEPENDENCY_OK for dep in ctx.dependencies)
+    return all(_dependency_ok(_get(ctx.steps, dep)) for dep in ctx.dependencies)
+
+
+def _dependency_ok(step: object) -> bool:
+    """The scheduler's `ok` if given: skipped for a failure is not fine, skipped by condition is."""
+    ok = _get(step, "ok")
+    if isinstance(ok, bool):
+        return ok
+    return _status(step) in _DEPENDENCY_OK
 
 
 def _failure(ctx: EvalContext) -> bool:
