@@ -82,10 +82,12 @@ def _owned_processes(run_id: str, attempt: Attempt) -> list[psutil.Process]:
     assert attempt.pid is not None
     try:
         leader = psutil.Process(attempt.pid)
-        if leader.status() != psutil.STATUS_ZOMBIE and _belongs(leader, run_id, attempt):
-            return [leader]
-    except psutil.Error:
+        if leader.status() != psutil.STATUS_ZOMBIE:
+            return [leader] if _belongs(leader, run_id, attempt) else []
+    except psutil.NoSuchProcess:
         pass
+    except psutil.Error:
+        return []
     # The leader exited but its children may live on in its session and group.
     members: list[psutil.Process] = []
     for process in psutil.process_iter():

@@ -1,0 +1,236 @@
+"""Crash recovery with real processes: kill -9 an engine, then any command cleans up after it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import psutil
+import pytest
+
+from engine.ledger.owner import Owner
+from engine.ledger.reader import LedgerReader
+from engine.ledger.records import Attempt
+from engine.ledger.recovery import kill_leftovers, reconcile, reconcile_path
+from engine.ledger.writer import LedgerWriter
+from engine.states import AttemptStatus, RunStatus, StepStatus
+
+T = TypeVar("T")
+ENGINE = [sys.executable, "-m", "engine"]
+
+
+def wait_for(condition: Callable[[], T], timeout: float = 15.0) -> T:
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.05)
+    return value
+
+
+def processes_of(run_id: str) -> list[psutil.Process]:
+    """Live (not zombie) processes whose environment says they belong to `run_id`."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if process.environ().get("ENGINE_RUN_ID") == run_id:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _engine(ledger: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LEDGER_DB": str(ledger)}
+    return subprocess.run(
+        [*ENGINE, *args], env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def _steps(ledger: Path, run_id: str) -> dict[str, StepStatus]:
+    with LedgerReader.open(ledger) as reader:
+        return {s.step_id: s.status for s in reader.run_steps(run_id)}
+
+
+def test_kill_9_then_runs_shows_crashed_and_resume_completes(tmp_path: Path) -> None:
+    ledger = tmp_path / ".ledger" / "framework.db"
+    plan = tmp_path / "sleeps.json"
+    steps = [
+        {"id": "quick", "command": "true"},
+        {"id": "s1", "command": "sleep", "args": ["${DUR}"], "depends_on": ["quick"]},
+        # A grandchild in the background: it must die too.
+        {"id": "s2", "command": "sleep ${DUR} & sleep ${DUR}; wait", "shell": True,
+         "depends_on": ["quick"]},
+        {"id": "after", "command": "true", "depends_on": ["s1", "s2"]},
+    ]  # fmt: skip
+    plan.write_text(json.dumps({"name": "sleeps", "vars": {"DUR": "30"}, "steps": steps}))
+    env = {**os.environ, "LEDGER_DB": str(ledger)}
+    engine = subprocess.Popen([*ENGINE, "run", str(plan), "-q"], env=env, cwd=tmp_path)
+    try:
+        run_id = wait_for(lambda: ledger.exists() and _latest(ledger))
+        wait_for(lambda: len(processes_of(run_id)) >= 4)  # s1, s2's shell and its two sleeps
+        wait_for(lambda: _steps(ledger, run_id)["s2"] is StepStatus.RUNNING)
+    finally:
+        engine.send_signal(signal.SIGKILL)
+        engine.wait()
+
+    listed = _engine(ledger, "runs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)[0]["status"] == "crashed"
+    assert f"run {run_id} was marked crashed" in listed.stderr
+    assert processes_of(run_id) == []
+    assert _steps(ledger, run_id) == {
+        "quick": StepStatus.SUCCEEDED, "s1": StepStatus.ABANDONED,
+        "s2": StepStatus.ABANDONED, "after": StepStatus.PENDING,
+    }  # fmt: skip
+    conn = sqlite3.connect(ledger)
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    conn.close()
+    with LedgerReader.open(ledger) as reader:
+        assert {a.status for a in reader.attempts(run_id, "s1")} == {AttemptStatus.ABANDONED}
+        assert reader.events(run_id=run_id, limit=1)[0].type == "run_crashed"
+
+    resumed = _engine(ledger, "resume", run_id, "--var", "DUR=0.1", "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    new_id = _latest(ledger)
+    assert new_id != run_id
+    assert _steps(ledger, new_id) == {
+        "quick": StepStatus.REUSED, "s1": StepStatus.SUCCEEDED,
+        "s2": StepStatus.SUCCEEDED, "after": StepStatus.SUCCEEDED,
+    }  # fmt: skip
+
+
+def _latest(ledger: Path) -> str:
+    try:
+        with LedgerReader.open(ledger) as reader:
+            runs = reader.list_runs(limit=1)
+    except Exception:
+        return ""
+    return runs[0].id if runs else ""
+
+
+async def _write_run(path: Path, run_id: str, owner: Owner, pid: int | None = None) -> None:
+    async with await LedgerWriter.open(path) as w:
+        w.create_run(
+            run_id=run_id, plan_hash="h", plan_name="p", plan_version=None, plan_json="{}",
+            plan_path=None, vars={}, step_ids=["a"], hook_ids=[], owner=owner,
+            resumed_from=None, created_at=time.time(),
+        )  # fmt: skip
+        w.attempt_started(
+            run_id=run_id, step_id="a", attempt=1, at=time.time(), pid=pid, log_path=None,
+            retry_reason=None, delay_sec=None,
+        )  # fmt: skip
+
+
+def _dead_owner() -> Owner:
+    proc = subprocess.Popen(["true"])
+    started = psutil.Process(proc.pid).create_time()
+    proc.wait()
+    return Owner(proc.pid, started, socket.gethostname(), Owner.current().boot_id)
+
+
+def test_reconcile_marks_only_runs_whose_owner_is_provably_gone(tmp_path: Path) -> None:
+    ledger = tmp_path / "framework.db"
+    alive = Owner.current()
+    elsewhere = Owner(pid=1, process_start_time=0.0, host="another-host", boot_id=None)
+    asyncio.run(_write_run(ledger, "alive00000000", alive))
+    asyncio.run(_write_run(ledger, "remote0000000", elsewhere))
+    asyncio.run(_write_run(ledger, "dead000000000", _dead_owner()))
+    reused_pid = Owner(alive.pid, alive.process_start_time - 100, alive.host, alive.boot_id)
+    asyncio.run(_write_run(ledger, "reused0000000", reused_pid))
+    assert sorted(reconcile_path(ledger)) == ["dead000000000", "reused0000000"]
+    assert reconcile_path(ledger) == []  # once only
+    with LedgerReader.open(ledger) as reader:
+        status = {r.id: r.status for r in reader.list_runs()}
+        assert reader.attempts("dead000000000")[0].status is AttemptStatus.ABANDONED
+        assert reconcile(reader) == []
+    assert status == {
+        "alive00000000": RunStatus.RUNNING, "remote0000000": RunStatus.RUNNING,
+        "dead000000000": RunStatus.CRASHED, "reused0000000": RunStatus.CRASHED,
+    }  # fmt: skip
+    assert reconcile_path(tmp_path / "missing.db") == []
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(command: str, run_id: str, *, session: bool = True) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "ENGINE_RUN_ID": run_id}
+        proc = subprocess.Popen(["sh", "-c", command], env=env, start_new_session=session)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
+
+
+def _attempt(pid: int, started_at: float) -> Attempt:
+    return Attempt(
+        id=1, run_id="r", step_id="a", attempt=1, status=AttemptStatus.RUNNING, error_code=None,
+        exit_code=None, signal=None, started_at=started_at, finished_at=None, duration_ms=None,
+        pid=pid, log_path=None, output_tail=None, retry_reason=None, delay_ms=None, message=None,
+    )  # fmt: skip
+
+
+def _alive(proc: subprocess.Popen[bytes]) -> bool:
+    return proc.poll() is None
+
+
+def test_kill_leftovers_kills_only_provable_groups(
+    spawn: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    ours = spawn("sleep 30 & sleep 30; wait", "run-1")
+    other_run = spawn("exec sleep 30", "run-2")
+    not_a_leader = spawn("exec sleep 30", "run-1", session=False)
+    reused_pid = spawn("exec sleep 30", "run-1")
+    wait_for(lambda: len(psutil.Process(ours.pid).children()) == 2)
+    grandchildren = psutil.Process(ours.pid).children()
+    now = time.time()
+    killed = kill_leftovers(
+        "run-1",
+        [_attempt(ours.pid, now), _attempt(other_run.pid, now),
+         _attempt(not_a_leader.pid, now),
+         _attempt(reused_pid.pid, now - 60)],  # recorded before this process existed
+    )  # fmt: skip
+    assert killed == [ours.pid]
+    assert wait_for(lambda: ours.poll() is not None) and ours.returncode == -signal.SIGKILL
+    _, alive = psutil.wait_procs(grandchildren, timeout=5)
+    assert alive == []
+    assert all(_alive(p) for p in (other_run, not_a_leader, reused_pid))
+
+
+def test_kill_leftovers_finds_the_group_when_its_leader_is_gone(
+    spawn: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    leader = spawn("sleep 30 & exit 0", "run-1")
+    started = time.time()
+    orphan = wait_for(lambda: [p for p in psutil.process_iter() if _in_session(p, leader.pid)])[0]
+    leader.wait()
+    killed = kill_leftovers("run-1", [_attempt(leader.pid, started)])
+    assert killed == [orphan.pid]
+    assert wait_for(lambda: not orphan.is_running() or orphan.status() == psutil.STATUS_ZOMBIE)
+
+
+def _in_session(process: psutil.Process, sid: int) -> bool:
+    try:
+        return process.pid != sid and os.getsid(process.pid) == sid
+    except OSError:
+        return False
