@@ -117,7 +117,7 @@ def step_status(ledger: Path, run_id: str, step_id: str) -> StepStatus | None:
     return None
 
 
-def _create(w: LedgerWriter, run_id: str, plan: str, steps: list[str], at: float) -> None:
+def create_run(w: LedgerWriter, run_id: str, plan: str, steps: list[str], at: float) -> None:
     chain = [
         {"id": s, "command": "true", "depends_on": steps[:i][-1:]} for i, s in enumerate(steps)
     ]
@@ -131,7 +131,7 @@ def _create(w: LedgerWriter, run_id: str, plan: str, steps: list[str], at: float
     w.run_started(run_id=run_id, at=at)
 
 
-def _attempt(
+def record_attempt(
     w: LedgerWriter, run_id: str, step: str, at: float, seconds: float, *,
     attempt: int = 1, ok: bool = True, final: bool = True,
 ) -> float:  # fmt: skip
@@ -163,7 +163,7 @@ def _attempt(
     return end
 
 
-def _finish(w: LedgerWriter, run_id: str, status: RunStatus, at: float) -> None:
+def finish_run(w: LedgerWriter, run_id: str, status: RunStatus, at: float) -> None:
     code = 0 if status is RunStatus.SUCCEEDED else 1
     w.run_finished(run_id=run_id, status=status, at=at, error=None, exit_code=code)
 
@@ -173,27 +173,27 @@ async def populate_history(path: Path, now: float) -> None:
     runs older than 30 days (a canceled release and a succeeded nightly)."""
     steps = ["build", "test", "ship"]
     async with await LedgerWriter.open(path) as w:
-        _create(w, OLD_SUCCEEDED, "nightly", ["backup"], now - 40 * DAY)
-        _finish(
+        create_run(w, OLD_SUCCEEDED, "nightly", ["backup"], now - 40 * DAY)
+        finish_run(
             w,
             OLD_SUCCEEDED,
             RunStatus.SUCCEEDED,
-            _attempt(w, OLD_SUCCEEDED, "backup", now - 40 * DAY, 5),
+            record_attempt(w, OLD_SUCCEEDED, "backup", now - 40 * DAY, 5),
         )
-        _create(w, OLD_CANCELED, "release", steps, now - 35 * DAY)
-        _finish(w, OLD_CANCELED, RunStatus.CANCELED, now - 35 * DAY + 1)
+        create_run(w, OLD_CANCELED, "release", steps, now - 35 * DAY)
+        finish_run(w, OLD_CANCELED, RunStatus.CANCELED, now - 35 * DAY + 1)
 
-        _create(w, SUCCEEDED, "release", steps, now - 2 * 3600)
+        create_run(w, SUCCEEDED, "release", steps, now - 2 * 3600)
         t = now - 2 * 3600
         for seconds, step in zip((1.0, 2.0, 3.0), steps, strict=True):
-            t = _attempt(w, SUCCEEDED, step, t, seconds)
+            t = record_attempt(w, SUCCEEDED, step, t, seconds)
         w.record_outputs(run_id=SUCCEEDED, step_id="build", attempt=1, outputs={"sha": "abc123"})
-        _finish(w, SUCCEEDED, RunStatus.SUCCEEDED, t)
+        finish_run(w, SUCCEEDED, RunStatus.SUCCEEDED, t)
 
-        _create(w, FAILED, "release", steps, now - 3600)
-        t = _attempt(w, FAILED, "build", now - 3600, 1.5)
-        t = _attempt(w, FAILED, "test", t, 1, ok=False, final=False)
-        t = _attempt(w, FAILED, "test", t, 1, attempt=2, ok=False)
+        create_run(w, FAILED, "release", steps, now - 3600)
+        t = record_attempt(w, FAILED, "build", now - 3600, 1.5)
+        t = record_attempt(w, FAILED, "test", t, 1, ok=False, final=False)
+        t = record_attempt(w, FAILED, "test", t, 1, attempt=2, ok=False)
         w.step_finished(
             run_id=FAILED, step_id="ship", status=StepStatus.SKIPPED, at=t,
             event=EventType.STEP_SKIPPED, reason='dependency "test" failed',
@@ -202,5 +202,5 @@ async def populate_history(path: Path, now: float) -> None:
             run_id=FAILED, status=RunStatus.FAILED, at=t, error='step "test" failed', exit_code=1
         )
 
-        _create(w, LIVE, "nightly", ["backup", "report"], now - 600)
-        _attempt(w, LIVE, "backup", now - 600, 1)
+        create_run(w, LIVE, "nightly", ["backup", "report"], now - 600)
+        record_attempt(w, LIVE, "backup", now - 600, 1)
