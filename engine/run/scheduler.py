@@ -37,6 +37,9 @@ class RunSettings:
     run_id: str
     max_concurrency: int
     logs_dir: Path  # <ledger>/logs/<run_id>
+    # Where steps write $ENGINE_OUTPUT: a private directory outside the ledger, because a step
+    # writes raw values there (secrets included) before the engine masks them.
+    outputs_dir: Path
     mask_values: tuple[str, ...] = ()
     # Resume: steps taken from an earlier run as they were, with their outputs (step id -> outputs).
     reused: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -336,7 +339,7 @@ class Scheduler:
             if status is AttemptStatus.SUCCEEDED:
                 status, error, message = self._collect_outputs(run, attempt)
             else:
-                discard_outputs(self._settings.logs_dir / f"{run.id}.{attempt}.outputs")
+                discard_outputs(self._settings.outputs_dir / f"{run.id}.{attempt}")
             self._writer.attempt_finished(
                 run_id=self._run_id, step_id=run.id, attempt=attempt, at=result.finished_at,
                 status=status, error_code=error, exit_code=result.exit_code, signal=result.signal,
@@ -407,7 +410,7 @@ class Scheduler:
     def _launch_spec(self, run: StepRun) -> LaunchSpec:
         step, attempt = run.step, run.attempt
         directory = self._settings.logs_dir
-        output_file = directory / f"{step.id}.{attempt}.outputs"
+        output_file = self._settings.outputs_dir / f"{step.id}.{attempt}"
         extra = {
             "ENGINE_RUN_ID": self._run_id,
             "ENGINE_STEP_ID": step.id,
@@ -439,7 +442,7 @@ class Scheduler:
     def _collect_outputs(
         self, run: StepRun, attempt: int
     ) -> tuple[AttemptStatus, ErrorCode | None, str | None]:
-        path = self._settings.logs_dir / f"{run.id}.{attempt}.outputs"
+        path = self._settings.outputs_dir / f"{run.id}.{attempt}"
         try:
             outputs = read_outputs(path)
         except OutputError as error:

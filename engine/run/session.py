@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +65,7 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
     writer = await LedgerWriter.open(request.ledger_path)
     run_id = new_run_id()
     started = time.time()
+    outputs_dir = Path(tempfile.mkdtemp(prefix=f"engine-{run_id}-"))  # mode 0700
     try:
         # Runs left `running` by a dead engine are marked crashed before this one starts.
         await asyncio.to_thread(reconcile_path, request.ledger_path)
@@ -80,6 +83,7 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
             or os.cpu_count()
             or 2,
             logs_dir=logs_dir(request.ledger_path) / run_id,
+            outputs_dir=outputs_dir,
             mask_values=tuple(v for v in secrets.values() if v),
             reused=request.reused,
             resumed_from=request.resumed_from,
@@ -112,6 +116,7 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
         )
         await writer.flush()
     finally:
+        shutil.rmtree(outputs_dir, ignore_errors=True)
         await writer.close()
     reporter.finish(status, error, time.time() - started)
     return RunResult(run_id, status, error, exit_code)
