@@ -1,0 +1,1 @@
+"""`ledger-tui`: a live Textual dashboard over the engine's ledger (read-only, except cancel)."""

@@ -1,0 +1,82 @@
+"""Plain-text formatting shared by the dashboard and `ledger-tui status` (no Textual here)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+
+from engine.ledger.records import RunSummary
+
+
+def duration(ms: float | None) -> str:
+    """Format milliseconds compactly: 850ms, 12.3s, 4m05s, 2h03m, 3d04h."""
+    if ms is None:
+        return "-"
+    if ms < 1000:
+        return f"{int(ms)}ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, sec = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{sec:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def clock_time(at: float | None) -> str:
+    """Format a timestamp as UTC `YYYY-MM-DD HH:MM:SS` (ledger times are UTC)."""
+    if at is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+
+
+def short_time(at: float | None) -> str:
+    """Format a timestamp as UTC `HH:MM:SS.mmm`, for event streams."""
+    if at is None:
+        return "-"
+    return time.strftime("%H:%M:%S", time.gmtime(at)) + f".{int(at * 1000) % 1000:03d}"
+
+
+def ago(at: float | None, now: float) -> str:
+    """Say how long before `now` a timestamp was: `12s ago`, `3h04m ago`."""
+    if at is None:
+        return "-"
+    return duration(max(0.0, now - at) * 1000) + " ago"
+
+
+def elapsed_ms(run: RunSummary, now: float) -> float | None:
+    """Return how long a run has taken: its recorded duration, or so far if it is still active."""
+    if run.duration_ms is not None:
+        return float(run.duration_ms)
+    start = run.started_at or run.created_at
+    return max(0.0, now - start) * 1000
+
+
+def steps_progress(run: RunSummary) -> str:
+    """Format `done/total` steps, with the failed count when any failed."""
+    text = f"{run.steps_done}/{run.steps_total}"
+    return text + f" ({run.steps_failed} failed)" if run.steps_failed else text
+
+
+def typical_ms(durations_ms: Sequence[int | None]) -> float | None:
+    """Return the median of the known durations, or None without history."""
+    known = [d for d in durations_ms if d is not None]
+    return float(statistics.median(known)) if known else None
+
+
+def eta(run: RunSummary, typical: float | None, now: float) -> str:
+    """Estimate the time left of an active run from its plan's typical duration."""
+    if typical is None or run.status.is_final:
+        return "-"
+    left = typical - (elapsed_ms(run, now) or 0.0)
+    return "~" + duration(left) if left > 0 else "overdue"
+
+
+def percent(rate: float | None) -> str:
+    """Format a 0..1 rate as a percentage."""
+    return "-" if rate is None else f"{rate * 100:.1f}%"
