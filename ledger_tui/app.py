@@ -1,0 +1,215 @@
+"""The dashboard app: four views over one read-only ledger connection and one poll loop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from engine.errors import LedgerError
+from engine.states import ExitCode
+from ledger_tui.commands import RunJumpProvider
+from ledger_tui.screens.base import LedgerScreen
+from ledger_tui.screens.events import EventsScreen
+from ledger_tui.screens.run_detail import RunDetailScreen
+from ledger_tui.screens.runs import RunsScreen
+from ledger_tui.screens.stats import WINDOWS, StatsScreen
+from ledger_tui.watch import DEFAULT_POLL_INTERVAL, LedgerWatch, PollLoop
+
+Clock = Callable[[], float]
+
+
+class LedgerApp(App[None]):
+    """`ledger-tui`: watch runs, steps and events as the engine records them."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ledger-tui"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
+        "runs": RunsScreen,
+        "events": EventsScreen,
+        "stats": StatsScreen,
+    }
+    DEFAULT_MODE = "runs"
+    COMMANDS = App.COMMANDS | {RunJumpProvider}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "view('runs')", "Runs", id="app.view_runs"),
+        Binding("2", "view_run", "Run", id="app.view_run"),
+        Binding("3", "view('events')", "Events", id="app.view_events"),
+        Binding("4", "view('stats')", "Stats", id="app.view_stats"),
+        Binding("question_mark", "toggle_help", "Keys", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        ledger_path: Path,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        theme_name: str | None = None,
+        keymap: Mapping[str, str] | None = None,
+        clock: Clock = time.time,
+        reconcile: bool = True,
+    ) -> None:
+        super().__init__()
+        self.ledger_path = ledger_path
+        self.ledger_watch = LedgerWatch(ledger_path)
+        self.clock = clock
+        self._poll = PollLoop(poll_interval)
+        self._theme_name = theme_name
+        self._keymap = dict(keymap or {})
+        self._reconcile = reconcile
+        self._visible: LedgerScreen | None = None
+        self._missing = False
+        self.last_run_id: str | None = None
+
+    def on_mount(self) -> None:
+        if self._theme_name:
+            if self._theme_name not in self.available_themes:
+                names = ", ".join(sorted(self.available_themes))
+                self.exit(
+                    return_code=ExitCode.USAGE,
+                    message=f"Unknown theme {self._theme_name!r}; try: {names}.",
+                )
+                return
+            self.theme = self._theme_name
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        self.run_worker(self._poll.run(self._tick), name="poll", group="poll", exclusive=True)
+
+    # -- the poll loop (its `_tick` runs in a thread) -----------------------------------------
+
+    def _tick(self) -> None:
+        try:
+            reader = self.ledger_watch.open()
+        except LedgerError as error:
+            self.call_from_thread(self._fatal, error)
+            return
+        if reader is None:
+            if not self._missing:
+                self._missing = True
+                self.call_from_thread(self._show_missing)
+            return
+        if self._missing:
+            self._missing = False
+            self.call_from_thread(self._show_missing)
+        if self._reconcile:
+            self._reconcile = False
+            self._reconcile_crashed(reader)
+        screen = self._visible
+        if screen is None:
+            return
+        version = reader.data_version()
+        if not screen.wants_fetch(version):
+            return
+        screen.begin_fetch(version)
+        try:
+            payload = screen.fetch(reader)
+        except LedgerError as error:
+            self.call_from_thread(self.notify, error.message, severity="error")
+            return
+        screen.post_message(LedgerScreen.Loaded(payload))
+
+    def _reconcile_crashed(self, reader: object) -> None:
+        """Mark runs whose engine died as crashed, as every ledger client does on opening."""
+        try:
+            from engine.ledger.recovery import reconcile
+        except ImportError:  # an engine without crash recovery
+            return
+        from engine.ledger.reader import LedgerReader
+
+        if isinstance(reader, LedgerReader):
+            try:
+                reconcile(reader)
+            except LedgerError as error:
+                self.call_from_thread(self.notify, error.message, severity="warning")
+
+    def _fatal(self, error: LedgerError) -> None:
+        self.exit(return_code=int(error.exit_code), message=f"ledger-tui: {error.message}")
+
+    def _show_missing(self) -> None:
+        if self._visible is not None:
+            self._visible.show_notice(self._missing_text() if self._missing else None)
+
+    def _missing_text(self) -> str:
+        return (
+            f"There is no ledger at {self.ledger_path} yet; waiting for it to appear. "
+            "Start a run with: engine run examples/hello.json"
+        )
+
+    def wake_poll(self) -> None:
+        self._poll.wake()
+
+    def screen_shown(self, screen: LedgerScreen) -> None:
+        """Called when a live screen becomes visible: only it is fetched for from now on."""
+        self._visible = screen
+        screen.show_notice(self._missing_text() if self._missing else None)
+        self._poll.wake()
+
+    # -- navigation -----------------------------------------------------------------------------
+
+    def action_view(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_view_run(self) -> None:
+        """View 2: the run chosen last, else the one under the cursor in Runs."""
+        run_id = self.last_run_id
+        if isinstance(self.screen, RunsScreen):
+            from ledger_tui.widgets.live_table import LiveTable
+
+            run_id = self.screen.query_one(LiveTable).selected_key or run_id
+        if run_id is None:
+            self.notify("Pick a run in the Runs view first (enter opens it).")
+            return
+        self.open_run(run_id)
+
+    def open_run(self, run_id: str) -> None:
+        """Show run `run_id` on top of the Runs view."""
+        self.last_run_id = run_id
+        if self.current_mode != "runs":
+            self.switch_mode("runs")
+        if isinstance(self.screen, RunDetailScreen):
+            if self.screen.run_id == run_id:
+                return
+            self.pop_screen()
+        self.push_screen(RunDetailScreen(run_id))
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield SystemCommand(
+            "Runs view", "Active runs and history (1)", lambda: self.action_view("runs")
+        )
+        yield SystemCommand(
+            "Events view", "The live event stream (3)", lambda: self.action_view("events")
+        )
+        yield SystemCommand(
+            "Stats view", "Success rates and durations (4)", lambda: self.action_view("stats")
+        )
+        if isinstance(screen, RunsScreen | EventsScreen):
+            yield SystemCommand("Filter", "Filter this view (/)", screen.action_filter)
+            yield SystemCommand("Clear filter", "Show everything again", screen.action_clear_filter)
+        if isinstance(screen, RunDetailScreen):
+            yield SystemCommand(
+                "Cancel run", f"Ask the engine to cancel {screen.run_id}", screen.action_cancel_run
+            )
+            yield SystemCommand("Cancel step", "Cancel the chosen step", screen.action_cancel_step)
+            yield SystemCommand("Follow log", "Jump to the end of the log", screen.action_follow)
+        if isinstance(screen, StatsScreen):
+            for window in WINDOWS:
+                yield SystemCommand(
+                    f"Window {window}",
+                    f"Stats over the last {window}",
+                    lambda w=window: screen.action_window(w),
+                )
+        yield SystemCommand("Keys", "Show the key bindings (?)", self.action_toggle_help)
+        yield from super().get_system_commands(screen)

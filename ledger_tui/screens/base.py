@@ -1,0 +1,94 @@
+"""What every live screen shares: fetch in the poll thread, apply in a message handler.
+
+The app's poll thread calls `fetch(reader)` on the visible screen only, and only when the ledger
+changed (or the screen asked for fresh data); the screen gets the result as a `Loaded` message
+and is the only one to touch its widgets.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from engine.ledger.reader import LedgerReader
+
+if TYPE_CHECKING:
+    from ledger_tui.app import LedgerApp
+
+
+class LedgerScreen(Screen[None]):
+    """A screen that shows live ledger data."""
+
+    @dataclass
+    class Loaded(Message):
+        """Data fetched for this screen by the poll thread."""
+
+        payload: Any
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetched_version: int | None = None
+        self._stale = threading.Event()
+        self._stale.set()
+        self.loaded = False  # first data applied (tests and the bench wait for it)
+        self.ledger_changed = True  # poll-thread side: set by begin_fetch
+
+    @property
+    def ledger_app(self) -> LedgerApp:
+        from ledger_tui.app import LedgerApp
+
+        assert isinstance(self.app, LedgerApp)
+        return self.app
+
+    def compose_header(self) -> ComposeResult:
+        yield Header(icon="◆")
+        yield Static("", classes="notice")
+
+    def compose_footer(self) -> ComposeResult:
+        yield Footer()
+
+    # -- the poll thread's side ---------------------------------------------------------------
+
+    def wants_fetch(self, version: int) -> bool:
+        """Tell the poll thread whether to fetch: the ledger changed or we asked for it."""
+        return self._stale.is_set() or version != self.fetched_version
+
+    def begin_fetch(self, version: int) -> None:
+        """Record that a fetch for `version` starts; `ledger_changed` says if SQL is needed."""
+        self.ledger_changed = self._stale.is_set() or version != self.fetched_version
+        self._stale.clear()
+        self.fetched_version = version
+
+    def fetch(self, reader: LedgerReader) -> Any:
+        """Read what this screen shows (runs in the poll thread: never touch widgets here)."""
+        raise NotImplementedError
+
+    # -- the UI side ----------------------------------------------------------------------------
+
+    def refetch(self) -> None:
+        """Ask for fresh data at once (after a filter or selection change)."""
+        self._stale.set()
+        self.ledger_app.wake_poll()
+
+    def on_screen_resume(self) -> None:
+        self.ledger_app.screen_shown(self)
+
+    def on_ledger_screen_loaded(self, message: Loaded) -> None:
+        self.apply(message.payload)
+        self.loaded = True
+
+    def apply(self, payload: Any) -> None:
+        """Show fetched data (UI thread)."""
+        raise NotImplementedError
+
+    def show_notice(self, text: str | None) -> None:
+        """Show or hide the banner under the header (missing ledger, errors)."""
+        notice = self.query_one(".notice", Static)
+        notice.update(text or "")
+        notice.display = bool(text)

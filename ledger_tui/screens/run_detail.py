@@ -1,0 +1,352 @@
+"""View 2, Run detail: the steps, and tabs for the selected step's log, events, plan, vars,
+outputs and error; cancel the run or a step after a confirmation."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from engine.errors import UserError
+from engine.ledger.control import request_cancel
+from engine.ledger.reader import LedgerReader
+from engine.ledger.records import Attempt, Event, Output, RunDetail, StepState
+from engine.states import StepStatus
+from ledger_tui import format as fmt
+from ledger_tui.logtail import LogChunk, LogTail, resolve_log_path
+from ledger_tui.screens.base import LedgerScreen
+from ledger_tui.screens.confirm import ConfirmScreen
+from ledger_tui.widgets.cells import event_type_cell, plain, status_cell
+from ledger_tui.widgets.live_table import Cells, LiveTable
+from ledger_tui.widgets.log_pane import LogPane
+
+EVENTS_FIRST = 200
+EVENTS_PER_POLL = 500
+EVENTS_KEPT = 1000
+STEP_COLUMNS = (
+    ("step", "Step"),
+    ("status", "Status"),
+    ("attempt", "Attempt"),
+    ("duration", "Duration"),
+    ("exit", "Exit"),
+    ("reason", "Reason"),
+)
+EVENT_COLUMNS = (("time", "Time (UTC)"), ("step", "Step"), ("type", "Type"), ("data", "Data"))
+TABS = ("tab-log", "tab-events", "tab-plan", "tab-vars", "tab-outputs", "tab-error")
+
+
+@dataclass(frozen=True)
+class RunPayload:
+    detail: RunDetail | None
+    steps: tuple[StepState, ...]
+    events: tuple[Event, ...]
+    outputs: tuple[Output, ...]
+    step_id: str | None
+    attempts: tuple[Attempt, ...]  # of the whole run, in start order
+    log: LogChunk
+
+    def last_attempt(self, step_id: str | None) -> Attempt | None:
+        found = [a for a in self.attempts if a.step_id == step_id]
+        return found[-1] if found else None
+
+
+def default_step(steps: tuple[StepState, ...]) -> str | None:
+    """The step worth looking at first: a running one, else a failed one, else the last started."""
+    for wanted in (StepStatus.RUNNING, StepStatus.RETRYING, StepStatus.FAILED):
+        for step in steps:
+            if step.status == wanted:
+                return step.step_id
+    started = [s for s in steps if s.started_at is not None]
+    if started:
+        return max(started, key=lambda s: s.started_at or 0.0).step_id
+    return steps[0].step_id if steps else None
+
+
+HIDDEN_EVENT_KEYS = {"log_path", "plan_hash", "owner_host"}  # long, and shown elsewhere
+
+
+def event_summary(data: dict[str, object] | None) -> str:
+    """An event's data as short `key=value` pairs."""
+    if not data:
+        return ""
+    return " ".join(
+        f"{key}={value}"
+        for key, value in data.items()
+        if value is not None and key not in HIDDEN_EVENT_KEYS
+    )
+
+
+def event_cells(event: Event, *, with_run: bool, variables: Mapping[str, str]) -> Cells:
+    cells: Cells = (plain(fmt.short_time(event.ts)),)
+    if with_run:
+        cells += (plain(event.run_id),)
+    return (
+        *cells,
+        plain(event.step_id or "-"),
+        event_type_cell(event.type, variables),
+        plain(event_summary(event.data)[:200]),
+    )
+
+
+class RunDetailScreen(LedgerScreen):
+    """One run, live."""
+
+    AUTO_FOCUS = "#steps-table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="run.back"),
+        Binding("c", "cancel_run", "Cancel run", id="run.cancel"),
+        Binding("x", "cancel_step", "Cancel step", id="run.cancel_step"),
+        Binding("f", "follow", "Follow log", id="run.follow"),
+        Binding("t", "next_tab", "Next tab", id="run.next_tab"),
+    ]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.selected_step: str | None = None
+        self._user_chose_step = False
+        self._events_after: int | None = None  # poll-thread side
+        self._log = LogTail()  # poll-thread side
+        self._log_live = False
+        self._fetched: RunPayload | None = None  # poll-thread side: the last rows read
+        self._payload: RunPayload | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        yield Static("", id="run-header")
+        yield LiveTable(STEP_COLUMNS, id="steps-table")
+        with TabbedContent(id="run-tabs"):
+            with TabPane("Log", id="tab-log"):
+                yield LogPane(id="log-pane")
+            with TabPane("Events", id="tab-events"):
+                yield LiveTable(EVENT_COLUMNS, id="run-events")
+            for tab, title in (
+                ("tab-plan", "Plan"),
+                ("tab-vars", "Vars"),
+                ("tab-outputs", "Outputs"),
+                ("tab-error", "Error"),
+            ):
+                with TabPane(title, id=tab), VerticalScroll():
+                    yield Static("", id=f"{tab}-text", markup=False)
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.title = f"Run {self.run_id}"
+        self._ticker = self.set_interval(1.0, self._render_header, pause=True)
+        self.query_one("#steps-table").focus()
+
+    # -- poll thread ----------------------------------------------------------------------------
+
+    def wants_fetch(self, version: int) -> bool:
+        return self._log_live or super().wants_fetch(version)
+
+    def fetch(self, reader: LedgerReader) -> RunPayload:
+        rows = self._fetched
+        if rows is None or self.ledger_changed or rows.step_id != self.selected_step:
+            rows = self._fetch_rows(reader)
+        else:
+            rows = replace(rows, events=())  # only the log can have grown; events were shown
+        latest = rows.last_attempt(rows.step_id)
+        path = resolve_log_path(latest.log_path if latest else None, self.ledger_app.ledger_path)
+        chunk = self._log.read(path)
+        self._log_live = latest is not None and latest.finished_at is None
+        if not self._log_live and not chunk.missing:
+            tail = self._log.flush_partial()
+            if tail:
+                chunk = LogChunk(chunk.path, chunk.lines + tail, chunk.reset, chunk.skipped_bytes)
+        return replace(rows, log=chunk)
+
+    def _fetch_rows(self, reader: LedgerReader) -> RunPayload:
+        """Read the run from the ledger (skipped when only its log grew)."""
+        with reader.snapshot():
+            detail = reader.get_run(self.run_id)
+            steps = tuple(reader.run_steps(self.run_id))
+            if self._events_after is None:
+                events = reader.events(run_id=self.run_id, limit=EVENTS_FIRST)
+            else:
+                events = reader.events(
+                    run_id=self.run_id, after_id=self._events_after, limit=EVENTS_PER_POLL
+                )
+            outputs = tuple(reader.outputs(self.run_id))
+            attempts = tuple(reader.attempts(self.run_id))
+        if events:
+            self._events_after = events[-1].id
+        step_id = self.selected_step or default_step(steps)
+        self._fetched = RunPayload(
+            detail, steps, tuple(events), outputs, step_id, attempts, LogChunk(None, (), False)
+        )
+        return self._fetched
+
+    # -- UI -------------------------------------------------------------------------------------
+
+    def apply(self, payload: RunPayload) -> None:
+        self._payload = payload
+        if payload.detail is None:
+            self.query_one("#run-header", Static).update(
+                f"There is no run {self.run_id} in this ledger (removed by gc?). esc goes back."
+            )
+            return
+        self._render_header()
+        steps = self.query_one("#steps-table", LiveTable)
+        steps.sync([(step.step_id, self._step_cells(step)) for step in payload.steps])
+        if not self._user_chose_step and payload.step_id and steps.selected_key != payload.step_id:
+            steps.select_key(payload.step_id)
+        self.selected_step = payload.step_id
+        variables = self.app.theme_variables
+        self.query_one("#run-events", LiveTable).append(
+            [
+                (str(e.id), event_cells(e, with_run=False, variables=variables))
+                for e in payload.events
+            ],
+            cap=EVENTS_KEPT,
+        )
+        self._render_log(payload)
+        self._render_texts(payload.detail, payload)
+        if payload.detail.status.is_final:
+            self._ticker.pause()
+        else:
+            self._ticker.resume()
+
+    def _step_cells(self, step: StepState) -> Cells:
+        exit_code = "-"
+        last = self._payload.last_attempt(step.step_id) if self._payload else None
+        if last is not None and last.finished_at is not None:
+            exit_code = str(last.exit_code) if last.exit_code is not None else "-"
+            if last.error_code and last.exit_code in (None, 0):
+                exit_code = last.error_code
+        duration = step.duration_ms
+        if duration is None and step.started_at is not None and not step.status.is_final:
+            duration = int((self.ledger_app.clock() - step.started_at) * 1000)
+        name = step.step_id + (" (hook)" if step.is_hook else "")
+        return (
+            plain(name),
+            status_cell(str(step.status), self.app.theme_variables),
+            plain(step.attempts or "-"),
+            plain(fmt.duration(duration)),
+            plain(exit_code),
+            plain(step.reason or ""),
+        )
+
+    def _render_header(self) -> None:
+        if self._payload is None or self._payload.detail is None:
+            return
+        run = self._payload.detail.summary
+        now = self.ledger_app.clock()
+        header = Text.assemble(
+            status_cell(str(run.status), self.app.theme_variables),
+            "  ",
+            (run.plan_name, "bold"),
+            f"  {run.id}  ",
+            f"steps {fmt.steps_progress(run)}  started {fmt.clock_time(run.started_at)}  ",
+            f"elapsed {fmt.duration(fmt.elapsed_ms(run, now))}",
+        )
+        if run.error:
+            header.append(f"\n{run.error}")
+        self.query_one("#run-header", Static).update(header)
+
+    def _render_log(self, payload: RunPayload) -> None:
+        pane = self.query_one(LogPane)
+        chunk = payload.log
+        last = payload.last_attempt(payload.step_id)
+        attempt = last.attempt if last else None
+        title = f"{payload.step_id} attempt {attempt}" if attempt else f"{payload.step_id}"
+        if chunk.reset:
+            note = None
+            if chunk.path is None:
+                note = "This step has not started yet." if payload.step_id else "No steps."
+            elif chunk.missing:
+                note = f"The log file {chunk.path} is gone (removed by gc?)."
+            elif chunk.skipped_bytes:
+                note = f"… {chunk.skipped_bytes} earlier bytes not shown (see {chunk.path})"
+            pane.reset(title, chunk.lines, note)
+        else:
+            pane.append(chunk.lines)
+
+    def _render_texts(self, detail: RunDetail, payload: RunPayload) -> None:
+        try:
+            plan = json.dumps(json.loads(detail.plan_json), indent=2)
+        except ValueError:
+            plan = detail.plan_json
+        lines = [f"{detail.plan_path or '(no file)'}  hash {detail.plan_hash}", "", plan]
+        self.query_one("#tab-plan-text", Static).update("\n".join(lines))
+        variables = "\n".join(f"{k} = {v}" for k, v in sorted(detail.vars.items()))
+        self.query_one("#tab-vars-text", Static).update(variables or "(no variables)")
+        outputs = "\n".join(f"{o.step_id}.{o.name} = {o.value}" for o in payload.outputs)
+        self.query_one("#tab-outputs-text", Static).update(outputs or "(no outputs)")
+        errors = [detail.summary.error] if detail.summary.error else []
+        for attempt in payload.attempts:
+            if attempt.error_code or attempt.message:
+                errors.append(
+                    f"{attempt.step_id} attempt {attempt.attempt}: "
+                    f"{attempt.error_code or ''} {attempt.message or ''}".rstrip()
+                )
+                if attempt.output_tail:
+                    errors.append(attempt.output_tail.rstrip())
+        self.query_one("#tab-error-text", Static).update("\n".join(errors) or "(no error)")
+
+    @on(DataTable.RowHighlighted, "#steps-table")
+    def _step_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = self.query_one("#steps-table", LiveTable).selected_key
+        if key is not None and key != self.selected_step:
+            self._user_chose_step = True
+            self.selected_step = key
+            self.refetch()
+
+    @on(DataTable.RowSelected, "#steps-table")
+    def _step_selected(self) -> None:
+        self.query_one(TabbedContent).active = "tab-log"
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_follow(self) -> None:
+        self.query_one(TabbedContent).active = "tab-log"
+        self.query_one(LogPane).follow()
+
+    def action_next_tab(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        index = TABS.index(tabs.active) if tabs.active in TABS else -1
+        tabs.active = TABS[(index + 1) % len(TABS)]
+
+    def action_cancel_run(self) -> None:
+        self._confirm_cancel(None)
+
+    def action_cancel_step(self) -> None:
+        step = self.query_one("#steps-table", LiveTable).selected_key
+        if step is None:
+            self.notify("Select a step first.", severity="warning")
+            return
+        self._confirm_cancel(step)
+
+    def _confirm_cancel(self, step_id: str | None) -> None:
+        if self._payload and self._payload.detail and self._payload.detail.status.is_final:
+            self.notify(f"Run {self.run_id} already finished.", severity="warning")
+            return
+        what = f"step {step_id} of run {self.run_id}" if step_id else f"run {self.run_id}"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._send_cancel(step_id)
+
+        self.app.push_screen(ConfirmScreen(f"Cancel {what}?", "Cancel it"), answered)
+
+    @work(thread=True, group="cancel")
+    def _send_cancel(self, step_id: str | None) -> None:
+        by = f"ledger-tui@{socket.gethostname()}:{os.getpid()}"
+        try:
+            request_cancel(self.ledger_app.ledger_path, self.run_id, step_id, requested_by=by)
+        except UserError as error:
+            self.app.call_from_thread(self.notify, error.message, severity="error")
+            return
+        what = f"step {step_id}" if step_id else "the run"
+        self.app.call_from_thread(self.notify, f"Asked the engine to cancel {what}.")

@@ -1,0 +1,83 @@
+"""Table cells coloured from the active theme's variables ($success, $error...), never literals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.style import Style
+from rich.text import Text
+from textual.color import Color, ColorParseError
+
+# Which theme variable colours each status; anything else uses the plain foreground.
+STATUS_VARIABLE = {
+    "succeeded": "success",
+    "failed": "error",
+    "crashed": "error",
+    "abandoned": "error",
+    "partial": "warning",
+    "canceled": "warning",
+    "retrying": "warning",
+    "running": "accent",
+    "ready": "primary",
+    "pending": "foreground-muted",
+    "skipped": "foreground-muted",
+    "reused": "foreground-muted",
+}
+
+STATUS_ICON = {
+    "succeeded": "✔",
+    "failed": "✘",
+    "crashed": "☠",
+    "abandoned": "☠",
+    "partial": "◐",
+    "canceled": "⊘",
+    "retrying": "↻",
+    "running": "▶",
+    "ready": "…",
+    "pending": "·",
+    "skipped": "↷",
+    "reused": "≡",
+}
+
+
+def theme_style(variables: Mapping[str, str], name: str, *, bold: bool = False) -> Style:
+    """Return a Rich style with the colour of theme variable `name` (plain if unknown)."""
+    value = variables.get(name)
+    if value is None:
+        return Style(bold=bold)
+    try:
+        color = Color.parse(value)
+    except ColorParseError:
+        return Style(bold=bold)
+    return Style(color=color.rich_color, bold=bold)
+
+
+def status_cell(status: str, variables: Mapping[str, str]) -> Text:
+    """An icon and the status word, in the status's theme colour."""
+    variable = STATUS_VARIABLE.get(status, "foreground")
+    icon = STATUS_ICON.get(status, "?")
+    return Text(f"{icon} {status}", style=theme_style(variables, variable))
+
+
+def event_type_cell(event_type: str, variables: Mapping[str, str]) -> Text:
+    """An event type coloured by the outcome it reports."""
+    for suffix, status in (
+        ("succeeded", "succeeded"),
+        ("failed", "failed"),
+        ("timeout", "failed"),
+        ("crashed", "crashed"),
+        ("canceled", "canceled"),
+        ("cancel_requested", "canceled"),
+        ("retry", "retrying"),
+        ("started", "running"),
+        ("skipped", "skipped"),
+        ("completed", "succeeded"),
+    ):
+        if event_type.endswith(suffix):
+            return Text(event_type, style=theme_style(variables, STATUS_VARIABLE[status]))
+    return Text(event_type)
+
+
+def plain(value: object) -> Text:
+    """User text (plan names, ids) as a cell that is never parsed as markup."""
+    return Text("-" if value is None else str(value))
