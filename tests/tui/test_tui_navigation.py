@@ -1,0 +1,98 @@
+"""Moving between the four views, drilling down and back, help and the command palette."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.command import CommandPalette
+from textual.widgets import HelpPanel
+
+from ledger_tui.screens.events import EventsScreen
+from ledger_tui.screens.run_detail import RunDetailScreen
+from ledger_tui.screens.runs import RunsScreen
+from ledger_tui.screens.stats import StatsScreen
+from ledger_tui.widgets.live_table import LiveTable
+from tests.tui.conftest import make_app, until_loaded, wait_for
+from tests.tui.ledger_builder import ACTIVE_RUN, FAILED_RUN
+
+
+async def test_runs_view_lists_active_first_then_history(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until_loaded(pilot)
+        keys = app.screen.query_one(LiveTable).keys
+        assert keys == (  # active first, then history newest first
+            ACTIVE_RUN,
+            "1m00canceledd",
+            FAILED_RUN,
+            "1m00retryccc3",
+            "1m00nightly01",
+            "1m00okaaaaaa2",
+            "1m00okaaaaaa1",
+        )
+
+
+async def test_number_keys_switch_views_and_enter_drills_down(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until_loaded(pilot)
+        await pilot.press("3")
+        await until_loaded(pilot)
+        assert isinstance(app.screen, EventsScreen)
+        assert app.screen.query_one(LiveTable).row_count > 0
+        await pilot.press("4")
+        await until_loaded(pilot)
+        assert isinstance(app.screen, StatsScreen)
+        await pilot.press("1")
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("down", "down", "enter")  # the failed run
+        await until_loaded(pilot)
+        assert isinstance(app.screen, RunDetailScreen)
+        assert app.screen.run_id == FAILED_RUN
+        steps = app.screen.query_one("#steps-table", LiveTable)
+        assert steps.keys == ("setup", "test", "merge")
+        assert steps.selected_key == "test"  # the failed step is shown first
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("3", "2")  # view 2 reopens the last run
+        await until_loaded(pilot)
+        assert isinstance(app.screen, RunDetailScreen)
+        assert app.screen.run_id == FAILED_RUN
+
+
+async def test_events_enter_opens_the_run(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        await until_loaded(pilot)
+        await pilot.press("enter")  # the newest event: the active run's
+        await until_loaded(pilot)
+        assert isinstance(app.screen, RunDetailScreen)
+        assert app.screen.run_id == ACTIVE_RUN
+
+
+async def test_help_lists_bindings_and_palette_opens(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until_loaded(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: bool(app.screen.query(HelpPanel)))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: not app.screen.query(HelpPanel))
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"failedb")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until_loaded(pilot)
+        assert isinstance(app.screen, RunDetailScreen)
+        assert app.screen.run_id == FAILED_RUN
+
+
+async def test_q_quits(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test() as pilot:
+        await until_loaded(pilot)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app._exit)
+    assert app.return_code == 0

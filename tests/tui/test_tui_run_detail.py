@@ -1,0 +1,119 @@
+"""Run detail: the log follows its tail, pauses when scrolled up; cancel asks first."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from textual.widgets import Log, Static
+
+from ledger_tui.screens.confirm import ConfirmScreen
+from ledger_tui.screens.run_detail import RunDetailScreen
+from ledger_tui.widgets.log_pane import LogPane
+from tests.tui.conftest import make_app, until_loaded, wait_for
+from tests.tui.ledger_builder import ACTIVE_RUN
+
+
+def cancel_rows(path: Path) -> list[tuple[str, str | None, str]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT run_id, step_id, requested_by FROM cancel_requests").fetchall()
+
+
+async def open_active(pilot: object) -> RunDetailScreen:
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    await until_loaded(pilot)
+    await pilot.press("enter")
+    await until_loaded(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, RunDetailScreen)
+    assert screen.run_id == ACTIVE_RUN
+    return screen
+
+
+async def test_log_follows_then_pauses_and_counts_new_lines(ledger: Path) -> None:
+    log_file = ledger.parent / "logs" / ACTIVE_RUN / "test.1.log"
+    app = make_app(ledger)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_active(pilot)
+        log = screen.query_one(Log)
+        pane = screen.query_one(LogPane)
+        await wait_for(pilot, lambda: log.line_count >= 40)
+        assert pane.following
+        with log_file.open("a") as file:
+            file.write("fresh line 1\nfresh line 2\n")
+        await wait_for(pilot, lambda: log.lines[-1] == "fresh line 2")
+        assert pane.following and log.is_vertical_scroll_end
+        log.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        with log_file.open("a") as file:
+            file.write("".join(f"more {i}\n" for i in range(5)))
+        await wait_for(pilot, lambda: pane.new_lines == 5)
+        assert not log.is_vertical_scroll_end
+        status = screen.query_one("#log-status", Static)
+        assert "5 new lines" in str(status.render())
+        await pilot.press("f")
+        await pilot.pause()
+        assert pane.following and pane.new_lines == 0
+        assert "following" in str(status.render())
+
+
+async def test_cancel_run_asks_first_and_writes_the_request(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_active(pilot)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        assert cancel_rows(ledger) == []
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(cancel_rows(ledger)) == 1)
+        run_id, step_id, by = cancel_rows(ledger)[0]
+        assert (run_id, step_id) == (ACTIVE_RUN, None)
+        assert by.startswith("ledger-tui@")
+
+
+async def test_cancel_step_names_the_selected_step(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_active(pilot)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "step test" in app.screen.question
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(cancel_rows(ledger)) == 1)
+        assert cancel_rows(ledger)[0][:2] == (ACTIVE_RUN, "test")
+
+
+async def test_cancel_of_a_finished_run_is_refused_without_writing(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until_loaded(pilot)
+        await pilot.press("down", "enter")
+        await until_loaded(pilot)
+        await pilot.press("c")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, RunDetailScreen)
+        assert cancel_rows(ledger) == []
+
+
+async def test_tabs_show_plan_vars_and_error(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until_loaded(pilot)
+        await pilot.press("down", "down", "enter")  # the failed run
+        await until_loaded(pilot)
+        screen = app.screen
+        texts = {
+            tab: str(screen.query_one(f"#{tab}-text", Static).render())
+            for tab in ("tab-plan", "tab-vars", "tab-error")
+        }
+        assert "plans/release.json" in texts["tab-plan"]
+        assert "BRANCH = main" in texts["tab-vars"]
+        assert "step test failed" in texts["tab-error"]
+        await pilot.press("t")
+        assert screen.query_one("TabbedContent").active == "tab-events"

@@ -1,0 +1,40 @@
+"""Each view at 80x24 and 120x40, on a fixed ledger with a frozen clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.tui.conftest import make_app, until_loaded
+
+SIZES = [(80, 24), (120, 40)]
+
+
+def keys_then_load(*keys: str) -> Any:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await until_loaded(pilot)
+        if keys:
+            await pilot.press(*keys)
+            await until_loaded(pilot)
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    "keys",
+    [(), ("enter",), ("3",), ("4",)],
+    ids=["runs", "run-detail", "events", "stats"],
+)
+def test_view(snap_compare: Any, ledger: Path, size: tuple[int, int], keys: tuple[str]) -> None:
+    app = make_app(ledger)
+    assert snap_compare(app, terminal_size=size, run_before=keys_then_load(*keys))
+
+
+def test_cancel_confirmation(snap_compare: Any, ledger: Path) -> None:
+    app = make_app(ledger)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_load("enter", "c"))
