@@ -72,7 +72,8 @@ class PlainReporter:
     def start(self, run_id: str, plan_name: str, total: int) -> None:
         self._run_id = run_id
         self._start = time.monotonic()
-        self._line(f"run {run_id} started: {plan_name} ({total} steps)")
+        noun = "step" if total == 1 else "steps"
+        self._line(f"run {run_id} started: {plan_name} ({total} {noun})")
 
     def emit(
         self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
