@@ -230,6 +230,15 @@ class LedgerReader:
         rows = self._query(sql + _ORDER_NEWEST, (*params, limit))
         return [_summary(row) for row in rows]
 
+    def finished_runs_before(self, before: float, *, limit: int) -> list[RunSummary]:
+        """Return the oldest finished runs created before `before`, oldest first (for gc)."""
+        rows = self._query(
+            f"SELECT {_SUMMARY_COLUMNS} FROM runs r WHERE r.created_at < ?"
+            " AND r.status NOT IN ('pending', 'running') ORDER BY r.created_at, r.id LIMIT ?",
+            (to_iso(before), limit),
+        )
+        return [_summary(row) for row in rows]
+
     def active_runs(self) -> list[RunSummary]:
         """Return the runs still pending or running, newest first."""
         rows = self._query(
