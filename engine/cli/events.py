@@ -62,7 +62,8 @@ def _print_new(
 
 def line(event: Event) -> str:
     """One event as a human line: time, type, step#attempt, then its data as key=value."""
-    clock = time.strftime("%H:%M:%S", time.gmtime(event.ts)) + f".{int(event.ts * 1000) % 1000:03d}"
+    seconds, millis = divmod(round(event.ts * 1000), 1000)
+    clock = time.strftime("%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}"
     where = event.step_id or ""
     if event.attempt is not None:
         where += f"#{event.attempt}"

@@ -91,6 +91,7 @@ def _story(events: list[Event], run_events: list[Event], attempts: list[Attempt]
         if attempt.finished_at is not None:
             text = f"attempt {attempt.attempt} {attempt.status}"
             detail = attempt.message or attempt.error_code
+            detail = None if detail == attempt.status else detail
             if detail:
                 text += f": {detail}"
             text += f" after {duration(attempt.duration_ms)}"

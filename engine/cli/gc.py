@@ -14,6 +14,9 @@ from engine.ledger.maintenance import delete_runs_before
 from engine.ledger.reader import LedgerReader
 from engine.states import ExitCode
 
+SLICE_RUNS = 20
+PAUSE_SEC = 0.01
+
 
 @click.command("gc")
 @click.option("--older-than", "older_than", required=True, metavar="AGE", help="e.g. 30d, 12h, 2w.")
@@ -26,13 +29,31 @@ def command(older_than: str, ledger: str | None, as_json: bool) -> int:
     """
     cutoff = time.time() - parse_duration(older_than)
     with open_ledger(ledger) as reader:
-        deleted = delete_runs_before(reader.path, before=cutoff)
+        deleted = _delete_in_slices(reader, cutoff)
         removed = _remove_logs(reader, deleted, cutoff)
     if as_json:
         print_json({"deleted_runs": len(deleted), "removed_log_dirs": removed, "run_ids": deleted})
     else:
         click.echo(f"deleted {len(deleted)} runs older than {older_than} and {removed} log dirs")
     return int(ExitCode.OK)
+
+
+def _delete_in_slices(reader: LedgerReader, cutoff: float) -> list[str]:
+    """Delete the finished runs created before `cutoff`, oldest first, SLICE_RUNS at a time.
+
+    Back-to-back write transactions starve a concurrent engine (SQLite's busy handler sleeps
+    with backoff, and finds the lock taken again when it wakes), so each slice is followed by a
+    pause in which the engine's commits get through.
+    """
+    deleted: list[str] = []
+    while True:
+        oldest = reader.finished_runs_before(cutoff, limit=SLICE_RUNS)
+        if not oldest:
+            return deleted
+        # Up to and including the slice's newest run: ledger times have millisecond resolution.
+        edge = min(cutoff, oldest[-1].created_at + 0.001)
+        deleted.extend(delete_runs_before(reader.path, before=edge))
+        time.sleep(PAUSE_SEC)
 
 
 def _remove_logs(reader: LedgerReader, deleted: list[str], cutoff: float) -> int:

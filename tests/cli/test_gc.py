@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cli_helpers import (
     FAILED,
@@ -89,3 +92,22 @@ def test_gc_while_an_engine_runs(history: Path, tmp_path: Path) -> None:
         chain = reader.list_runs(plan="chain")[0]
         assert chain.status is RunStatus.SUCCEEDED and chain.steps_done == 6
         assert {r.id for r in reader.list_runs()} == {LIVE, chain.id}
+
+
+def test_gc_slices_oldest_first_through_an_index(history: Path) -> None:
+    with LedgerReader.open(history) as reader:
+        oldest = reader.finished_runs_before(time.time(), limit=2)
+        assert [r.id for r in oldest] == [OLD_SUCCEEDED, OLD_CANCELED]
+        captured: list[tuple[str, Sequence[Any]]] = []
+        original = reader._query
+
+        def recording(sql: str, params: Sequence[Any] = ()) -> list[Any]:
+            captured.append((sql, params))
+            return original(sql, params)
+
+        reader._query = recording  # type: ignore[method-assign]
+        reader.finished_runs_before(time.time(), limit=2)
+        reader._query = original  # type: ignore[method-assign]
+        plan = [row[3] for row in original("EXPLAIN QUERY PLAN " + captured[0][0], captured[0][1])]
+    assert "SEARCH r USING INDEX runs_created (created_at<?)" in plan
+    assert not [step for step in plan if step.startswith("SCAN r")]
