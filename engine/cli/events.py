@@ -8,13 +8,14 @@ import time
 import click
 
 from engine.cli.options import json_option, ledger_option
-from engine.cli.output import jsonable, open_ledger
+from engine.cli.output import jsonable, open_ledger, recover
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Event
 from engine.states import ExitCode
 
 PAGE = 1000
 POLL_SEC = 0.2
+RECOVER_EVERY_SEC = 2.0
 
 
 @click.command("events")
@@ -37,8 +38,11 @@ def command(
                 # One more pass: events committed with the final status are already visible.
                 _print_new(reader, full_id, step_id, last_id, as_json)
                 return int(ExitCode.OK)
-            while reader.data_version() == version:
+            # Nothing changes in a ledger whose engine died: look for that now and then.
+            deadline = time.monotonic() + RECOVER_EVERY_SEC
+            while reader.data_version() == version and time.monotonic() < deadline:
                 time.sleep(POLL_SEC)
+            recover(reader)
 
 
 def _run_is_final(reader: LedgerReader, run_id: str) -> bool:

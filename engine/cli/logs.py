@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from engine.cli.options import json_option, ledger_option
-from engine.cli.output import note, open_ledger
+from engine.cli.output import note, open_ledger, recover
 from engine.errors import UserError
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Attempt
@@ -19,6 +19,7 @@ from engine.states import AttemptStatus, ExitCode
 
 CHUNK = 1 << 16
 POLL_SEC = 0.2
+RECOVER_EVERY_POLLS = 10
 
 
 @click.command("logs")
@@ -78,6 +79,7 @@ def _find_attempt(
             which = "no attempts" if number is None else f"no attempt {number}"
             raise UserError(f"Step {step_id} of run {run_id} has {which}.", ExitCode.FAILED)
         time.sleep(POLL_SEC)
+        recover(reader)
 
 
 def _log_file(reader: LedgerReader, attempt: Attempt) -> Path | None:
@@ -91,6 +93,7 @@ def _log_file(reader: LedgerReader, attempt: Attempt) -> Path | None:
 def _follow(reader: LedgerReader, attempt: Attempt, path: Path | None, as_json: bool) -> None:
     """Print the log as it grows (like tail -f) until the attempt has finished."""
     offset = 0
+    polls = 0
     # Chunks may split a UTF-8 character; the decoder carries the partial bytes over.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while True:
@@ -104,6 +107,9 @@ def _follow(reader: LedgerReader, attempt: Attempt, path: Path | None, as_json: 
         if finished:  # read after seeing the status, so no tail written before it is lost
             return
         time.sleep(POLL_SEC)
+        polls += 1
+        if polls % RECOVER_EVERY_POLLS == 0:  # an engine that died never finishes the attempt
+            recover(reader)
 
 
 def _status(reader: LedgerReader, attempt: Attempt) -> AttemptStatus:

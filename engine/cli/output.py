@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from engine.errors import UserError
+from engine.errors import LedgerError, UserError
 from engine.ledger.location import resolve_ledger_path
 from engine.ledger.reader import LedgerReader
 from engine.ledger.recovery import reconcile
@@ -45,9 +45,23 @@ STATUS_STYLES = {
 def open_ledger(explicit: str | None) -> LedgerReader:
     """Open the ledger read-only after marking runs whose engine is gone as crashed."""
     reader = LedgerReader.open(resolve_ledger_path(explicit, create=False))
-    for run_id in reconcile(reader):
-        note(f"run {run_id} was marked crashed: the engine running it is gone")
+    try:
+        recover(reader)
+    except BaseException:
+        reader.close()
+        raise
     return reader
+
+
+def recover(reader: LedgerReader) -> None:
+    """Reconcile crashed runs, saying so on stderr; a ledger we may not write is only read."""
+    try:
+        crashed = reconcile(reader)
+    except LedgerError as error:
+        note(f"could not mark crashed runs: {error.message}")
+        return
+    for run_id in crashed:
+        note(f"run {run_id} was marked crashed: the engine running it is gone")
 
 
 def note(message: str) -> None:

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
-from cli_helpers import FAILED, cli, engine, latest_run_id, start_engine, wait_for, write_plan
+from cli_helpers import (
+    FAILED,
+    cli,
+    engine,
+    latest_run_id,
+    start_engine,
+    step_status,
+    wait_for,
+    write_plan,
+)
+
+from engine.states import StepStatus
 
 
 def test_events_in_order(history: Path) -> None:
@@ -52,3 +64,19 @@ def test_follow_a_live_run_until_it_ends(ledger: Path, tmp_path: Path) -> None:
     types = [json.loads(line)["type"] for line in follower.out.splitlines()]
     assert types[0] == "run_created" and types[-1] == "run_completed"
     assert types.count("step_succeeded") == 2
+
+
+def test_follow_ends_when_the_engine_dies(ledger: Path, tmp_path: Path) -> None:
+    plan = write_plan(tmp_path, "stuck", [{"id": "wait", "command": "sleep", "args": ["30"]}])
+    run = start_engine(ledger, "run", str(plan), "-q")
+    run_id = wait_for(lambda: latest_run_id(ledger))
+    wait_for(lambda: step_status(ledger, run_id, "wait") is StepStatus.RUNNING)
+    follower = start_engine(ledger, "events", run_id, "--follow")
+    try:
+        wait_for(lambda: follower.stdout is not None and follower.stdout.readline())
+    finally:
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+    out, err = follower.communicate(timeout=15)
+    assert follower.returncode == 0, err
+    assert "run_crashed" in out and f"run {run_id} was marked crashed" in err
