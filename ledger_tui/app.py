@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from engine.errors import LedgerError
+from engine.ledger.reader import LedgerReader
 from engine.states import ExitCode
 from ledger_tui.commands import RunJumpProvider
 from ledger_tui.screens.base import LedgerScreen
@@ -65,6 +66,7 @@ class LedgerApp(App[None]):
         self._reconcile = reconcile
         self._visible: LedgerScreen | None = None
         self._missing = False
+        self._last_error: str | None = None
         self.last_run_id: str | None = None
 
     def on_mount(self) -> None:
@@ -89,44 +91,45 @@ class LedgerApp(App[None]):
         except LedgerError as error:
             self.call_from_thread(self._fatal, error)
             return
-        if reader is None:
-            if not self._missing:
-                self._missing = True
-                self.call_from_thread(self._show_missing)
-            return
-        if self._missing:
-            self._missing = False
+        if (reader is None) != self._missing:
+            self._missing = reader is None
             self.call_from_thread(self._show_missing)
+        if reader is None:
+            return
         if self._reconcile:
             self._reconcile = False
             self._reconcile_crashed(reader)
         screen = self._visible
-        if screen is None:
-            return
-        version = reader.data_version()
-        if not screen.wants_fetch(version):
-            return
-        screen.begin_fetch(version)
         try:
+            version = reader.data_version()
+            if screen is None or not screen.wants_fetch(version):
+                return
+            screen.begin_fetch(version)
             payload = screen.fetch(reader)
         except LedgerError as error:
-            self.call_from_thread(self.notify, error.message, severity="error")
+            # Transient (a locked or busy file): say it once, retry on the next poll.
+            if screen is not None:
+                screen.fetched_version = None
+            if error.message != self._last_error:
+                self._last_error = error.message
+                self.call_from_thread(self.notify, error.message, severity="error")
             return
+        self._last_error = None
         screen.post_message(LedgerScreen.Loaded(payload))
 
-    def _reconcile_crashed(self, reader: object) -> None:
+    def _reconcile_crashed(self, reader: LedgerReader) -> None:
         """Mark runs whose engine died as crashed, as every ledger client does on opening."""
-        try:
-            from engine.ledger.recovery import reconcile
-        except ImportError:  # an engine without crash recovery
-            return
-        from engine.ledger.reader import LedgerReader
+        from engine.ledger.recovery import reconcile
 
-        if isinstance(reader, LedgerReader):
-            try:
-                reconcile(reader)
-            except LedgerError as error:
-                self.call_from_thread(self.notify, error.message, severity="warning")
+        try:
+            crashed = reconcile(reader)
+        except (LedgerError, OSError) as error:
+            message = error.message if isinstance(error, LedgerError) else str(error)
+            self.call_from_thread(self.notify, message, severity="warning")
+            return
+        if crashed:
+            note = f"Marked {len(crashed)} run(s) whose engine died as crashed."
+            self.call_from_thread(self.notify, note)
 
     def _fatal(self, error: LedgerError) -> None:
         self.exit(return_code=int(error.exit_code), message=f"ledger-tui: {error.message}")

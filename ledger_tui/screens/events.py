@@ -15,7 +15,7 @@ from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Event
 from engine.states import EventType
 from ledger_tui.screens.base import LedgerScreen
-from ledger_tui.screens.run_detail import event_cells
+from ledger_tui.widgets.cells import event_cells
 from ledger_tui.widgets.live_table import LiveTable
 
 FIRST = 200

@@ -3,10 +3,8 @@ outputs and error; cancel the run or a step after a confirmation."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -14,7 +12,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from engine.errors import UserError
@@ -26,9 +23,10 @@ from ledger_tui import format as fmt
 from ledger_tui.logtail import LogChunk, LogTail, resolve_log_path
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.screens.confirm import ConfirmScreen
-from ledger_tui.widgets.cells import event_type_cell, plain, status_cell
+from ledger_tui.widgets.cells import event_cells, plain, status_cell
 from ledger_tui.widgets.live_table import Cells, LiveTable
 from ledger_tui.widgets.log_pane import LogPane
+from ledger_tui.widgets.run_texts import show_texts, text_panes
 
 EVENTS_FIRST = 200
 EVENTS_PER_POLL = 500
@@ -72,32 +70,6 @@ def default_step(steps: tuple[StepState, ...]) -> str | None:
     return steps[0].step_id if steps else None
 
 
-HIDDEN_EVENT_KEYS = {"log_path", "plan_hash", "owner_host"}  # long, and shown elsewhere
-
-
-def event_summary(data: dict[str, object] | None) -> str:
-    """An event's data as short `key=value` pairs."""
-    if not data:
-        return ""
-    return " ".join(
-        f"{key}={value}"
-        for key, value in data.items()
-        if value is not None and key not in HIDDEN_EVENT_KEYS
-    )
-
-
-def event_cells(event: Event, *, with_run: bool, variables: Mapping[str, str]) -> Cells:
-    cells: Cells = (plain(fmt.short_time(event.ts)),)
-    if with_run:
-        cells += (plain(event.run_id),)
-    return (
-        *cells,
-        plain(event.step_id or "-"),
-        event_type_cell(event.type, variables),
-        plain(event_summary(event.data)[:200]),
-    )
-
-
 class RunDetailScreen(LedgerScreen):
     """One run, live."""
 
@@ -130,14 +102,7 @@ class RunDetailScreen(LedgerScreen):
                 yield LogPane(id="log-pane")
             with TabPane("Events", id="tab-events"):
                 yield LiveTable(EVENT_COLUMNS, id="run-events")
-            for tab, title in (
-                ("tab-plan", "Plan"),
-                ("tab-vars", "Vars"),
-                ("tab-outputs", "Outputs"),
-                ("tab-error", "Error"),
-            ):
-                with TabPane(title, id=tab), VerticalScroll():
-                    yield Static("", id=f"{tab}-text", markup=False)
+            yield from text_panes()
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -211,7 +176,7 @@ class RunDetailScreen(LedgerScreen):
             cap=EVENTS_KEPT,
         )
         self._render_log(payload)
-        self._render_texts(payload.detail, payload)
+        show_texts(self, payload.detail, payload.outputs, payload.attempts)
         if payload.detail.status.is_final:
             self._ticker.pause()
         else:
@@ -271,28 +236,6 @@ class RunDetailScreen(LedgerScreen):
             pane.reset(title, chunk.lines, note)
         else:
             pane.append(chunk.lines)
-
-    def _render_texts(self, detail: RunDetail, payload: RunPayload) -> None:
-        try:
-            plan = json.dumps(json.loads(detail.plan_json), indent=2)
-        except ValueError:
-            plan = detail.plan_json
-        lines = [f"{detail.plan_path or '(no file)'}  hash {detail.plan_hash}", "", plan]
-        self.query_one("#tab-plan-text", Static).update("\n".join(lines))
-        variables = "\n".join(f"{k} = {v}" for k, v in sorted(detail.vars.items()))
-        self.query_one("#tab-vars-text", Static).update(variables or "(no variables)")
-        outputs = "\n".join(f"{o.step_id}.{o.name} = {o.value}" for o in payload.outputs)
-        self.query_one("#tab-outputs-text", Static).update(outputs or "(no outputs)")
-        errors = [detail.summary.error] if detail.summary.error else []
-        for attempt in payload.attempts:
-            if attempt.error_code or attempt.message:
-                errors.append(
-                    f"{attempt.step_id} attempt {attempt.attempt}: "
-                    f"{attempt.error_code or ''} {attempt.message or ''}".rstrip()
-                )
-                if attempt.output_tail:
-                    errors.append(attempt.output_tail.rstrip())
-        self.query_one("#tab-error-text", Static).update("\n".join(errors) or "(no error)")
 
     @on(DataTable.RowHighlighted, "#steps-table")
     def _step_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -8,6 +8,9 @@ from rich.style import Style
 from rich.text import Text
 from textual.color import Color, ColorParseError
 
+from engine.ledger.records import Event
+from ledger_tui import format as fmt
+
 # Which theme variable colours each status; anything else uses the plain foreground.
 STATUS_VARIABLE = {
     "succeeded": "success",
@@ -81,3 +84,29 @@ def event_type_cell(event_type: str, variables: Mapping[str, str]) -> Text:
 def plain(value: object) -> Text:
     """User text (plan names, ids) as a cell that is never parsed as markup."""
     return Text("-" if value is None else str(value))
+
+
+HIDDEN_EVENT_KEYS = {"log_path", "plan_hash", "owner_host"}  # long, and shown elsewhere
+
+
+def event_summary(data: dict[str, object] | None) -> str:
+    """An event's data as short `key=value` pairs."""
+    if not data:
+        return ""
+    return " ".join(
+        f"{key}={value}"
+        for key, value in data.items()
+        if value is not None and key not in HIDDEN_EVENT_KEYS
+    )
+
+
+def event_cells(event: Event, *, with_run: bool, variables: Mapping[str, str]) -> tuple[Text, ...]:
+    cells: tuple[Text, ...] = (plain(fmt.short_time(event.ts)),)
+    if with_run:
+        cells += (plain(event.run_id),)
+    return (
+        *cells,
+        plain(event.step_id or "-"),
+        event_type_cell(event.type, variables),
+        plain(event_summary(event.data)[:200]),
+    )

@@ -88,7 +88,7 @@ class LiveTable(DataTable[str | Text]):
             ):
                 if value != previous:
                     with contextlib.suppress(CellDoesNotExist, RowDoesNotExist):
-                        self.update_cell(key, column, value)
+                        self.update_cell(key, column, value, update_width=True)
 
     def append(self, rows: Sequence[tuple[str, Cells]], *, cap: int) -> None:
         """Add rows at the bottom, dropping the oldest beyond `cap`; the cursor follows the

@@ -19,7 +19,10 @@ def keys_then_load(*keys: str) -> Any:
         if keys:
             await pilot.press(*keys)
             await until_loaded(pilot)
-        await pilot.pause(0.1)
+        # Let deferred work settle (scroll_end after layout, a second poll) before the shot.
+        await pilot.pause(0.15)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
 
     return run_before
 

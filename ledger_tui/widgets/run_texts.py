@@ -1,0 +1,60 @@
+"""The Plan, Vars, Outputs and Error tabs of the run detail: plain text, never markup."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Static, TabPane
+
+from engine.ledger.records import Attempt, Output, RunDetail
+
+TEXT_TABS = (
+    ("tab-plan", "Plan"),
+    ("tab-vars", "Vars"),
+    ("tab-outputs", "Outputs"),
+    ("tab-error", "Error"),
+)
+
+
+def plan_text(detail: RunDetail) -> str:
+    try:
+        plan = json.dumps(json.loads(detail.plan_json), indent=2)
+    except ValueError:
+        plan = detail.plan_json
+    return f"{detail.plan_path or '(no file)'}  hash {detail.plan_hash}\n\n{plan}"
+
+
+def error_text(detail: RunDetail, attempts: Sequence[Attempt]) -> str:
+    """The run's error, then every failed attempt's message and output tail."""
+    lines = [detail.summary.error] if detail.summary.error else []
+    for attempt in attempts:
+        if attempt.error_code or attempt.message:
+            what = f"{attempt.error_code or ''} {attempt.message or ''}".rstrip()
+            lines.append(f"{attempt.step_id} attempt {attempt.attempt}: {what}")
+            if attempt.output_tail:
+                lines.append(attempt.output_tail.rstrip())
+    return "\n".join(lines) or "(no error)"
+
+
+def text_panes() -> Iterator[TabPane]:
+    """One scrollable, markup-free pane per text tab."""
+    for tab, title in TEXT_TABS:
+        yield TabPane(title, VerticalScroll(Static("", id=f"{tab}-text", markup=False)), id=tab)
+
+
+def show_texts(
+    root: Widget, detail: RunDetail, outputs: Sequence[Output], attempts: Sequence[Attempt]
+) -> None:
+    """Fill the text tabs found under `root`."""
+    variables = "\n".join(f"{k} = {v}" for k, v in sorted(detail.vars.items()))
+    shown = "\n".join(f"{o.step_id}.{o.name} = {o.value}" for o in outputs)
+    for tab, text in (
+        ("tab-plan", plan_text(detail)),
+        ("tab-vars", variables or "(no variables)"),
+        ("tab-outputs", shown or "(no outputs)"),
+        ("tab-error", error_text(detail, attempts)),
+    ):
+        root.query_one(f"#{tab}-text", Static).update(text)
