@@ -23,6 +23,7 @@ from ledger_tui.screens.stats import WINDOWS, StatsScreen
 from ledger_tui.watch import DEFAULT_POLL_INTERVAL, LedgerWatch, PollLoop
 
 Clock = Callable[[], float]
+RECONCILE_EVERY_SEC = 30.0
 
 
 class LedgerApp(App[None]):
@@ -64,6 +65,7 @@ class LedgerApp(App[None]):
         self._theme_name = theme_name
         self._keymap = dict(keymap or {})
         self._reconcile = reconcile
+        self._next_reconcile = 0.0
         self._visible: LedgerScreen | None = None
         self._missing = False
         self._last_error: str | None = None
@@ -96,8 +98,10 @@ class LedgerApp(App[None]):
             self.call_from_thread(self._show_missing)
         if reader is None:
             return
-        if self._reconcile:
-            self._reconcile = False
+        if self._reconcile and time.monotonic() >= self._next_reconcile:
+            # On opening, then now and then: an engine killed while we watch leaves its runs
+            # "running" until some ledger client notices.
+            self._next_reconcile = time.monotonic() + RECONCILE_EVERY_SEC
             self._reconcile_crashed(reader)
         screen = self._visible
         try:
