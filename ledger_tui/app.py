@@ -218,5 +218,4 @@ class LedgerApp(App[None]):
                     f"Stats over the last {window}",
                     lambda w=window: screen.action_window(w),
                 )
-        yield SystemCommand("Keys", "Show the key bindings (?)", self.action_toggle_help)
         yield from super().get_system_commands(screen)
