@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -16,7 +17,7 @@ from engine.ledger.records import Stats, StepStats
 from engine.states import RunStatus
 from ledger_tui import format as fmt
 from ledger_tui.screens.base import LedgerScreen
-from ledger_tui.widgets.cells import plain, status_cell
+from ledger_tui.widgets.cells import plain, status_cell, theme_style
 from ledger_tui.widgets.live_table import Cells, LiveTable
 
 WINDOWS = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
@@ -28,7 +29,9 @@ PLAN_COLUMNS = (
     ("fail", "Failed"),
     ("p50", "p50"),
     ("p95", "p95"),
+    ("chart", "p50 ▏ p95"),
 )
+BAR_WIDTH = 24
 STEP_COLUMNS = (
     ("plan", "Plan"),
     ("step", "Step"),
@@ -55,6 +58,20 @@ def step_cells(step: StepStats) -> Cells:
         plain(fmt.percent(step.retry_rate)),
         plain(fmt.duration(step.p50_ms)),
         plain(fmt.duration(step.p95_ms)),
+    )
+
+
+def duration_bar(
+    p50: int | None, p95: int | None, longest: int, variables: Mapping[str, str]
+) -> Text:
+    """A bar chart cell: solid up to p50, lighter up to p95, scaled to the slowest plan."""
+    if not longest or p95 is None:
+        return Text("")
+    solid = round(BAR_WIDTH * (p50 or 0) / longest)
+    light = max(round(BAR_WIDTH * p95 / longest) - solid, 0)
+    return Text.assemble(
+        ("█" * solid, theme_style(variables, "accent")),
+        ("▒" * light, theme_style(variables, "accent-muted")),
     )
 
 
@@ -124,6 +141,7 @@ class StatsScreen(LedgerScreen):
             f"Throughput: {attempts} attempts, {fmt.duration(stats.bucket_sec * 1000)} per bar"
         )
         self.query_one("#stats-spark", Sparkline).data = list(stats.attempts_per_bucket)
+        longest = max((p.p95_ms or 0 for p in stats.plans), default=0)
         self.query_one("#stats-plans", LiveTable).sync(
             [
                 (
@@ -134,6 +152,7 @@ class StatsScreen(LedgerScreen):
                         plain(fmt.percent(p.failure_rate)),
                         plain(fmt.duration(p.p50_ms)),
                         plain(fmt.duration(p.p95_ms)),
+                        duration_bar(p.p50_ms, p.p95_ms, longest, variables),
                     ),
                 )
                 for p in stats.plans
