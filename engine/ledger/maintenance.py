@@ -40,7 +40,7 @@ def _transaction(conn: sqlite3.Connection, path: Path, work: Callable[[], T]) ->
 
 
 def mark_run_crashed(path: Path, run_id: str, *, at: float, error: str) -> bool:
-    """Mark a run whose owner is gone as crashed, its running attempts and steps abandoned.
+    """Mark a run whose owner is gone as crashed, its open attempts and unfinished steps abandoned.
 
     Returns False if the run is no longer pending or running (someone else recovered it).
     """
@@ -62,10 +62,13 @@ def mark_run_crashed(path: Path, run_id: str, *, at: float, error: str) -> bool:
             " * 86400000) AS INTEGER) WHERE run_id = ? AND status = 'running'",
             (ts, ts, run_id),
         )
+        # Every unfinished step is final now: a crashed run will never start or finish it.
         conn.execute(
-            "UPDATE run_steps SET status = 'abandoned', finished_at = ?, reason = ?"
-            " WHERE run_id = ? AND status IN ('running', 'retrying')",
-            (ts, "the engine running it died", run_id),
+            "UPDATE run_steps SET status = 'abandoned', finished_at = ?, reason = CASE"
+            " WHEN status IN ('running', 'retrying') THEN 'the engine running it died'"
+            " ELSE 'never started: the engine running it died' END"
+            " WHERE run_id = ? AND status IN ('pending', 'ready', 'running', 'retrying')",
+            (ts, run_id),
         )
         conn.execute(
             "INSERT INTO events (run_id, type, ts, data) VALUES (?, ?, ?, ?)",

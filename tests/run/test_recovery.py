@@ -94,7 +94,7 @@ def test_kill_9_then_runs_shows_crashed_and_resume_completes(tmp_path: Path) -> 
     assert processes_of(run_id) == []
     assert _steps(ledger, run_id) == {
         "quick": StepStatus.SUCCEEDED, "s1": StepStatus.ABANDONED,
-        "s2": StepStatus.ABANDONED, "after": StepStatus.PENDING,
+        "s2": StepStatus.ABANDONED, "after": StepStatus.ABANDONED,
     }  # fmt: skip
     conn = sqlite3.connect(ledger)
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
