@@ -242,6 +242,10 @@ class Scheduler:
         if reused is not None and run.group == "steps":
             run.outputs = dict(reused)
             self._outputs.update({(run.id, name): value for name, value in reused.items()})
+            if reused:  # copied, so the resumed run's outputs are complete on their own
+                self._writer.record_outputs(
+                    run_id=self._run_id, step_id=run.id, attempt=0, outputs=run.outputs
+                )
             reason = f"reused from run {self._settings.resumed_from}"
             self._finish(run, StepStatus.REUSED, EventType.STEP_REUSED, reason, ok=True)
             return
