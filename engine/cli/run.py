@@ -57,7 +57,7 @@ def command(
             click.echo(problem.render(str(plan_file)), err=True)
         raise
     if dry_run:
-        from engine.run.dryrun import print_dry_run
+        from engine.cli.dry_run import print_dry_run
 
         return print_dry_run(loaded, ledger, max_concurrency, as_json=as_json)
     request = RunRequest(

@@ -7,18 +7,12 @@ duration it had in the plan's recent runs; steps never seen before count as zero
 from __future__ import annotations
 
 import heapq
-import json
 import statistics
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import click
-
-from engine.ledger.location import resolve_ledger_path
 from engine.ledger.reader import LedgerReader
-from engine.ledger.recovery import reconcile
 from engine.plan.graph import StepGraph
 from engine.plan.loader import LoadedPlan
 from engine.states import StepStatus
@@ -124,39 +118,3 @@ def _simulate(graph: StepGraph, cost: dict[str, int], slots: int) -> int:
             if waiting[dependent] == 0:
                 ready.append(dependent)
     return now
-
-
-def print_dry_run(
-    loaded: LoadedPlan, ledger: str | None, max_concurrency: int | None, *, as_json: bool
-) -> int:
-    """Print the dry run of `loaded` (history from the ledger, if there is one); exit code 0."""
-    from engine.cli.output import duration
-
-    slots = max_concurrency or loaded.plan.globals.max_concurrency or 2
-    path: Path = resolve_ledger_path(ledger, create=False)
-    medians: dict[str, int] = {}
-    runs = 0
-    if path.exists():
-        with LedgerReader.open(path) as reader:
-            reconcile(reader)
-            medians, runs = step_medians(reader, loaded.plan.name)
-    result = estimate(loaded, medians, runs, slots)
-    if as_json:
-        click.echo(json.dumps(result.as_json(), indent=2))
-        return 0
-    click.echo(f"plan {result.plan_name}: {len(loaded.plan.steps)} steps, max concurrency {slots}")
-    for number, wave in enumerate(result.waves, start=1):
-        names = ", ".join(f"{s} (~{duration(medians[s])})" if s in medians else s for s in wave)
-        click.echo(f"wave {number:<3} {names}")
-    for group, ids in result.hooks.items():
-        click.echo(f"{group:<8} {', '.join(ids)}")
-    if not medians:
-        click.echo("expected duration: unknown (no earlier runs of this plan in the ledger)")
-        return 0
-    unknown = sum(1 for w in result.waves for s in w if s not in medians)
-    click.echo(
-        f"expected duration ~{duration(result.expected_ms)} (median of the last {runs} runs;"
-        f" critical path {' -> '.join(result.critical_path)} ~{duration(result.critical_path_ms)})"
-        + (f"; {unknown} steps without history count as 0" if unknown else "")
-    )
-    return 0
