@@ -49,7 +49,10 @@ def write_plan(workload: str, path: Path) -> None:
 
 def write_makefile(workload: str, path: Path) -> None:
     n = WORKLOADS[workload]
-    lines = ["all: " + " ".join(f"s{i}" for i in range(n)), ".PHONY: all " + " ".join(f"s{i}" for i in range(n))]
+    lines = [
+        "all: " + " ".join(f"s{i}" for i in range(n)),
+        ".PHONY: all " + " ".join(f"s{i}" for i in range(n)),
+    ]
     for i in range(n):
         lines.append(f"s{i}: " + " ".join(f"s{d}" for d in deps_of(workload, i)))
         lines.append("\t@/bin/true")
@@ -73,11 +76,15 @@ def timed(command: list[str], cwd: Path, before: Callable[[], None] | None = Non
     if before:
         before()
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - start
 
 
-def median_of(runs: int, command: list[str], cwd: Path, before: Callable[[], None] | None = None) -> float:
+def median_of(
+    runs: int, command: list[str], cwd: Path, before: Callable[[], None] | None = None
+) -> float:
     timed(command, cwd, before)  # warm the page cache and bytecode
     return statistics.median(timed(command, cwd, before) for _ in range(runs))
 
@@ -103,7 +110,9 @@ def main() -> None:
         ledger = directory / "ledger.db"
         row: dict[str, float] = {}
         runs = args.runs if workload != "one" else args.runs * 4
-        row["engine"] = median_of(runs, [*engine, "run", "-q", "--ledger", str(ledger), "plan.json"], directory)
+        row["engine"] = median_of(
+            runs, [*engine, "run", "-q", "--ledger", str(ledger), "plan.json"], directory
+        )
         if make:
             row["make -j2"] = median_of(runs, [make, "-j2", "-s"], directory)
         if doit:
@@ -116,20 +125,39 @@ def main() -> None:
             with sqlite3.connect(ledger) as conn:
                 events = conn.execute("select count(*) from events").fetchone()[0]
                 runs_done = conn.execute("select count(*) from runs").fetchone()[0]
-            throughput = f"{events / runs_done / row['engine']:,.0f} events/s committed during workload (a)"
-        print(f"{workload}: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in row.items()), file=sys.stderr)
+            throughput = (
+                f"{events / runs_done / row['engine']:,.0f} events/s committed during workload (a)"
+            )
+        print(
+            f"{workload}: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in row.items()),
+            file=sys.stderr,
+        )
     report(results, throughput)
     shutil.rmtree(work, ignore_errors=True)
 
 
 def report(results: dict[str, dict[str, float]], throughput: str) -> None:
     tools = list(results["one"])
-    print(f"\n1-step plan, process start to exit: " + ", ".join(f"{t} {results['one'][t] * 1000:.0f} ms" for t in tools))
-    print("\n| workload | " + " | ".join(f"{t} net ms/step" for t in tools) + " | engine / make | engine / doit |")
+    print(
+        "\n1-step plan, process start to exit: "
+        + ", ".join(f"{t} {results['one'][t] * 1000:.0f} ms" for t in tools)
+    )
+    print(
+        "\n| workload | "
+        + " | ".join(f"{t} net ms/step" for t in tools)
+        + " | engine / make | engine / doit |"
+    )
     print("|---|" + "---:|" * (len(tools) + 2))
-    names = {"a": "(a) 1000 independent, -j2", "b": "(b) chain of 200", "c": "(c) 1 -> 500 -> 1, -j2"}
+    names = {
+        "a": "(a) 1000 independent, -j2",
+        "b": "(b) chain of 200",
+        "c": "(c) 1 -> 500 -> 1, -j2",
+    }
     for workload in ("a", "b", "c"):
-        net = {t: (results[workload][t] - results["one"][t]) / (WORKLOADS[workload] - 1) * 1000 for t in tools}
+        net = {
+            t: (results[workload][t] - results["one"][t]) / (WORKLOADS[workload] - 1) * 1000
+            for t in tools
+        }
         ratio_make = net["engine"] / net["make -j2"] if "make -j2" in net else float("nan")
         ratio_doit = net["engine"] / net["doit -n 2"] if "doit -n 2" in net else float("nan")
         cells = " | ".join(f"{net[t]:.3f}" for t in tools)

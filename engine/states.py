@@ -1,4 +1,4 @@
-"""Statuses, error codes, event types and exit codes: defined once, shared by engine, ledger and dashboard.
+"""Statuses, error codes, event types and exit codes: defined once, shared by all packages.
 
 Each value is stored verbatim in the ledger, so renaming one is a schema change (docs/ledger.md).
 """

@@ -1,4 +1,4 @@
-"""`engine`: the command-line entry point. Subcommands live one per module and are imported lazily."""
+"""`engine`: the command-line entry point; subcommands live one per module, imported lazily."""
 
 from __future__ import annotations
 
