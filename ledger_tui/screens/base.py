@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.widgets import Footer, Header, Static
 
 from engine.ledger.reader import LedgerReader
@@ -38,6 +39,7 @@ class LedgerScreen(Screen[None]):
         self._stale.set()
         self.loaded = False  # first data applied (tests and the bench wait for it)
         self.ledger_changed = True  # poll-thread side: set by begin_fetch
+        self._theme_subscribed = False
 
     @property
     def ledger_app(self) -> LedgerApp:
@@ -77,7 +79,22 @@ class LedgerScreen(Screen[None]):
         self.ledger_app.wake_poll()
 
     def on_screen_resume(self) -> None:
+        if not self._theme_subscribed:
+            self._theme_subscribed = True
+            self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.ledger_app.screen_shown(self)
+
+    def _theme_changed(self, _theme: Theme) -> None:
+        """Cells carry colours resolved from the theme: rebuild them with the new one."""
+        self.theme_changed()
+        self.refetch()
+
+    def theme_changed(self) -> None:
+        """Drop anything rendered with the old theme's colours (extend if more is cached)."""
+        from ledger_tui.widgets.live_table import LiveTable
+
+        for table in self.query(LiveTable):
+            table.invalidate()
 
     def on_ledger_screen_loaded(self, message: Loaded) -> None:
         self.apply(message.payload)

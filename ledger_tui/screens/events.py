@@ -154,6 +154,10 @@ class EventsScreen(LedgerScreen):
         empty.display = table.row_count == 0
         table.display = table.row_count > 0
 
+    def theme_changed(self) -> None:
+        super().theme_changed()
+        self._fetched_filter = None  # reload the stream, in the new colours
+
     def action_filter(self) -> None:
         box = self.query_one("#events-filter", Input)
         box.display = True

@@ -53,9 +53,10 @@ class RunPayload:
     attempts: tuple[Attempt, ...]  # of the whole run, in start order
     log: LogChunk
 
+    last_attempts: dict[str, Attempt]  # the latest attempt of each step
+
     def last_attempt(self, step_id: str | None) -> Attempt | None:
-        found = [a for a in self.attempts if a.step_id == step_id]
-        return found[-1] if found else None
+        return None if step_id is None else self.last_attempts.get(step_id)
 
 
 def default_step(steps: tuple[StepState, ...]) -> str | None:
@@ -92,6 +93,7 @@ class RunDetailScreen(LedgerScreen):
         self._log_live = False
         self._fetched: RunPayload | None = None  # poll-thread side: the last rows read
         self._payload: RunPayload | None = None
+        self._cell_cache: dict[str, tuple[StepState, Attempt | None, Cells]] = {}
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -147,9 +149,11 @@ class RunDetailScreen(LedgerScreen):
         if events:
             self._events_after = events[-1].id
         step_id = self.selected_step or default_step(steps)
+        last_attempts = {attempt.step_id: attempt for attempt in attempts}
         self._fetched = RunPayload(
-            detail, steps, tuple(events), outputs, step_id, attempts, LogChunk(None, (), False)
-        )
+            detail, steps, tuple(events), outputs, step_id, attempts, LogChunk(None, (), False),
+            last_attempts,
+        )  # fmt: skip
         return self._fetched
 
     # -- UI -------------------------------------------------------------------------------------
@@ -183,8 +187,24 @@ class RunDetailScreen(LedgerScreen):
             self._ticker.resume()
 
     def _step_cells(self, step: StepState) -> Cells:
-        exit_code = "-"
         last = self._payload.last_attempt(step.step_id) if self._payload else None
+        cached = self._cell_cache.get(step.step_id)
+        if cached is not None and cached[0] == step and cached[1] == last:
+            return cached[2]  # a finished step's cells never change: skip rebuilding them
+        cells = self._build_step_cells(step, last)
+        if step.status.is_final:
+            self._cell_cache[step.step_id] = (step, last, cells)
+        return cells
+
+    def theme_changed(self) -> None:
+        super().theme_changed()
+        self._cell_cache.clear()
+        self.query_one("#run-events", LiveTable).reset()
+        self._events_after = None  # reload the events, in the new colours
+        self._fetched = None
+
+    def _build_step_cells(self, step: StepState, last: Attempt | None) -> Cells:
+        exit_code = "-"
         if last is not None and last.finished_at is not None:
             exit_code = str(last.exit_code) if last.exit_code is not None else "-"
             if last.error_code and last.exit_code in (None, 0):

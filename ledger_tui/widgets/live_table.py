@@ -113,6 +113,10 @@ class LiveTable(DataTable[str | Text]):
         if following:
             self.move_cursor(row=len(self._order) - 1, animate=False)
 
+    def invalidate(self) -> None:
+        """Forget the shown cells, so the next `sync` rewrites every one (after a theme change)."""
+        self._cells = {}
+
     def reset(self) -> None:
         self.clear()
         self._order = []

@@ -34,3 +34,27 @@ def test_no_hard_coded_colours() -> None:
         text = source.read_text()
         assert not re.search(r"#[0-9a-fA-F]{6}\b", text), f"hex colour in {source.name}"
         assert not re.search(r"\[(red|green|yellow|blue|magenta|cyan)\b", text), source.name
+
+
+async def test_switching_theme_recolours_rows(ledger: Path) -> None:
+    from rich.text import Text
+    from textual.color import Color
+
+    from ledger_tui.widgets.live_table import LiveTable
+
+    app = make_app(ledger)
+    async with app.run_test() as pilot:
+        await until_loaded(pilot)
+        table = app.screen.query_one(LiveTable)
+
+        def failed_colour() -> object:
+            cell = table.get_row_at(2)[0]  # the failed run
+            assert isinstance(cell, Text)
+            return cell.style.color if not isinstance(cell.style, str) else None
+
+        before = failed_colour()
+        app.theme = "gruvbox"
+        await pilot.pause()
+        wanted = Color.parse(app.theme_variables["error"]).rich_color
+        await wait_for(pilot, lambda: failed_colour() == wanted)
+        assert before != wanted
