@@ -49,7 +49,8 @@ DRAIN_TIMEOUT_SEC = 2.0
 # After KILL the kernel needs a moment to tear processes down; a D-state process may take longer.
 KILL_SETTLE_SEC = 5.0
 GROUP_POLL_SEC = 0.01
-_LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+# Read-write, so the tail can be read through the same descriptor once the attempt ends.
+_LOG_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 
 
 class LocalExecutor:
@@ -63,6 +64,8 @@ class LocalExecutor:
         creates the log file, and lets two spawns overlap on two cores (bench/bench_spawn.py).
         """
         self._log_dirs: set[Path] = set()
+        # One /dev/null for every child's stdin; Popen(stdin=DEVNULL) opens one per spawn.
+        self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         self._spawn_threads = spawn_threads
         self._spawner: ThreadPoolExecutor | None = None
 
@@ -90,10 +93,13 @@ class LocalExecutor:
         return LocalAttempt(loop, spec, *started)
 
     def close(self) -> None:
-        """Stops the spawner threads, if any; running attempts are not affected."""
+        """Stops the spawner threads, if any, and closes /dev/null; running attempts go on."""
         if self._spawner is not None:
             self._spawner.shutdown(wait=False)
             self._spawner = None
+        if self._devnull >= 0:
+            os.close(self._devnull)
+            self._devnull = -1
 
     def _start(self, spec: LaunchSpec) -> _Started | AttemptResult:
         """Opens the log and spawns the process: every blocking step of a launch, nothing async."""
@@ -118,7 +124,7 @@ class LocalExecutor:
                 raise ValueError("empty command")
             proc = subprocess.Popen(
                 spec.argv,
-                stdin=subprocess.DEVNULL,
+                stdin=self._devnull,
                 stdout=out_fd,
                 stderr=out_fd,
                 cwd=spec.cwd,
@@ -136,8 +142,9 @@ class LocalExecutor:
             os.close(log_fd)
             return _failed_result(message, started_at, _read_tail(spec.log_path, log_start))
         if read_fd is None:
-            os.close(log_fd)  # the child holds its own copy; the engine never writes this log
-            return _Started(proc, started_at, log_start, None, None, None)
+            # The child writes this log itself; the engine keeps the descriptor only to read the
+            # tail when the attempt ends, without opening the file again.
+            return _Started(proc, started_at, log_start, log_fd, None, None)
         os.close(out_fd)  # else the pipe would never reach EOF
         return _Started(proc, started_at, log_start, log_fd, read_fd, masker)
 
@@ -415,9 +422,11 @@ class LocalAttempt:
             self._log_writable = False
 
     def _finalize(self) -> None:
+        tail = ""
         if self._log_fd is not None:
             if self._masker is not None:
                 self._write_log(self._masker.flush())
+            tail = _tail_of(self._log_fd, self._log_start)
             os.close(self._log_fd)
             self._log_fd = None
         returncode = self._proc.returncode
@@ -432,7 +441,7 @@ class LocalAttempt:
                 pid=self.pid,
                 started_at=self._started_at,
                 finished_at=self._finished_at,
-                output_tail=_read_tail(self._spec.log_path, self._log_start),
+                output_tail=tail,
             )
         )
 
@@ -504,11 +513,18 @@ def _read_tail(log_path: Path, log_start: int) -> str:
     except OSError:
         return ""
     try:
-        size = os.fstat(fd).st_size
-        start = max(log_start, size - TAIL_BYTES)
-        data = os.pread(fd, size - start, start) if size > start else b""
+        return _tail_of(fd, log_start)
     finally:
         os.close(fd)
+
+
+def _tail_of(fd: int, log_start: int) -> str:
+    """The tail of the log open at `fd`; nothing is read when the attempt wrote nothing."""
+    size = os.fstat(fd).st_size
+    start = max(log_start, size - TAIL_BYTES)
+    if size <= start:
+        return ""
+    data = os.pread(fd, size - start, start)
     if start > log_start:
         # Cut mid-file: drop a partial UTF-8 sequence rather than show a replacement character.
         skip = 0

@@ -89,8 +89,9 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
             resumed_from=request.resumed_from,
         )
         environment = EnvironmentBuilder(plan, caller, request.env_file, secrets)
+        executor = LocalExecutor()
         scheduler = Scheduler(
-            loaded, settings, writer=writer, executor=LocalExecutor(), environment=environment,
+            loaded, settings, writer=writer, executor=executor, environment=environment,
             caller_env=caller, emit=reporter.emit,
         )  # fmt: skip
         writer.run_started(run_id=run_id, at=time.time())
@@ -110,6 +111,7 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
                 status, error = await scheduler.run()
             finally:
                 poller.cancel()
+                executor.close()
         exit_code = _exit_code(status, received)
         writer.run_finished(
             run_id=run_id, status=status, at=time.time(), error=error, exit_code=int(exit_code)
