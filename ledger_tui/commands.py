@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from engine.ledger.records import RunSummary
-from ledger_tui.screens.runs import read_history
+from ledger_tui.history import read_history
 
 if TYPE_CHECKING:
     from ledger_tui.app import LedgerApp
@@ -31,7 +31,8 @@ class RunJumpProvider(Provider):
         reader = self.ledger_app.ledger_watch.reader
         if reader is None:
             return []
-        return await asyncio.to_thread(read_history, reader, text, limit=MATCHES)
+        page = await asyncio.to_thread(read_history, reader, text, limit=MATCHES)
+        return list(page.runs)
 
     def _label(self, run: RunSummary) -> str:
         return f"Open run {run.id}  {run.plan_name}  {run.status}"

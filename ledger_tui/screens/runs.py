@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -12,20 +11,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from engine.errors import UserError
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import RunSummary
-from engine.states import RunStatus
 from ledger_tui import format as fmt
+from ledger_tui.history import HistoryPage, read_head, read_history, read_typical
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.widgets.cells import plain, status_cell
 from ledger_tui.widgets.live_table import Cells, LiveTable
 
 PAGE = 100
 MAX_ROWS = 5000  # rows kept in memory however far the user scrolls
-HISTORY_FOR_ETA = 20
-SCAN_PAGE = 250
-SCAN_LIMIT = 2000  # runs looked at per filtered page: ~50 ms on a 2-core VM
 COLUMNS = (
     ("status", "Status"),
     ("plan", "Plan"),
@@ -45,58 +40,9 @@ EMPTY = (
 @dataclass(frozen=True)
 class RunsPage:
     active: tuple[RunSummary, ...]
-    history: tuple[RunSummary, ...]
+    history: HistoryPage
     typical_ms: dict[str, float | None]
     filter_text: str
-
-
-def matches(run: RunSummary, needle: str) -> bool:
-    return needle in run.plan_name.lower() or needle in run.id
-
-
-def read_history(
-    reader: LedgerReader, text: str, *, limit: int, before_id: str | None = None
-) -> list[RunSummary]:
-    """Runs newest first matching the filter: a status exactly, else plan or id containing it.
-
-    A status is answered by its index; other text walks the runs newest first (the runs_created
-    index, one keyset page at a time) and stops after `limit` matches or SCAN_LIMIT runs.
-    """
-    needle = text.strip().lower()
-    if not needle:
-        return reader.list_runs(limit=limit, before_id=before_id)
-    if needle in RunStatus.__members__.values():
-        return reader.list_runs(status=RunStatus(needle), limit=limit, before_id=before_id)
-    found: list[RunSummary] = []
-    scanned = 0
-    cursor = before_id
-    while len(found) < limit and scanned < SCAN_LIMIT:
-        page = reader.list_runs(limit=SCAN_PAGE, before_id=cursor)
-        found.extend(run for run in page if matches(run, needle))
-        scanned += len(page)
-        if len(page) < SCAN_PAGE:
-            break
-        cursor = page[-1].id
-    if not found and before_id is None:
-        with contextlib.suppress(UserError):
-            detail = reader.get_run(reader.resolve_run_id(needle))
-            found = [detail.summary] if detail else []
-    return found[:limit]
-
-
-def read_typical(reader: LedgerReader, plans: set[str]) -> dict[str, float | None]:
-    """The median duration of each plan's recent successful runs, for ETAs."""
-    return {
-        plan: fmt.typical_ms(
-            [
-                r.duration_ms
-                for r in reader.list_runs(
-                    status=RunStatus.SUCCEEDED, plan=plan, limit=HISTORY_FOR_ETA
-                )
-            ]
-        )
-        for plan in plans
-    }
 
 
 class RunsScreen(LedgerScreen):
@@ -114,7 +60,8 @@ class RunsScreen(LedgerScreen):
         self.filter_text = ""
         self._page: RunsPage | None = None
         self._older: list[RunSummary] = []
-        self._more = True
+        self._older_cursor: str | None = None  # where the next older page starts
+        self._paged = False  # older pages were asked for: their cursor, not the head's, counts
         self._paging = False
 
     def compose(self) -> ComposeResult:
@@ -137,15 +84,15 @@ class RunsScreen(LedgerScreen):
 
     def fetch(self, reader: LedgerReader) -> RunsPage:
         text = self.filter_text
+        older = self._older  # read once: the UI thread replaces, never mutates, this list
         with reader.snapshot():
             active = [] if text else reader.active_runs()
-            history = read_history(reader, text, limit=PAGE + len(active))
-            typical = read_typical(
-                reader,
-                {run.plan_name for run in history if not run.status.is_final}
-                | {r.plan_name for r in active},
+            history = read_head(
+                reader, text, limit=PAGE + len(active), down_to=older[0] if older else None
             )
-        return RunsPage(tuple(active), tuple(history), typical, text)
+            plans = {run.plan_name for run in (*active, *history.runs) if not run.status.is_final}
+            typical = read_typical(reader, plans)
+        return RunsPage(tuple(active), history, typical, text)
 
     # -- UI -------------------------------------------------------------------------------------
 
@@ -153,14 +100,17 @@ class RunsScreen(LedgerScreen):
         if payload.filter_text != self.filter_text:
             return  # fetched for an older filter; the new one is on its way
         self._page = payload
+        if not self._paged:
+            self._older_cursor = payload.history.next_before
         self._render_rows()
+        self._keep_searching()
 
     def _runs(self) -> list[RunSummary]:
         if self._page is None:
             return []
         seen: set[str] = set()
         runs: list[RunSummary] = []
-        for run in (*self._page.active, *self._page.history, *self._older):
+        for run in (*self._page.active, *self._page.history.runs, *self._older):
             if run.id not in seen:
                 seen.add(run.id)
                 runs.append(run)
@@ -207,28 +157,37 @@ class RunsScreen(LedgerScreen):
 
     @on(DataTable.RowHighlighted, "#runs-table")
     def _near_end(self, event: DataTable.RowHighlighted) -> None:
-        table = self.query_one(LiveTable)
-        if event.cursor_row >= table.row_count - 10 and self._more and not self._paging:
-            runs = self._runs()
-            if runs and len(runs) < MAX_ROWS and self._page and len(self._page.history) >= PAGE:
-                self._paging = True
-                self._load_older(runs[-1].id, self.filter_text)
+        if event.cursor_row >= self.query_one(LiveTable).row_count - 10:
+            self._page_further()
+
+    def _page_further(self) -> None:
+        """Load the next older page, if there is one and none is loading."""
+        cursor = self._older_cursor
+        if cursor is not None and not self._paging and len(self._runs()) < MAX_ROWS:
+            self._paging = True
+            self._load_older(cursor, self.filter_text)
 
     @work(thread=True, exclusive=True, group="runs-page")
     def _load_older(self, before_id: str, text: str) -> None:
         reader = self.ledger_app.ledger_watch.reader
-        older = (
-            [] if reader is None else read_history(reader, text, limit=PAGE, before_id=before_id)
-        )
-        self.app.call_from_thread(self._older_loaded, older, text)
+        if reader is not None:
+            page = read_history(reader, text, limit=PAGE, before_id=before_id)
+            self.app.call_from_thread(self._older_loaded, page, text)
 
-    def _older_loaded(self, older: list[RunSummary], text: str) -> None:
+    def _older_loaded(self, page: HistoryPage, text: str) -> None:
         self._paging = False
         if text != self.filter_text:
             return
-        self._more = len(older) >= PAGE
-        self._older.extend(older)
+        self._paged = True
+        self._older = [*self._older, *page.runs]
+        self._older_cursor = page.next_before
         self._render_rows()
+        self._keep_searching()
+
+    def _keep_searching(self) -> None:
+        """A filter that matched little so far searches further back by itself."""
+        if self.filter_text and len(self._runs()) < PAGE:
+            self._page_further()
 
     @on(DataTable.RowSelected, "#runs-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -265,5 +224,6 @@ class RunsScreen(LedgerScreen):
             return
         self.filter_text = text
         self._older = []
-        self._more = True
+        self._older_cursor = None
+        self._paged = False
         self.refetch()
