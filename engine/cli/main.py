@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from engine.errors import UserError
+from engine.plan.problems import InvalidPlan
 from engine.states import ExitCode
 
 # name -> (module, help); a subcommand's module is imported only when it runs, so `engine validate`
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code: Any = cli.main(args=argv, prog_name="engine", standalone_mode=False)
     except UserError as error:
+        if isinstance(error, InvalidPlan):  # every problem on its own line, then the summary
+            for problem in error.problems:
+                click.echo(problem.render(error.source), err=True)
         click.echo(f"engine: {error.message}", err=True)
         sys.exit(int(error.exit_code))
     except click.exceptions.Abort:

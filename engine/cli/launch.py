@@ -1,0 +1,75 @@
+"""What `engine run` and `engine resume` share: their options and starting the run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from engine.cli.options import json_option, ledger_option
+from engine.plan.loader import LoadedPlan
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def run_options(func: F) -> F:
+    """--max-concurrency, --env-file, --secrets-file, --ledger, --json and --quiet."""
+    for option in reversed(
+        [
+            click.option(
+                "--max-concurrency",
+                type=click.IntRange(min=1),
+                help="Override globals.max_concurrency.",
+            ),
+            click.option(
+                "--env-file",
+                type=click.Path(path_type=Path),
+                help="NAME=value lines added to every step's environment.",
+            ),
+            click.option(
+                "--secrets-file",
+                type=click.Path(path_type=Path),
+                help="NAME=value lines: values of the plan's secrets.",
+            ),
+            ledger_option,
+            json_option,
+            click.option("-q", "--quiet", is_flag=True, help="Print only the outcome."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def launch(
+    loaded: LoadedPlan,
+    ledger_path: Path,
+    *,
+    max_concurrency: int | None,
+    env_file: Path | None,
+    secrets_file: Path | None,
+    as_json: bool,
+    quiet: bool,
+    resumed_from: str | None = None,
+    reused: dict[str, dict[str, str]] | None = None,
+    rerun_reasons: dict[str, str] | None = None,
+) -> int:
+    """Run `loaded` to the end with the chosen progress display; the run's exit code."""
+    from engine.progress import make_reporter
+    from engine.run.environment import read_env_file
+    from engine.run.session import RunRequest, execute
+
+    request = RunRequest(
+        loaded=loaded,
+        ledger_path=ledger_path,
+        max_concurrency=max_concurrency,
+        env_file=read_env_file(env_file) if env_file else {},
+        secrets_file=read_env_file(secrets_file, "--secrets-file") if secrets_file else {},
+        resumed_from=resumed_from,
+        reused=reused or {},
+        rerun_reasons=rerun_reasons or {},
+    )
+    result = asyncio.run(execute(request, make_reporter(as_json=as_json, quiet=quiet)))
+    return int(result.exit_code)
