@@ -19,9 +19,9 @@ learns the outcome only as an `AttemptResult`. The contract every executor keeps
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 
@@ -35,7 +35,8 @@ class LaunchSpec:
     argv: tuple[str, ...]  # `shell: true` is turned into ("/bin/sh", "-c", cmd) by the caller
     cwd: str | None
     env: Mapping[str, str]  # the complete environment of the child
-    log_path: Path  # stdout+stderr, merged, appended in chunks
+    # stdout+stderr, merged, appended in chunks; the scheduler passes a str (no pathlib per step).
+    log_path: str | os.PathLike[str]
     timeout_sec: float | None
     kill_grace_sec: float
     mask_values: tuple[str, ...] = ()  # secret values to replace by *** in the log and tail

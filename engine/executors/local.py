@@ -33,7 +33,6 @@ import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import NamedTuple
 
 from engine.executors.base import AttemptResult, LaunchSpec
@@ -63,7 +62,7 @@ class LocalExecutor:
         thread costs a thread hop per launch but frees the loop thread while a slow file system
         creates the log file, and lets two spawns overlap on two cores (bench/bench_spawn.py).
         """
-        self._log_dirs: set[Path] = set()
+        self._log_dirs: set[str] = set()
         # One /dev/null for every child's stdin; Popen(stdin=DEVNULL) opens one per spawn.
         self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         self._spawn_threads = spawn_threads
@@ -105,7 +104,7 @@ class LocalExecutor:
         """Opens the log and spawns the process: every blocking step of a launch, nothing async."""
         masker = StreamMasker(spec.mask_values)
         try:
-            log_fd = self._open_log(spec.log_path)
+            log_fd = self._open_log(os.fspath(spec.log_path))
         except OSError as exc:
             message = f"cannot open log file {spec.log_path}: {exc.strerror}"
             return _failed_result(message, time.time(), "")
@@ -140,7 +139,9 @@ class LocalExecutor:
             with contextlib.suppress(OSError):
                 _write_all(log_fd, message.encode() + b"\n")
             os.close(log_fd)
-            return _failed_result(message, started_at, _read_tail(spec.log_path, log_start))
+            return _failed_result(
+                message, started_at, _read_tail(os.fspath(spec.log_path), log_start)
+            )
         if read_fd is None:
             # The child writes this log itself; the engine keeps the descriptor only to read the
             # tail when the attempt ends, without opening the file again.
@@ -148,15 +149,15 @@ class LocalExecutor:
         os.close(out_fd)  # else the pipe would never reach EOF
         return _Started(proc, started_at, log_start, log_fd, read_fd, masker)
 
-    def _open_log(self, log_path: Path) -> int:
-        log_dir = log_path.parent
+    def _open_log(self, log_path: str) -> int:
+        log_dir = os.path.dirname(log_path)
         if log_dir not in self._log_dirs:
-            log_dir.mkdir(parents=True, exist_ok=True)
+            os.makedirs(log_dir, exist_ok=True)
             self._log_dirs.add(log_dir)
         try:
             return os.open(log_path, _LOG_FLAGS, 0o644)
         except FileNotFoundError:  # the directory was removed since we cached it
-            log_dir.mkdir(parents=True, exist_ok=True)
+            os.makedirs(log_dir, exist_ok=True)
             return os.open(log_path, _LOG_FLAGS, 0o644)
 
 
@@ -506,7 +507,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _read_tail(log_path: Path, log_start: int) -> str:
+def _read_tail(log_path: str, log_start: int) -> str:
     """The last TAIL_BYTES of what this attempt appended to the log, decoded leniently."""
     try:
         fd = os.open(log_path, os.O_RDONLY | os.O_CLOEXEC)

@@ -8,12 +8,19 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+_last_second: list[tuple[int, str]] = [(-1, "")]
+
 
 def to_iso(at: float) -> str:
     """Format a `time.time()` value as ledger text."""
     millis = round(at * 1000)
     seconds, ms = divmod(millis, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
+    # The engine formats several timestamps per step, nearly all within the same second.
+    cached_second, prefix = _last_second[0]
+    if seconds != cached_second:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _last_second[0] = (seconds, prefix)
+    return f"{prefix}.{ms:03d}Z"
 
 
 def from_iso(text: str) -> float:

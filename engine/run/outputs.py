@@ -6,8 +6,9 @@ for multi-line values.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
-from pathlib import Path
 
 MAX_OUTPUT_BYTES = 1024 * 1024
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -17,25 +18,28 @@ class OutputError(Exception):
     """The output file breaks the format or the size cap; the message is one sentence."""
 
 
-def read_outputs(path: Path) -> dict[str, str]:
+def read_outputs(path: str) -> dict[str, str]:
     """The outputs in `path`, which is then deleted; an empty dict when the step wrote none.
 
     The file holds what the step wrote, secrets unmasked: only the masked values in the ledger stay.
     """
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_OUTPUT_BYTES + 1)
+        # os.open, not open(): most steps write no outputs, and this probe runs for every attempt.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         return {}
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_OUTPUT_BYTES + 1)
     discard_outputs(path)
     if len(data) > MAX_OUTPUT_BYTES:
         raise OutputError(f"outputs exceed {MAX_OUTPUT_BYTES // 1024} KB (the limit per step)")
     return parse_outputs(data.decode("utf-8", errors="replace"))
 
 
-def discard_outputs(path: Path) -> None:
+def discard_outputs(path: str) -> None:
     """Delete an output file that will not be read (a failed or canceled attempt's)."""
-    path.unlink(missing_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def parse_outputs(text: str) -> dict[str, str]:

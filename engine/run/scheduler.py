@@ -9,6 +9,7 @@ edges. The scheduler is handed its collaborators: it does not know how a process
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -83,7 +84,10 @@ class Scheduler:
         self._killing = False
         self._failed: list[tuple[StepRun, StepStatus]] = []
         self._run_status = RunStatus.RUNNING
-        self._paths: dict[str, str] = {}
+        # Per-attempt paths are built as strings: pathlib costs ~25 us a step on the hot path.
+        self._base_dir = str(loaded.base_dir)
+        self._logs_prefix = f"{settings.logs_dir}{os.sep}"
+        self._outputs_prefix = f"{settings.outputs_dir}{os.sep}"
 
     # -- control, from signals, cancel requests and the run timeout ---------------------------
 
@@ -343,7 +347,7 @@ class Scheduler:
             if status is AttemptStatus.SUCCEEDED:
                 status, error, message = self._collect_outputs(run, attempt)
             else:
-                discard_outputs(self._settings.outputs_dir / f"{run.id}.{attempt}")
+                discard_outputs(self._output_file(run.id, attempt))
             self._writer.attempt_finished(
                 run_id=self._run_id, step_id=run.id, attempt=attempt, at=result.finished_at,
                 status=status, error_code=error, exit_code=result.exit_code, signal=result.signal,
@@ -411,15 +415,17 @@ class Scheduler:
                 waiter.cancel()
             run.wake = None
 
+    def _output_file(self, step_id: str, attempt: int) -> str:
+        return f"{self._outputs_prefix}{step_id}.{attempt}"
+
     def _launch_spec(self, run: StepRun) -> LaunchSpec:
         step, attempt = run.step, run.attempt
-        directory = self._settings.logs_dir
-        output_file = self._settings.outputs_dir / f"{step.id}.{attempt}"
+        output_file = self._output_file(step.id, attempt)
         extra = {
             "ENGINE_RUN_ID": self._run_id,
             "ENGINE_STEP_ID": step.id,
             "ENGINE_ATTEMPT": str(attempt),
-            "ENGINE_OUTPUT": str(output_file),
+            "ENGINE_OUTPUT": output_file,
         }
         outputs = self._outputs
         step_env = {k: substitute_outputs(v, outputs) for k, v in step.env.items()}
@@ -428,17 +434,17 @@ class Scheduler:
         args = [substitute_outputs(arg, outputs) for arg in step.args]
         argv = ("/bin/sh", "-c", command, step.id, *args) if step.shell else (command, *args)
         cwd = (
-            self._loaded.base_dir / substitute_outputs(step.cwd, outputs)
+            os.path.join(self._base_dir, substitute_outputs(step.cwd, outputs))
             if step.cwd
-            else self._loaded.base_dir
+            else self._base_dir
         )
         timeout = step.timeout_sec or self._plan.globals.default_timeout_sec
         cap = self._plan.globals.max_step_duration_sec
         if cap is not None:
             timeout = min(timeout, cap) if timeout else cap
         return LaunchSpec(
-            run_id=self._run_id, step_id=step.id, attempt=attempt, argv=argv, cwd=str(cwd), env=env,
-            log_path=directory / f"{step.id}.{attempt}.log", timeout_sec=timeout,
+            run_id=self._run_id, step_id=step.id, attempt=attempt, argv=argv, cwd=cwd, env=env,
+            log_path=f"{self._logs_prefix}{step.id}.{attempt}.log", timeout_sec=timeout,
             kill_grace_sec=self._plan.globals.kill_grace_sec,
             mask_values=self._settings.mask_values,
         )  # fmt: skip
@@ -446,7 +452,7 @@ class Scheduler:
     def _collect_outputs(
         self, run: StepRun, attempt: int
     ) -> tuple[AttemptStatus, ErrorCode | None, str | None]:
-        path = self._settings.outputs_dir / f"{run.id}.{attempt}"
+        path = self._output_file(run.id, attempt)
         try:
             outputs = read_outputs(path)
         except OutputError as error:
