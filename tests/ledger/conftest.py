@@ -8,14 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ledger_data import OWNER, T0
 
-from engine.ledger.owner import Owner
 from engine.ledger.reader import LedgerReader
 from engine.ledger.writer import LedgerWriter
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
 
-T0 = 1_795_000_000.0  # 2026-11-18T07:46:40Z: a fixed clock so answers are exact
-OWNER = Owner(pid=4242, process_start_time=T0 - 5, host="testhost", boot_id="boot-1")
 RELEASE_STEPS = ["snapshot", "test", "merge"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from conftest import T0
+from ledger_data import T0
 
 from engine.ledger.maintenance import delete_runs_before, mark_run_crashed
 from engine.ledger.reader import LedgerReader

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from conftest import T0
+from ledger_data import T0
 
 from engine.ledger.reader import LedgerReader
 from engine.states import EventType, RunStatus

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import OWNER, T0
+from ledger_data import OWNER, T0
 
 from engine.errors import UserError
 from engine.ledger.reader import LedgerReader

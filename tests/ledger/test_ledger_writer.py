@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import OWNER, T0
+from ledger_data import OWNER, T0
 
 from engine.errors import LedgerError, UserError
 from engine.ledger import writer as writer_module
