@@ -11,7 +11,7 @@ from engine.cli.output import duration
 from engine.ledger.location import resolve_ledger_path
 from engine.ledger.reader import LedgerReader
 from engine.ledger.recovery import reconcile
-from engine.plan.loader import LoadedPlan
+from engine.plan.spec import LoadedPlan
 from engine.run.dryrun import estimate, step_medians
 
 

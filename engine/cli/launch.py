@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from engine.cli.options import json_option, ledger_option
-from engine.plan.loader import LoadedPlan
+from engine.plan.spec import LoadedPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
 

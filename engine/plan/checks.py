@@ -13,16 +13,14 @@ from engine.plan.expressions import ExpressionError, check_expression, parse_exp
 from engine.plan.graph import StepGraph
 from engine.plan.model import Plan, Step
 from engine.plan.problems import JsonPath, Problem, format_path
+from engine.plan.spec import GROUPS
 from engine.plan.variables import OutputRef, VarRef, references
-
-# Where each group of steps lives in the document; hooks form small DAGs of their own.
-GROUPS = ("steps", "on_success", "on_failure", "on_exit")
 
 
 @dataclass
 class CheckResult:
     problems: list[Problem] = field(default_factory=list)
-    graphs: dict[str, StepGraph] = field(default_factory=dict)
+    graphs: dict[str, StepGraph[Step]] = field(default_factory=dict)
 
     def add(self, path: JsonPath, message: str, column: int | None = None) -> None:
         self.problems.append(Problem(path, message, column=column))
@@ -99,7 +97,11 @@ def _check_globals_env(plan: Plan, declared_secrets: set[str], result: CheckResu
 
 
 def _check_dependencies(
-    group: str, steps: list[Step], graph: StepGraph, ids: dict[str, JsonPath], result: CheckResult
+    group: str,
+    steps: list[Step],
+    graph: StepGraph[Step],
+    ids: dict[str, JsonPath],
+    result: CheckResult,
 ) -> None:
     for index, step in enumerate(steps):
         for k, dep in enumerate(step.depends_on):
@@ -120,7 +122,9 @@ def _check_dependencies(
         )
 
 
-def _check_fallbacks(group: str, steps: list[Step], graph: StepGraph, result: CheckResult) -> None:
+def _check_fallbacks(
+    group: str, steps: list[Step], graph: StepGraph[Step], result: CheckResult
+) -> None:
     primaries: dict[str, str] = {}
     for index, step in enumerate(steps):
         target = step.fallback
@@ -151,7 +155,11 @@ def _check_fallbacks(group: str, steps: list[Step], graph: StepGraph, result: Ch
 
 
 def _check_outputs(
-    step: Step, where: JsonPath, graph: StepGraph, main: StepGraph | None, result: CheckResult
+    step: Step,
+    where: JsonPath,
+    graph: StepGraph[Step],
+    main: StepGraph[Step] | None,
+    result: CheckResult,
 ) -> None:
     """A step may read only outputs that an ancestor provides; hooks may read any main step's."""
     wanted: list[tuple[JsonPath, str, str]] = [
@@ -207,8 +215,8 @@ def _check_expressions(
     plan: Plan,
     step: Step,
     where: JsonPath,
-    graph: StepGraph,
-    main: StepGraph | None,
+    graph: StepGraph[Step],
+    main: StepGraph[Step] | None,
     known: set[str],
     result: CheckResult,
 ) -> None:

@@ -10,18 +10,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from graphlib import CycleError, TopologicalSorter
+from typing import Any, Generic, Protocol, TypeVar
 
-from engine.plan.model import Step
+
+class GraphNode(Protocol):
+    """What the graph needs of a step: the pydantic model and the runtime dataclass both fit."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def depends_on(self) -> Sequence[str]: ...
+
+
+StepT = TypeVar("StepT", bound=GraphNode)
 
 MAX_REPORTED_CYCLES = 10
 
 
-class StepGraph:
+class StepGraph(Generic[StepT]):
     """Steps keyed by id, with the edges that name known steps (unknown ones are reported
     elsewhere)."""
 
-    def __init__(self, steps: Sequence[Step]) -> None:
-        self.steps: dict[str, Step] = {}
+    def __init__(self, steps: Sequence[StepT]) -> None:
+        self.steps: dict[str, StepT] = {}
         for step in steps:
             self.steps.setdefault(step.id, step)
         self.deps: dict[str, tuple[str, ...]] = {
@@ -160,7 +172,7 @@ class AncestorSet(AbstractSet[str]):
     """A step's ancestors for membership tests; checking a condition of each of 10,000 steps must
     not build 10,000 sets of up to 10,000 ids."""
 
-    def __init__(self, graph: StepGraph, step_id: str, extra: AbstractSet[str]) -> None:
+    def __init__(self, graph: StepGraph[Any], step_id: str, extra: AbstractSet[str]) -> None:
         self._graph = graph
         self._step_id = step_id
         self._extra = extra

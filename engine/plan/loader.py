@@ -1,48 +1,22 @@
 """Load a plan: read, judge its structure, substitute variables, check the whole, or say what is
-wrong."""
+wrong; a valid plan comes out as the runtime model of engine.plan.spec."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from engine.plan.checks import GROUPS, check_plan, step_strings
+from engine.plan.checks import check_plan, step_strings
 from engine.plan.document import parse_document, read_plan_text
-from engine.plan.graph import StepGraph
 from engine.plan.locate import LineIndex
 from engine.plan.model import Plan, Step
 from engine.plan.problems import InvalidPlan, JsonPath, Problem
+from engine.plan.spec import GROUPS, LoadedPlan, canonical_json, graphs_of, plan_from_dict
 from engine.plan.variables import BadRef, VarRef, references, substitute_vars, var_text
-
-
-@dataclass(frozen=True)
-class LoadedPlan:
-    """A valid plan with its variables substituted, ready to run."""
-
-    plan: Plan
-    source: str  # how the user named the file
-    base_dir: Path  # relative `cwd`s are resolved from here
-    vars: dict[str, str]
-    document: dict[str, Any]  # the plan as written, before substitution
-    hash: str  # sha256 of the canonical JSON of `document`
-    graphs: dict[str, StepGraph]
-
-    @property
-    def graph(self) -> StepGraph:
-        return self.graphs["steps"]
-
-    def canonical_json(self) -> str:
-        return canonical_json(self.document)
-
-
-def canonical_json(document: Any) -> str:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def load_plan(path: Path, given_vars: Mapping[str, str] | None = None) -> LoadedPlan:
@@ -72,7 +46,8 @@ def load_document(
     if problems:
         raise _invalid(problems, source, text)
     digest = hashlib.sha256(canonical_json(document).encode()).hexdigest()
-    return LoadedPlan(plan, source, base_dir, values, document, digest, result.graphs)
+    runtime = plan_from_dict(plan.model_dump(exclude={"schema_uri"}))
+    return LoadedPlan(runtime, source, base_dir, values, document, digest, graphs_of(runtime))
 
 
 def _structure_problems(document: dict[str, Any], error: ValidationError) -> list[Problem]:

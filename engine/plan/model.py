@@ -7,7 +7,6 @@ engine.plan.checks so that every problem can be reported at once.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -19,6 +18,8 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+
+from engine.plan.spec import OnFailure
 
 # Python's `$` also matches before a final newline; `(?!\n)` keeps jsonschema (which uses
 # `re.search`) and these models from accepting "build\n" as an id. The lookahead needs python-re.
@@ -77,12 +78,6 @@ class _Model(BaseModel):
                 if value is None:
                     raise ValueError(f"{key} may not be null")
         return data
-
-
-class OnFailure(StrEnum):
-    ABORT = "abort"
-    SKIP_DEPENDENTS = "skip_dependents"
-    CONTINUE = "continue"
 
 
 class SecretSpec(_Model):

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.ledger.reader import LedgerReader
 from engine.plan.graph import StepGraph
-from engine.plan.loader import LoadedPlan
+from engine.plan.spec import LoadedPlan
 from engine.states import StepStatus
 
 HISTORY_RUNS = 20
@@ -49,7 +49,7 @@ class DryRun:
         }
 
 
-def waves(graph: StepGraph) -> list[list[str]]:
+def waves(graph: StepGraph[Any]) -> list[list[str]]:
     """Topological levels: wave n holds the steps whose longest dependency chain has n steps."""
     level: dict[str, int] = {}
     for step_id in graph.order():
@@ -102,7 +102,7 @@ def estimate(
     )
 
 
-def _simulate(graph: StepGraph, cost: dict[str, int], slots: int) -> int:
+def _simulate(graph: StepGraph[Any], cost: dict[str, int], slots: int) -> int:
     """Replay the scheduler with known durations: start what is ready, in plan order, in slots."""
     waiting = {s: len(d) for s, d in graph.deps.items()}
     ready = deque(s for s in graph.steps if waiting[s] == 0)

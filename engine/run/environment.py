@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from engine.errors import UserError
-from engine.plan.model import Plan, Step
+from engine.plan.spec import Plan, Step
 from engine.plan.variables import substitute_outputs
 
 INHERITED = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ", "TERM", "TMPDIR")

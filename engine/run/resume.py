@@ -10,7 +10,8 @@ from pathlib import Path
 from engine.errors import UserError
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import StepState
-from engine.plan.loader import LoadedPlan, load_document
+from engine.plan.loader import load_document
+from engine.plan.spec import LoadedPlan
 from engine.states import ExitCode, StepStatus
 
 # A resumed run's reused outputs live in the run that produced them; follow at most this many

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from engine.plan.model import Retry
+from engine.plan.spec import Retry
 from engine.states import ErrorCode
 
 

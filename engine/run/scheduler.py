@@ -18,11 +18,9 @@ from typing import Any
 
 from engine.executors.base import Executor, LaunchSpec
 from engine.ledger.writer import LedgerWriter
-from engine.plan.checks import GROUPS
 from engine.plan.expressions import EvalContext, ExpressionError, evaluate, is_truthy
 from engine.plan.expressions import parse_expression as parse
-from engine.plan.loader import LoadedPlan
-from engine.plan.model import OnFailure, Step
+from engine.plan.spec import GROUPS, LoadedPlan, OnFailure, Step
 from engine.plan.variables import substitute_outputs
 from engine.run.environment import EnvironmentBuilder
 from engine.run.outputs import OutputError, discard_outputs, read_outputs

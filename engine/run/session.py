@@ -21,7 +21,7 @@ from engine.ledger.location import logs_dir
 from engine.ledger.owner import Owner
 from engine.ledger.recovery import reconcile_path
 from engine.ledger.writer import LedgerWriter
-from engine.plan.loader import LoadedPlan
+from engine.plan.spec import LoadedPlan
 from engine.progress import Reporter
 from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
 from engine.run.scheduler import RunSettings, Scheduler

@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.executors.base import AttemptHandle, AttemptResult
 from engine.plan.expressions import Expression
-from engine.plan.model import OnFailure, Step
+from engine.plan.spec import OnFailure, Step
 from engine.states import AttemptStatus, ErrorCode, StepStatus
 
 

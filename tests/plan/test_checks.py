@@ -215,7 +215,7 @@ def test_outputs_of_ancestors_are_readable(load: Load) -> None:
         ),
     )
     loaded = load(document)
-    assert loaded.plan.steps[2].args == ["${steps.a.outputs.sha}"]  # substituted at run time
+    assert loaded.plan.steps[2].args == ("${steps.a.outputs.sha}",)  # substituted at run time
 
 
 def test_consumes_without_a_providing_ancestor(problems_of: Problems) -> None:

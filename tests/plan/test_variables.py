@@ -42,7 +42,7 @@ def test_vars_are_substituted_in_command_args_cwd_and_env(load: Load) -> None:
     a = plan.steps[0]
     assert (a.command, a.args, a.cwd, a.env) == (
         "git",
-        ["--branch=main", "main-main"],
+        ("--branch=main", "main-main"),
         "work/main",
         {"B": "main"},
     )
@@ -62,25 +62,25 @@ def test_vars_are_not_substituted_elsewhere(load: Load) -> None:
 
 def test_hooks_are_substituted_too(load: Load) -> None:
     plan = load(plan_doc(step("a"), on_exit=[step("h", args=["${X}"])], vars={"X": "1"})).plan
-    assert plan.on_exit[0].args == ["1"]
+    assert plan.on_exit[0].args == ("1",)
 
 
 def test_var_flag_overrides_the_default(load: Load) -> None:
     loaded = load(plan_doc(step("a", args=["${X}"]), vars={"X": "default"}), X="given")
-    assert loaded.plan.steps[0].args == ["given"]
+    assert loaded.plan.steps[0].args == ("given",)
     assert loaded.vars == {"X": "given"}
 
 
 def test_defaults_of_other_json_types_as_text(load: Load) -> None:
     document = plan_doc(step("a", args=["${A}", "${B}", "${C}", "${D}", "${E}"]),
                         vars={"A": True, "B": False, "C": 3, "D": 2.5, "E": 4.0})  # fmt: skip
-    assert load(document).plan.steps[0].args == ["true", "false", "3", "2.5", "4"]
+    assert load(document).plan.steps[0].args == ("true", "false", "3", "2.5", "4")
 
 
 def test_default_syntax(load: Load) -> None:
     args = ["${WORKDIR:-/tmp/demo}", "${EMPTY:-}", "${X:-unused}", "${A:-b:-c}"]
     document = plan_doc(step("a", args=args), vars={"X": "set"})
-    assert load(document).plan.steps[0].args == ["/tmp/demo", "", "set", "b:-c"]
+    assert load(document).plan.steps[0].args == ("/tmp/demo", "", "set", "b:-c")
     assert load(document, WORKDIR="/w").plan.steps[0].args[0] == "/w"
 
 
@@ -121,7 +121,7 @@ def test_required_vars_must_be_given(problems_of: Problems, load: Load) -> None:
         "variable BRANCH has no default; pass --var BRANCH=VALUE",
         "variable OTHER has no default; pass --var OTHER=VALUE",
     ]
-    assert load(document, BRANCH="main", OTHER="").plan.steps[0].args == ["main"]
+    assert load(document, BRANCH="main", OTHER="").plan.steps[0].args == ("main",)
 
 
 def test_a_var_flag_the_plan_does_not_know_is_an_error(problems_of: Problems, load: Load) -> None:

@@ -1,0 +1,227 @@
+"""A validated plan as the run engine uses it: plain frozen dataclasses, no pydantic.
+
+The pydantic models (engine.plan.model) judge a plan; once it has passed, it becomes these.
+Keeping the runtime model free of pydantic lets a plan validated before (engine.plan.cache) run
+without importing pydantic at all, which is most of a short run's start-up time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from engine.plan.graph import StepGraph
+
+# Where each group of steps lives in a plan; hooks form small DAGs of their own.
+GROUPS = ("steps", "on_success", "on_failure", "on_exit")
+
+
+class OnFailure(StrEnum):
+    ABORT = "abort"
+    SKIP_DEPENDENTS = "skip_dependents"
+    CONTINUE = "continue"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretSpec:
+    name: str
+    from_env: str | None = None
+    optional: bool = False
+
+    @property
+    def source(self) -> str:
+        return self.from_env or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Globals:
+    max_concurrency: int | None = None
+    default_timeout_sec: float | None = None
+    max_step_duration_sec: float | None = None
+    timeout_sec: float | None = None
+    kill_grace_sec: float = 5.0
+    env: Mapping[str, str] = field(default_factory=dict)
+    inherit_env: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    max_attempts: int
+    delay_sec: float = 1.0
+    backoff: float = 1.0
+    max_delay_sec: float | None = None
+    jitter: bool = False
+    on_exit_codes: tuple[int, ...] | None = None
+    on_timeout: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    id: str
+    command: str
+    name: str | None
+    description: str | None
+    args: tuple[str, ...]
+    shell: bool
+    cwd: str | None
+    env: Mapping[str, str]
+    inherit_env: bool | None
+    depends_on: tuple[str, ...]
+    timeout_sec: float | None
+    retry: Retry | None
+    on_failure: OnFailure
+    fallback: str | None
+    critical: bool
+    condition: str | None
+    skip_if: str | tuple[str, ...] | None
+    provides: tuple[str, ...]
+    consumes: tuple[str, ...]
+    secrets: tuple[str, ...]
+    success_exit_codes: tuple[int, ...]
+
+    @property
+    def skip_ifs(self) -> tuple[str, ...]:
+        if self.skip_if is None:
+            return ()
+        return (self.skip_if,) if isinstance(self.skip_if, str) else self.skip_if
+
+    @property
+    def consumed(self) -> list[tuple[str, str]]:
+        """`consumes` as (step id, output name); names have no dots, so the last dot splits."""
+        return [(item.rsplit(".", 1)[0], item.rsplit(".", 1)[1]) for item in self.consumes]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    name: str
+    version: str | None
+    description: str | None
+    vars: Mapping[str, str | bool | int | float | None]
+    requires_env: tuple[str, ...]
+    secret_specs: tuple[SecretSpec, ...]
+    globals: Globals
+    steps: tuple[Step, ...]
+    on_success: tuple[Step, ...]
+    on_failure: tuple[Step, ...]
+    on_exit: tuple[Step, ...]
+
+    @property
+    def hooks(self) -> dict[str, tuple[Step, ...]]:
+        return {
+            "on_success": self.on_success,
+            "on_failure": self.on_failure,
+            "on_exit": self.on_exit,
+        }
+
+    def all_steps(self) -> list[Step]:
+        """The DAG's steps, then every hook step."""
+        return [*self.steps, *self.on_success, *self.on_failure, *self.on_exit]
+
+
+def plan_from_dict(data: Mapping[str, Any]) -> Plan:
+    """A Plan from the dict of a validated plan (pydantic's model_dump, or the cache's copy)."""
+    globals_data = dict(data.get("globals") or {})
+    globals_data["env"] = dict(globals_data.get("env") or {})
+    secrets = tuple(
+        SecretSpec(name=s) if isinstance(s, str) else SecretSpec(**s) for s in data["secrets"]
+    )
+    return Plan(
+        name=data["name"],
+        version=data.get("version"),
+        description=data.get("description"),
+        vars=dict(data.get("vars") or {}),
+        requires_env=tuple(data.get("requires_env") or ()),
+        secret_specs=secrets,
+        globals=Globals(**globals_data),
+        **{group: tuple(_step(s) for s in data.get(group) or ()) for group in GROUPS},
+    )
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The inverse of plan_from_dict, as JSON-ready values (the cache stores this)."""
+    return {
+        "name": plan.name,
+        "version": plan.version,
+        "description": plan.description,
+        "vars": dict(plan.vars),
+        "requires_env": list(plan.requires_env),
+        "secrets": [_plain(s) for s in plan.secret_specs],
+        "globals": {**_plain(plan.globals), "env": dict(plan.globals.env)},
+        **{group: [_plain(s) for s in getattr(plan, group)] for group in GROUPS},
+    }
+
+
+def _step(data: Mapping[str, Any]) -> Step:
+    retry = data.get("retry")
+    skip_if = data.get("skip_if")
+    return Step(
+        id=data["id"],
+        command=data["command"],
+        name=data.get("name"),
+        description=data.get("description"),
+        args=tuple(data.get("args") or ()),
+        shell=bool(data.get("shell")),
+        cwd=data.get("cwd"),
+        env=dict(data.get("env") or {}),
+        inherit_env=data.get("inherit_env"),
+        depends_on=tuple(data.get("depends_on") or ()),
+        timeout_sec=data.get("timeout_sec"),
+        retry=None if retry is None else _retry(retry),
+        on_failure=OnFailure(data.get("on_failure") or OnFailure.ABORT),
+        fallback=data.get("fallback"),
+        critical=bool(data.get("critical")),
+        condition=data.get("condition"),
+        skip_if=skip_if if skip_if is None or isinstance(skip_if, str) else tuple(skip_if),
+        provides=tuple(data.get("provides") or ()),
+        consumes=tuple(data.get("consumes") or ()),
+        secrets=tuple(data.get("secrets") or ()),
+        success_exit_codes=tuple(data.get("success_exit_codes") or (0,)),
+    )
+
+
+def _retry(data: Mapping[str, Any]) -> Retry:
+    codes = data.get("on_exit_codes")
+    return Retry(**{**data, "on_exit_codes": None if codes is None else tuple(codes)})
+
+
+def _plain(value: Any) -> Any:
+    """A spec dataclass as JSON-ready values (tuples become lists, nested dataclasses dicts)."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class LoadedPlan:
+    """A valid plan with its variables substituted, ready to run."""
+
+    plan: Plan
+    source: str  # how the user named the file
+    base_dir: Path  # relative `cwd`s are resolved from here
+    vars: dict[str, str]
+    document: dict[str, Any]  # the plan as written, before substitution
+    hash: str  # sha256 of the canonical JSON of `document`
+    graphs: dict[str, StepGraph[Step]]
+
+    @property
+    def graph(self) -> StepGraph[Step]:
+        return self.graphs["steps"]
+
+    def canonical_json(self) -> str:
+        return canonical_json(self.document)
+
+
+def canonical_json(document: Any) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def graphs_of(plan: Plan) -> dict[str, StepGraph[Step]]:
+    return {group: StepGraph(getattr(plan, group)) for group in GROUPS}
