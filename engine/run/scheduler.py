@@ -18,8 +18,6 @@ from typing import Any
 
 from engine.executors.base import Executor, LaunchSpec
 from engine.ledger.writer import LedgerWriter
-from engine.plan.expressions import EvalContext, ExpressionError, evaluate, is_truthy
-from engine.plan.expressions import parse_expression as parse
 from engine.plan.spec import GROUPS, LoadedPlan, OnFailure, Step
 from engine.plan.variables import substitute_outputs
 from engine.run.environment import EnvironmentBuilder
@@ -211,25 +209,14 @@ class Scheduler:
 
     def _new_run(self, step: Step, group: str, deps: tuple[str, ...]) -> StepRun:
         run = StepRun(step=step, group=group, waiting=len(deps))
-        if step.condition is not None:
-            run.condition = parse(step.condition)
-        run.skip_ifs = tuple(parse(text) for text in step.skip_ifs)
+        if step.condition is not None or step.skip_if is not None:
+            from engine.run import conditions  # only plans with conditions pay for the language
+
+            run.condition, run.skip_ifs = conditions.parse(step)
         self._steps[step.id] = run
         return run
 
     # -- deciding whether a step runs ----------------------------------------------------------
-
-    def _context(self, run: StepRun) -> EvalContext:
-        aborting = self._stop_reason is not None and self._stop_outcome is not RunStatus.CANCELED
-        status = RunStatus.FAILED if aborting else self._run_status
-        return EvalContext(
-            steps=self._views,
-            dependencies=tuple(run.step.depends_on),
-            vars=self._loaded.vars,
-            env=self._caller_env,
-            run={"id": self._run_id, "status": str(status)},
-            canceled=self._stop_outcome is RunStatus.CANCELED and self._stop_reason is not None,
-        )
 
     def _blocker(self, run: StepRun) -> str | None:
         """Why a step without a status function in its condition may not start, if it may not."""
@@ -254,29 +241,37 @@ class Scheduler:
         if self._killing:
             self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, "the engine was killed")
             return
-        condition = run.condition
-        try:
-            if condition is None or not condition.uses_status_function:
-                blocker = self._blocker(run)
-                if blocker is not None:
-                    self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, blocker)
-                    return
-            if condition is not None and not is_truthy(evaluate(condition, self._context(run))):
-                reason = f"condition was false: {condition.source}"
-                self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, reason, ok=True)
+        if run.condition is None and not run.skip_ifs:
+            blocker = self._blocker(run)
+            if blocker is not None:
+                self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, blocker)
                 return
-            for expression in run.skip_ifs:
-                if is_truthy(evaluate(expression, self._context(run))):
-                    reason = f"skip_if was true: {expression.source}"
-                    self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, reason, ok=True)
-                    return
-        except ExpressionError as error:
-            self._fail(run, f"condition could not be evaluated: {error.message}")
+        elif not self._conditions_allow(run):
             return
         run.status = StepStatus.READY
         self._writer.step_ready(run_id=self._run_id, step_id=run.id, at=time.time())
         self._emit(EventType.STEP_READY, run.id, None, {})
         self._spawn(self._execute(run))
+
+    def _conditions_allow(self, run: StepRun) -> bool:
+        """Decide a step that has a condition or skip_if; False when it was finished here."""
+        from engine.run.conditions import Decision, decide
+
+        aborting = self._stop_reason is not None and self._stop_outcome is not RunStatus.CANCELED
+        decision, reason = decide(
+            run, self._blocker, views=self._views, variables=self._loaded.vars,
+            env=self._caller_env, run_id=self._run_id,
+            run_status=str(RunStatus.FAILED if aborting else self._run_status),
+            canceled=self._stop_outcome is RunStatus.CANCELED and self._stop_reason is not None,
+        )  # fmt: skip
+        if decision is Decision.RUN:
+            return True
+        if decision is Decision.FAIL:
+            self._fail(run, reason or "condition could not be evaluated")
+        else:
+            ok = decision is Decision.SKIP  # skipped by its own condition: dependents go on
+            self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, reason, ok=ok)
+        return False
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)

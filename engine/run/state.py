@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import signal as signals
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.executors.base import AttemptHandle, AttemptResult
-from engine.plan.expressions import Expression
 from engine.plan.spec import OnFailure, Step
 from engine.states import AttemptStatus, ErrorCode, StepStatus
+
+if TYPE_CHECKING:  # the condition language is imported only by plans that use it
+    from engine.plan.expressions import Expression
 
 
 @dataclass(eq=False)
