@@ -9,7 +9,7 @@ import click
 
 from engine.cli.launch import launch, run_options
 from engine.cli.options import parse_vars, var_option
-from engine.plan.loader import load_plan
+from engine.plan.cache import load_plan_cached
 
 
 @click.command("run")
@@ -28,10 +28,13 @@ def command(
     """Run PLAN_FILE. Exit 0 when the run succeeds, 1 when it fails, 2 for an invalid plan."""
     from engine.ledger.location import resolve_ledger_path
 
-    loaded = load_plan(plan_file, parse_vars(var_pairs))
+    given = parse_vars(var_pairs)
     if dry_run:
         from engine.cli.dry_run import print_dry_run
+        from engine.plan.loader import load_plan
 
+        loaded = load_plan(plan_file, given)
         return print_dry_run(loaded, ledger, options["max_concurrency"], as_json=as_json)
     path = resolve_ledger_path(ledger, create=True)
+    loaded = load_plan_cached(plan_file, given, cache_dir=path.parent / "cache")
     return launch(loaded, path, as_json=as_json, **options)

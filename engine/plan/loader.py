@@ -21,10 +21,14 @@ from engine.plan.variables import BadRef, VarRef, references, substitute_vars, v
 
 def load_plan(path: Path, given_vars: Mapping[str, str] | None = None) -> LoadedPlan:
     """Load the plan file at `path`; PlanError or InvalidPlan (listing every problem) otherwise."""
+    return load_text(read_plan_text(path), path, given_vars or {})
+
+
+def load_text(text: str, path: Path, given_vars: Mapping[str, str]) -> LoadedPlan:
+    """Load a plan file's text, already read from `path`."""
     source = str(path)
-    text = read_plan_text(path)
     document = parse_document(text, source)
-    return load_document(document, source, path.resolve().parent, given_vars or {}, text)
+    return load_document(document, source, path.resolve().parent, given_vars, text)
 
 
 def load_document(
