@@ -17,6 +17,10 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class OutputError(Exception):
     """The output file breaks the format or the size cap; the message is one sentence."""
 
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
 
 def read_outputs(path: str) -> dict[str, str]:
     """The outputs in `path`, which is then deleted; an empty dict when the step wrote none.
@@ -32,7 +36,8 @@ def read_outputs(path: str) -> dict[str, str]:
         data = handle.read(MAX_OUTPUT_BYTES + 1)
     discard_outputs(path)
     if len(data) > MAX_OUTPUT_BYTES:
-        raise OutputError(f"outputs exceed {MAX_OUTPUT_BYTES // 1024} KB (the limit per step)")
+        limit = f"{MAX_OUTPUT_BYTES // 1024} KB"
+        raise OutputError(f"outputs exceed {limit} (the limit per step)", too_large=True)
     return parse_outputs(data.decode("utf-8", errors="replace"))
 
 

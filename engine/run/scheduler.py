@@ -9,38 +9,20 @@ edges. The scheduler is handed its collaborators: it does not know how a process
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from engine.executors.base import Executor, LaunchSpec
+from engine.executors.base import Executor
 from engine.ledger.writer import LedgerWriter
 from engine.plan.spec import GROUPS, LoadedPlan, OnFailure, Step
-from engine.plan.variables import substitute_outputs
+from engine.run.attempts import AttemptIO
 from engine.run.environment import EnvironmentBuilder
-from engine.run.outputs import OutputError, discard_outputs, read_outputs
 from engine.run.retry import retry_delay, retry_reason, should_retry
-from engine.run.state import StepRun, judge
+from engine.run.state import RunSettings, StepRun, judge
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
 
 Emit = Callable[[EventType, str | None, int | None, dict[str, object]], None]
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    run_id: str
-    max_concurrency: int
-    logs_dir: Path  # <ledger>/logs/<run_id>
-    # Where steps write $ENGINE_OUTPUT: a private directory outside the ledger, because a step
-    # writes raw values there (secrets included) before the engine masks them.
-    outputs_dir: Path
-    mask_values: tuple[str, ...] = ()
-    # Resume: steps taken from an earlier run as they were, with their outputs (step id -> outputs).
-    reused: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    resumed_from: str | None = None
 
 
 class Scheduler:
@@ -69,7 +51,7 @@ class Scheduler:
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self._steps: dict[str, StepRun] = {}
         self._views: dict[str, dict[str, object]] = {}  # what conditions see, by step id
-        self._outputs: dict[tuple[str, str], str] = {}
+        self._io = AttemptIO(loaded, settings, environment)
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending = 0
         self._group_done = asyncio.Event()
@@ -80,10 +62,6 @@ class Scheduler:
         self._killing = False
         self._failed: list[tuple[StepRun, StepStatus]] = []
         self._run_status = RunStatus.RUNNING
-        # Per-attempt paths are built as strings: pathlib costs ~25 us a step on the hot path.
-        self._base_dir = str(loaded.base_dir)
-        self._logs_prefix = f"{settings.logs_dir}{os.sep}"
-        self._outputs_prefix = f"{settings.outputs_dir}{os.sep}"
 
     # -- control, from signals, cancel requests and the run timeout ---------------------------
 
@@ -230,7 +208,7 @@ class Scheduler:
         reused = self._settings.reused.get(run.id)
         if reused is not None and run.group == "steps":
             run.outputs = dict(reused)
-            self._outputs.update({(run.id, name): value for name, value in reused.items()})
+            self._io.add_outputs(run.id, run.outputs)
             if reused:  # copied, so the resumed run's outputs are complete on their own
                 self._writer.record_outputs(
                     run_id=self._run_id, step_id=run.id, attempt=0, outputs=run.outputs
@@ -317,7 +295,7 @@ class Scheduler:
                 run.attempt += 1
                 attempt = run.attempt
                 try:
-                    spec = self._launch_spec(run)
+                    spec = self._io.launch_spec(run.step, attempt)
                 except KeyError as missing:
                     producer, name = missing.args[0]
                     self._fail(run, f'output "{name}" of step "{producer}" is not available')
@@ -338,9 +316,22 @@ class Scheduler:
             run.exit_code = result.exit_code
             status, error, message = verdict.status, verdict.error, verdict.message
             if status is AttemptStatus.SUCCEEDED:
-                status, error, message = self._collect_outputs(run, attempt)
+                collected = self._io.collect(run.step, attempt)
+                if collected.outputs:
+                    self._writer.record_outputs(
+                        run_id=self._run_id, step_id=run.id, attempt=attempt,
+                        outputs=collected.outputs,
+                    )  # fmt: skip
+                if collected.error is None:
+                    run.outputs = collected.outputs
+                else:
+                    status, error, message = (
+                        AttemptStatus.FAILED,
+                        collected.error,
+                        collected.message,
+                    )
             else:
-                discard_outputs(self._output_file(run.id, attempt))
+                self._io.discard(run.id, attempt)
             self._writer.attempt_finished(
                 run_id=self._run_id, step_id=run.id, attempt=attempt, at=result.finished_at,
                 status=status, error_code=error, exit_code=result.exit_code, signal=result.signal,
@@ -407,79 +398,6 @@ class Scheduler:
             for waiter in waiters:
                 waiter.cancel()
             run.wake = None
-
-    def _output_file(self, step_id: str, attempt: int) -> str:
-        return f"{self._outputs_prefix}{step_id}.{attempt}"
-
-    def _launch_spec(self, run: StepRun) -> LaunchSpec:
-        step, attempt = run.step, run.attempt
-        output_file = self._output_file(step.id, attempt)
-        extra = {
-            "ENGINE_RUN_ID": self._run_id,
-            "ENGINE_STEP_ID": step.id,
-            "ENGINE_ATTEMPT": str(attempt),
-            "ENGINE_OUTPUT": output_file,
-        }
-        outputs = self._outputs
-        step_env = {k: substitute_outputs(v, outputs) for k, v in step.env.items()}
-        env = self._environment.for_step(step, step_env, extra)
-        command = substitute_outputs(step.command, outputs)
-        args = [substitute_outputs(arg, outputs) for arg in step.args]
-        argv = ("/bin/sh", "-c", command, step.id, *args) if step.shell else (command, *args)
-        cwd = (
-            os.path.join(self._base_dir, substitute_outputs(step.cwd, outputs))
-            if step.cwd
-            else self._base_dir
-        )
-        timeout = step.timeout_sec or self._plan.globals.default_timeout_sec
-        cap = self._plan.globals.max_step_duration_sec
-        if cap is not None:
-            timeout = min(timeout, cap) if timeout else cap
-        return LaunchSpec(
-            run_id=self._run_id, step_id=step.id, attempt=attempt, argv=argv, cwd=cwd, env=env,
-            log_path=f"{self._logs_prefix}{step.id}.{attempt}.log", timeout_sec=timeout,
-            kill_grace_sec=self._plan.globals.kill_grace_sec,
-            mask_values=self._settings.mask_values,
-        )  # fmt: skip
-
-    def _collect_outputs(
-        self, run: StepRun, attempt: int
-    ) -> tuple[AttemptStatus, ErrorCode | None, str | None]:
-        path = self._output_file(run.id, attempt)
-        try:
-            outputs = read_outputs(path)
-        except OutputError as error:
-            code = (
-                ErrorCode.OUTPUT_TOO_LARGE if "exceed" in str(error) else ErrorCode.OUTPUT_MISSING
-            )
-            return AttemptStatus.FAILED, code, f"$ENGINE_OUTPUT: {error}"
-        masked = self._mask(outputs)
-        if masked:
-            self._writer.record_outputs(
-                run_id=self._run_id, step_id=run.id, attempt=attempt, outputs=masked
-            )
-        missing = [name for name in run.step.provides if name not in masked]
-        if missing:
-            return (
-                AttemptStatus.FAILED,
-                ErrorCode.OUTPUT_MISSING,
-                f"did not write promised outputs: {', '.join(missing)}",
-            )
-        run.outputs = masked
-        for name, value in masked.items():
-            self._outputs[(run.id, name)] = value
-        return AttemptStatus.SUCCEEDED, None, None
-
-    def _mask(self, outputs: dict[str, str]) -> dict[str, str]:
-        secrets = self._settings.mask_values
-        if not secrets:
-            return outputs
-        masked = {}
-        for name, value in outputs.items():
-            for secret in sorted(secrets, key=len, reverse=True):
-                value = value.replace(secret, "***")
-            masked[name] = value
-        return masked
 
     # -- finishing a step ----------------------------------------------------------------------
 

@@ -24,7 +24,8 @@ from engine.ledger.writer import LedgerWriter
 from engine.plan.spec import LoadedPlan
 from engine.progress import Reporter
 from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
-from engine.run.scheduler import RunSettings, Scheduler
+from engine.run.scheduler import Scheduler
+from engine.run.state import RunSettings
 from engine.states import EventType, ExitCode, RunStatus
 
 CANCEL_POLL_SEC = 0.25

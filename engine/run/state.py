@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import signal as signals
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.executors.base import AttemptHandle, AttemptResult
@@ -85,3 +87,17 @@ def _signal_name(number: int) -> str:
         return signals.Signals(number).name
     except ValueError:
         return f"signal {number}"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    run_id: str
+    max_concurrency: int
+    logs_dir: Path  # <ledger>/logs/<run_id>
+    # Where steps write $ENGINE_OUTPUT: a private directory outside the ledger, because a step
+    # writes raw values there (secrets included) before the engine masks them.
+    outputs_dir: Path
+    mask_values: tuple[str, ...] = ()
+    # Resume: steps taken from an earlier run as they were, with their outputs (step id -> outputs).
+    reused: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    resumed_from: str | None = None
