@@ -35,21 +35,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+from engine.executors.attempt import LocalAttempt
 from engine.executors.base import AttemptResult, LaunchSpec
+from engine.executors.logfile import LOG_FLAGS, read_tail, write_all
 from engine.executors.masking import StreamMasker
 
-TAIL_BYTES = 4096
-READ_CHUNK = 256 * 1024
 PIPE_SIZE = 1024 * 1024
-# Leftover background processes of a step that exited on its own get this long to stop after TERM.
-LEFTOVER_GRACE_SEC = 1.0
-# After the group is gone, an escaped process (setsid) may still hold the output pipe open.
-DRAIN_TIMEOUT_SEC = 2.0
-# After KILL the kernel needs a moment to tear processes down; a D-state process may take longer.
-KILL_SETTLE_SEC = 5.0
-GROUP_POLL_SEC = 0.01
-# Read-write, so the tail can be read through the same descriptor once the attempt ends.
-_LOG_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 
 
 class LocalExecutor:
@@ -137,10 +128,10 @@ class LocalExecutor:
                 os.close(out_fd)
             message = masker.mask_all(_spawn_error_sentence(spec, exc).encode()).decode()
             with contextlib.suppress(OSError):
-                _write_all(log_fd, message.encode() + b"\n")
+                write_all(log_fd, message.encode() + b"\n")
             os.close(log_fd)
             return _failed_result(
-                message, started_at, _read_tail(os.fspath(spec.log_path), log_start)
+                message, started_at, read_tail(os.fspath(spec.log_path), log_start)
             )
         if read_fd is None:
             # The child writes this log itself; the engine keeps the descriptor only to read the
@@ -155,10 +146,10 @@ class LocalExecutor:
             os.makedirs(log_dir, exist_ok=True)
             self._log_dirs.add(log_dir)
         try:
-            return os.open(log_path, _LOG_FLAGS, 0o644)
+            return os.open(log_path, LOG_FLAGS, 0o644)
         except FileNotFoundError:  # the directory was removed since we cached it
             os.makedirs(log_dir, exist_ok=True)
-            return os.open(log_path, _LOG_FLAGS, 0o644)
+            return os.open(log_path, LOG_FLAGS, 0o644)
 
 
 class _Started(NamedTuple):
@@ -199,254 +190,6 @@ class FailedAttempt:
         """Nothing runs, so there is nothing to kill."""
 
 
-class LocalAttempt:
-    """A running attempt: its process group, exit watch, timeout timer and (if masking) output pump.
-
-    Completion is driven by loop callbacks, not by `wait()`: the common case (direct log, no
-    leftovers) finishes inside the exit callback without creating a task.
-    """
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        spec: LaunchSpec,
-        proc: subprocess.Popen[bytes],
-        started_at: float,
-        log_start: int,
-        log_fd: int | None,
-        read_fd: int | None,
-        masker: StreamMasker | None,
-    ) -> None:
-        self.pid: int | None = proc.pid
-        self._loop = loop
-        self._spec = spec
-        self._proc = proc
-        self._pgid = proc.pid  # start_new_session: the child leads its own group
-        self._started_at = started_at
-        self._finished_at = started_at
-        self._log_start = log_start
-        self._log_fd = log_fd
-        self._read_fd = read_fd
-        self._masker = masker
-        self._log_writable = True
-        self._timed_out = False
-        self._canceled = False
-        self._group_gone = False
-        self._exited: asyncio.Future[None] = loop.create_future()
-        self._done: asyncio.Future[AttemptResult] = loop.create_future()
-        self._eof: asyncio.Future[None] = loop.create_future()
-        self._stopper: asyncio.Task[None] | None = None
-        self._finisher: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        if spec.timeout_sec is not None:
-            self._timer = loop.call_later(spec.timeout_sec, self._on_timeout)
-        if read_fd is not None:
-            os.set_blocking(read_fd, False)
-            loop.add_reader(read_fd, self._on_output)
-        try:
-            self._pidfd = os.pidfd_open(proc.pid)
-        except OSError:
-            # Out of fds (or no pidfd support): a blocking wait in a thread is slower but correct.
-            self._pidfd = -1
-            loop.run_in_executor(None, self._wait_blocking)
-        else:
-            loop.add_reader(self._pidfd, self._on_exit)
-
-    async def wait(self) -> AttemptResult:
-        """Waits for the result; the attempt runs to its end even if the caller stops waiting."""
-        return await asyncio.shield(self._done)
-
-    async def terminate(self, grace_sec: float) -> None:
-        """TERMs the group, KILLs it after `grace_sec`, and returns once the attempt is finished."""
-        if not self._exited.done():
-            self._canceled = True
-            self._start_stopper(grace_sec)
-        await asyncio.shield(self._done)
-
-    def kill(self) -> None:
-        """KILLs the group now; a running `terminate` or timeout then completes at once."""
-        if self._done.done():
-            return
-        if not self._exited.done():
-            self._canceled = True
-        self._signal_group(signal.SIGKILL)
-
-    # -- callbacks -------------------------------------------------------------------------------
-
-    def _on_exit(self) -> None:
-        try:
-            pid, status = os.waitpid(self._pgid, os.WNOHANG)
-        except ChildProcessError:
-            # Someone else reaped our child (a stray waitpid(-1)); its real status is lost.
-            pid, status = self._pgid, 255 << 8
-        if pid == 0:
-            return  # spurious wake-up: the pidfd stays watched
-        self._loop.remove_reader(self._pidfd)
-        os.close(self._pidfd)
-        self._record_exit(status)
-
-    def _wait_blocking(self) -> None:
-        _, status = os.waitpid(self._pgid, 0)
-        self._loop.call_soon_threadsafe(self._record_exit, status)
-
-    def _record_exit(self, status: int) -> None:
-        self._finished_at = time.time()
-        # Popen would otherwise warn that the process still runs and queue it for its own reaping.
-        self._proc.returncode = os.waitstatus_to_exitcode(status)
-        if self._timer is not None:
-            self._timer.cancel()
-        self._exited.set_result(None)
-        if self._read_fd is None and self._stopper is None and self._group_empty():
-            self._finalize()
-        else:
-            self._finisher = self._loop.create_task(self._finish())
-
-    def _on_timeout(self) -> None:
-        self._timed_out = True
-        self._start_stopper(self._spec.kill_grace_sec)
-
-    def _on_output(self) -> None:
-        assert self._read_fd is not None and self._masker is not None
-        try:
-            data = os.read(self._read_fd, READ_CHUNK)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if data:
-            self._write_log(self._masker.feed(data))
-        else:
-            self._close_pipe()
-
-    # -- stopping --------------------------------------------------------------------------------
-
-    def _start_stopper(self, grace_sec: float) -> None:
-        if self._stopper is None:
-            self._stopper = self._loop.create_task(self._stop_group(grace_sec))
-
-    async def _stop_group(self, grace_sec: float) -> None:
-        """TERMs the group, waits up to `grace_sec` for it to empty, KILLs what is left."""
-        deadline = self._loop.time() + grace_sec
-        self._signal_group(signal.SIGTERM)
-        if not self._exited.done():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._exited), grace_sec)
-        while not self._group_empty() and self._loop.time() < deadline:
-            await asyncio.sleep(GROUP_POLL_SEC)
-        if self._group_empty():
-            return
-        self._signal_group(signal.SIGKILL)
-        await asyncio.shield(self._exited)
-        settle = self._loop.time() + KILL_SETTLE_SEC
-        while not self._group_empty() and self._loop.time() < settle:
-            await asyncio.sleep(GROUP_POLL_SEC)
-
-    def _signal_group(self, sig: int) -> None:
-        if self._group_gone:
-            return
-        try:
-            os.killpg(self._pgid, sig)
-        except ProcessLookupError:
-            if self._exited.done():
-                self._group_gone = True
-        except PermissionError:
-            pass  # a member changed its uid (setuid binary); nothing more we may do
-
-    def _group_empty(self) -> bool:
-        """Whether no process is left in the group; only answerable once the main process is reaped.
-
-        Until then the unreaped main process pins the group id. Afterwards the id stays allocated as
-        long as any member lives, so the probe cannot hit another group short of a full pid wrap.
-        """
-        if self._group_gone:
-            return True
-        if not self._exited.done():
-            return False
-        try:
-            os.killpg(self._pgid, 0)
-        except ProcessLookupError:
-            self._group_gone = True
-        except PermissionError:
-            return False
-        else:
-            # Killed orphans stay zombies until init reaps them (a container's init may take a
-            # second), and zombies still count for killpg: look for a member that is not one.
-            self._group_gone = not _group_has_live_member(self._pgid)
-        return self._group_gone
-
-    # -- finishing -------------------------------------------------------------------------------
-
-    async def _finish(self) -> None:
-        try:
-            if self._stopper is not None:
-                await self._stopper
-            elif not self._group_empty():
-                await self._stop_group(min(LEFTOVER_GRACE_SEC, self._spec.kill_grace_sec))
-            if self._read_fd is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(self._eof), DRAIN_TIMEOUT_SEC)
-                self._drain_available()
-        finally:
-            # Even after an internal error the waiters get a result instead of hanging forever.
-            self._close_pipe()
-            self._finalize()
-
-    def _drain_available(self) -> None:
-        """Reads what an escaped writer already put into the pipe, without waiting for more."""
-        for _ in range(64):  # bounded: a writer that never stops must not keep us here
-            if self._read_fd is None:
-                return
-            try:
-                data = os.read(self._read_fd, READ_CHUNK)
-            except OSError:
-                return
-            if not data:
-                return
-            assert self._masker is not None
-            self._write_log(self._masker.feed(data))
-
-    def _close_pipe(self) -> None:
-        if self._read_fd is not None:
-            self._loop.remove_reader(self._read_fd)
-            os.close(self._read_fd)
-            self._read_fd = None
-        if not self._eof.done():
-            self._eof.set_result(None)
-
-    def _write_log(self, data: bytes) -> None:
-        if not data or not self._log_writable or self._log_fd is None:
-            return
-        try:
-            _write_all(self._log_fd, data)
-        except OSError:
-            # Disk full or similar: keep draining the pipe so the step is not blocked; drop output.
-            self._log_writable = False
-
-    def _finalize(self) -> None:
-        tail = ""
-        if self._log_fd is not None:
-            if self._masker is not None:
-                self._write_log(self._masker.flush())
-            tail = _tail_of(self._log_fd, self._log_start)
-            os.close(self._log_fd)
-            self._log_fd = None
-        returncode = self._proc.returncode
-        assert returncode is not None, "finalized before the process was reaped"
-        self._done.set_result(
-            AttemptResult(
-                exit_code=returncode if returncode >= 0 else None,
-                signal=-returncode if returncode < 0 else None,
-                timed_out=self._timed_out,
-                canceled=self._canceled,
-                spawn_error=None,
-                pid=self.pid,
-                started_at=self._started_at,
-                finished_at=self._finished_at,
-                output_tail=tail,
-            )
-        )
-
-
 def _failed_result(message: str, started_at: float, tail: str) -> AttemptResult:
     return AttemptResult(
         exit_code=None,
@@ -481,55 +224,3 @@ def _spawn_error_sentence(spec: LaunchSpec, exc: OSError | ValueError) -> str:
     if exc.errno == errno.ENOEXEC:
         return f"cannot execute {command}: not a binary and no #! line"
     return f"cannot start {command}: {exc.strerror or exc}"
-
-
-def _group_has_live_member(pgid: int) -> bool:
-    """Whether a process other than a zombie is in group `pgid`, from /proc (slow path only)."""
-    with os.scandir("/proc") as entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as stat_file:
-                    stat = stat_file.read()
-            except OSError:
-                continue  # exited while we looked
-            # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-            fields = stat[stat.rfind(b")") + 2 :].split(b" ", 3)
-            if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-                return True
-    return False
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _read_tail(log_path: str, log_start: int) -> str:
-    """The last TAIL_BYTES of what this attempt appended to the log, decoded leniently."""
-    try:
-        fd = os.open(log_path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return ""
-    try:
-        return _tail_of(fd, log_start)
-    finally:
-        os.close(fd)
-
-
-def _tail_of(fd: int, log_start: int) -> str:
-    """The tail of the log open at `fd`; nothing is read when the attempt wrote nothing."""
-    size = os.fstat(fd).st_size
-    start = max(log_start, size - TAIL_BYTES)
-    if size <= start:
-        return ""
-    data = os.pread(fd, size - start, start)
-    if start > log_start:
-        # Cut mid-file: drop a partial UTF-8 sequence rather than show a replacement character.
-        skip = 0
-        while skip < min(3, len(data)) and data[skip] & 0xC0 == 0x80:
-            skip += 1
-        data = data[skip:]
-    return data.decode(errors="replace")

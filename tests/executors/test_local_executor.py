@@ -12,7 +12,8 @@ import psutil
 import pytest
 
 from engine.executors.base import Executor
-from engine.executors.local import TAIL_BYTES, LocalExecutor
+from engine.executors.local import LocalExecutor
+from engine.executors.logfile import TAIL_BYTES
 from tests.executors.processes import SpecFactory
 
 PY = sys.executable

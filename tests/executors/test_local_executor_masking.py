@@ -6,7 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from engine.executors.local import DRAIN_TIMEOUT_SEC, LocalExecutor
+from engine.executors.attempt import DRAIN_TIMEOUT_SEC
+from engine.executors.local import LocalExecutor
 from tests.executors.processes import SpecFactory, live_processes_with
 
 PY = sys.executable

@@ -7,8 +7,9 @@ import contextlib
 import signal
 import time
 
+from engine.executors.attempt import LocalAttempt
 from engine.executors.base import LaunchSpec
-from engine.executors.local import LocalAttempt, LocalExecutor
+from engine.executors.local import LocalExecutor
 from tests.executors.processes import SpecFactory, live_processes_with, wait_until
 
 
