@@ -6,14 +6,14 @@ Each check appends problems and carries on, so `engine validate` reports everyth
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from engine.plan.expressions import ExpressionError, check_expression, parse_expression
 from engine.plan.graph import StepGraph
-from engine.plan.model import Plan, Step
 from engine.plan.problems import JsonPath, Problem, format_path
-from engine.plan.spec import GROUPS
+from engine.plan.spec import GROUPS, Plan, Step
 from engine.plan.variables import OutputRef, VarRef, references
 
 
@@ -26,7 +26,20 @@ class CheckResult:
         self.problems.append(Problem(path, message, column=column))
 
 
-def step_strings(step: Step, where: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+class StepStrings(Protocol):
+    """The fields of a step in which `${...}` is substituted (pydantic model or runtime model)."""
+
+    @property
+    def command(self) -> str: ...
+    @property
+    def args(self) -> Sequence[str]: ...
+    @property
+    def cwd(self) -> str | None: ...
+    @property
+    def env(self) -> Mapping[str, str]: ...
+
+
+def step_strings(step: StepStrings, where: JsonPath) -> Iterator[tuple[JsonPath, str]]:
     """Every string of a step in which `${...}` references are substituted, with its path."""
     yield (*where, "command"), step.command
     for i, arg in enumerate(step.args):
@@ -98,7 +111,7 @@ def _check_globals_env(plan: Plan, declared_secrets: set[str], result: CheckResu
 
 def _check_dependencies(
     group: str,
-    steps: list[Step],
+    steps: Sequence[Step],
     graph: StepGraph[Step],
     ids: dict[str, JsonPath],
     result: CheckResult,
@@ -123,7 +136,7 @@ def _check_dependencies(
 
 
 def _check_fallbacks(
-    group: str, steps: list[Step], graph: StepGraph[Step], result: CheckResult
+    group: str, steps: Sequence[Step], graph: StepGraph[Step], result: CheckResult
 ) -> None:
     primaries: dict[str, str] = {}
     for index, step in enumerate(steps):
@@ -223,7 +236,7 @@ def _check_expressions(
     sources: list[tuple[JsonPath, str]] = []
     if step.condition is not None:
         sources.append(((*where, "condition"), step.condition))
-    if isinstance(step.skip_if, list):
+    if isinstance(step.skip_if, tuple):
         sources.extend(((*where, "skip_if", i), text) for i, text in enumerate(step.skip_if))
     elif step.skip_if is not None:
         sources.append(((*where, "skip_if"), step.skip_if))

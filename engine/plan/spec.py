@@ -26,6 +26,10 @@ class OnFailure(StrEnum):
     CONTINUE = "continue"
 
 
+# Enum.__call__ costs ~10 us; converting 10,000 steps should not spend 0.1 s on it.
+_ON_FAILURE = {member.value: member for member in OnFailure}
+
+
 @dataclass(frozen=True, slots=True)
 class SecretSpec:
     name: str
@@ -171,7 +175,7 @@ def _step(data: Mapping[str, Any]) -> Step:
         depends_on=tuple(data.get("depends_on") or ()),
         timeout_sec=data.get("timeout_sec"),
         retry=None if retry is None else _retry(retry),
-        on_failure=OnFailure(data.get("on_failure") or OnFailure.ABORT),
+        on_failure=_ON_FAILURE[data.get("on_failure") or "abort"],
         fallback=data.get("fallback"),
         critical=bool(data.get("critical")),
         condition=data.get("condition"),
