@@ -6,33 +6,10 @@ import statistics
 import time
 from collections.abc import Sequence
 
+# Re-exported: the screens use them as fmt.duration and fmt.clock_time, beside the formatters below.
+from engine.humanize import clock_time as clock_time
+from engine.humanize import duration as duration
 from engine.ledger.records import RunSummary
-
-
-def duration(ms: float | None) -> str:
-    """Format milliseconds compactly: 850ms, 12.3s, 4m05s, 2h03m, 3d04h."""
-    if ms is None:
-        return "-"
-    if ms < 1000:
-        return f"{int(ms)}ms"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, sec = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{sec:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
-
-
-def clock_time(at: float | None) -> str:
-    """Format a timestamp as UTC `YYYY-MM-DD HH:MM:SS` (ledger times are UTC)."""
-    if at is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
 
 
 def short_time(at: float | None) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli.output import duration
+from engine.humanize import duration
 from engine.ledger.location import resolve_ledger_path
 from engine.ledger.reader import LedgerReader
 from engine.ledger.recovery import reconcile

@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from engine.cli.options import json_option, ledger_option
-from engine.cli.output import duration, open_ledger, print_json
+from engine.cli.output import open_ledger, print_json
 from engine.errors import UserError
+from engine.humanize import duration
 from engine.ledger.records import Attempt, Event
 from engine.states import EventType, ExitCode
 

@@ -5,15 +5,8 @@ from __future__ import annotations
 import click
 
 from engine.cli.options import json_option, ledger_option
-from engine.cli.output import (
-    duration,
-    open_ledger,
-    parse_since,
-    print_json,
-    print_table,
-    status_text,
-    when,
-)
+from engine.cli.output import open_ledger, parse_since, print_json, print_table, status_text
+from engine.humanize import clock_time, duration
 from engine.states import ExitCode, RunStatus
 
 
@@ -51,7 +44,7 @@ def command(
             run.plan_name,
             status_text(run.status),
             f"{run.steps_done}/{run.steps_total}",
-            when(run.created_at),
+            clock_time(run.created_at),
             duration(run.duration_ms),
             run.error or ("resumes " + run.resumed_from if run.resumed_from else ""),
         )

@@ -7,16 +7,9 @@ import json
 import click
 
 from engine.cli.options import json_option, ledger_option
-from engine.cli.output import (
-    duration,
-    jsonable,
-    open_ledger,
-    print_json,
-    print_table,
-    status_text,
-    when,
-)
+from engine.cli.output import jsonable, open_ledger, print_json, print_table, status_text
 from engine.errors import UserError
+from engine.humanize import clock_time, duration
 from engine.ledger.records import Attempt, RunDetail
 from engine.states import ExitCode
 
@@ -47,7 +40,7 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
     s = run.summary
     click.echo(f"run       {s.id}  ({s.status})")
     click.echo(f"plan      {s.plan_name} {run.plan_version or ''}  {run.plan_path or ''}".rstrip())
-    click.echo(f"created   {when(s.created_at)} UTC   duration {duration(s.duration_ms)}")
+    click.echo(f"created   {clock_time(s.created_at)} UTC   duration {duration(s.duration_ms)}")
     if run.vars:
         click.echo("vars      " + " ".join(f"{k}={v}" for k, v in sorted(run.vars.items())))
     if run.owner is not None:

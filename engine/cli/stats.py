@@ -5,15 +5,8 @@ from __future__ import annotations
 import click
 
 from engine.cli.options import json_option, ledger_option
-from engine.cli.output import (
-    duration,
-    jsonable,
-    open_ledger,
-    parse_since,
-    percent,
-    print_json,
-    print_table,
-)
+from engine.cli.output import jsonable, open_ledger, parse_since, percent, print_json, print_table
+from engine.humanize import duration
 from engine.ledger.records import StepStats
 from engine.states import ExitCode
 

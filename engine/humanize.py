@@ -1,0 +1,31 @@
+"""Durations and times as people read them; shared by the CLI and the dashboard."""
+
+from __future__ import annotations
+
+import time
+
+
+def duration(ms: float | None) -> str:
+    """Milliseconds as `850ms`, `12.3s`, `4m05s`, `2h03m` or `3d04h`; a dash for None."""
+    if ms is None:
+        return "-"
+    if ms < 1000:
+        return f"{int(ms)}ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def clock_time(at: float | None) -> str:
+    """A `time.time()` value as UTC `YYYY-MM-DD HH:MM:SS`, as the ledger keeps it; "-" for None."""
+    if at is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
