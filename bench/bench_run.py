@@ -5,7 +5,7 @@ Every step execs /bin/true. Workloads: (a) 1,000 independent steps at concurrenc
 median) / (steps - 1), as in shared/reference/baselines.md. Everything is measured in this run, on
 this machine: only the ratios mean something elsewhere.
 
-    python bench/bench_run.py            # 5 runs per workload
+    python bench/bench_run.py            # 7 rounds per workload (21 for the 1-step plan)
     python bench/bench_run.py --runs 3   # quicker
 """
 
@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 WORKLOADS = {"one": 1, "a": 1000, "b": 200, "c": 502}
@@ -72,9 +71,7 @@ def write_dodo(workload: str, path: Path) -> None:
     )
 
 
-def timed(command: list[str], cwd: Path, before: Callable[[], None] | None = None) -> float:
-    if before:
-        before()
+def timed(command: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(
         command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -82,20 +79,24 @@ def timed(command: list[str], cwd: Path, before: Callable[[], None] | None = Non
     return time.perf_counter() - start
 
 
-def median_of(
-    runs: int, command: list[str], cwd: Path, before: Callable[[], None] | None = None
-) -> float:
-    timed(command, cwd, before)  # warm the page cache and bytecode
-    return statistics.median(timed(command, cwd, before) for _ in range(runs))
+def interleaved(runs: int, commands: dict[str, list[str]], cwd: Path) -> dict[str, float]:
+    """Median wall time per tool; each round runs every tool once, so a noisy stretch of the
+    (shared, virtual) machine hits all of them alike instead of one tool's whole series."""
+    for command in commands.values():
+        timed(command, cwd)  # warm the page cache and bytecode
+    samples: dict[str, list[float]] = {tool: [] for tool in commands}
+    for _ in range(runs):
+        for tool, command in commands.items():
+            samples[tool].append(timed(command, cwd))
+    return {tool: statistics.median(values) for tool, values in samples.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "engine")], check=True)
-    engine = [sys.executable, "-m", "engine"]
     doit = shutil.which("doit", path=str(Path(sys.executable).parent)) or shutil.which("doit")
     make = shutil.which("make")
     work = Path(tempfile.mkdtemp(prefix="bench-run-"))
@@ -108,30 +109,34 @@ def main() -> None:
         write_makefile(workload, directory / "Makefile")
         write_dodo(workload, directory / "dodo.py")
         ledger = directory / "ledger.db"
-        row: dict[str, float] = {}
-        runs = args.runs if workload != "one" else args.runs * 4
-        row["engine"] = median_of(
-            runs, [*engine, "run", "-q", "--ledger", str(ledger), "plan.json"], directory
-        )
+        commands = {
+            "engine": [
+                sys.executable,
+                "-m",
+                "engine",
+                "run",
+                "-q",
+                "--ledger",
+                str(ledger),
+                "plan.json",
+            ]
+        }
         if make:
-            row["make -j2"] = median_of(runs, [make, "-j2", "-s"], directory)
+            commands["make -j2"] = [make, "-j2", "-s"]
         if doit:
-            db = directory / ".doit.db"
-            row["doit -n 2"] = median_of(
-                runs, [doit, "-n", "2", "-P", "process", "--db-file", str(db)], directory
-            )
+            db = str(directory / ".doit.db")
+            commands["doit -n 2"] = [doit, "-n", "2", "-P", "process", "--db-file", db]
+        runs = args.runs if workload != "one" else args.runs * 3
+        row = interleaved(runs, commands, directory)
         results[workload] = row
         if workload == "a":
             with sqlite3.connect(ledger) as conn:
                 events = conn.execute("select count(*) from events").fetchone()[0]
                 runs_done = conn.execute("select count(*) from runs").fetchone()[0]
-            throughput = (
-                f"{events / runs_done / row['engine']:,.0f} events/s committed during workload (a)"
-            )
-        print(
-            f"{workload}: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in row.items()),
-            file=sys.stderr,
-        )
+            rate = events / runs_done / row["engine"]
+            throughput = f"{rate:,.0f} events/s committed during workload (a)"
+        cells = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in row.items())
+        print(f"{workload}: {cells}", file=sys.stderr)
     report(results, throughput)
     shutil.rmtree(work, ignore_errors=True)
 
