@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Sequence
 from typing import IO, Any, Protocol
 
+from engine.masking import StreamMasker
 from engine.states import EventType, RunStatus
 
 _QUIET_IN_PLAIN = {EventType.STEP_READY}
@@ -113,3 +115,28 @@ def make_reporter(*, as_json: bool, quiet: bool, stream: IO[str] | None = None) 
     from engine.live import LiveReporter
 
     return LiveReporter()
+
+
+class MaskedReporter:
+    """Shows what another reporter shows, with secret values replaced by `***`."""
+
+    def __init__(self, inner: Reporter, secret_values: Sequence[str]) -> None:
+        self._inner = inner
+        self._masker = StreamMasker(secret_values)
+
+    def _mask(self, value: object) -> object:
+        if isinstance(value, str):
+            return self._masker.mask_all(value.encode()).decode(errors="replace")
+        return value
+
+    def start(self, run_id: str, plan_name: str, total: int) -> None:
+        self._inner.start(run_id, plan_name, total)
+
+    def emit(
+        self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
+    ) -> None:
+        self._inner.emit(type, step_id, attempt, {k: self._mask(v) for k, v in data.items()})
+
+    def finish(self, status: RunStatus, error: str | None, elapsed: float) -> None:
+        masked = self._mask(error)
+        self._inner.finish(status, masked if isinstance(masked, str) else None, elapsed)

@@ -14,7 +14,7 @@ import time
 
 from engine.executors.base import AttemptResult, LaunchSpec
 from engine.executors.logfile import tail_of, write_all
-from engine.executors.masking import StreamMasker
+from engine.masking import StreamMasker
 
 READ_CHUNK = 256 * 1024
 # Leftover background processes of a step that exited on its own get this long to stop after TERM.

@@ -38,7 +38,7 @@ from typing import NamedTuple
 from engine.executors.attempt import LocalAttempt
 from engine.executors.base import AttemptResult, LaunchSpec
 from engine.executors.logfile import LOG_FLAGS, read_tail, write_all
-from engine.executors.masking import StreamMasker
+from engine.masking import StreamMasker
 
 PIPE_SIZE = 1024 * 1024
 

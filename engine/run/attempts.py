@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from engine.executors.base import LaunchSpec
-from engine.executors.masking import StreamMasker
+from engine.masking import StreamMasker
 from engine.plan.spec import LoadedPlan, Step
 from engine.plan.variables import substitute_outputs
 from engine.run.environment import EnvironmentBuilder

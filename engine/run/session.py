@@ -22,7 +22,7 @@ from engine.ledger.owner import Owner
 from engine.ledger.recovery import reconcile_path
 from engine.ledger.writer import LedgerWriter
 from engine.plan.spec import LoadedPlan
-from engine.progress import Reporter
+from engine.progress import MaskedReporter, Reporter
 from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
 from engine.run.scheduler import Scheduler
 from engine.run.state import RunSettings
@@ -64,6 +64,10 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
     plan = loaded.plan
     caller, secrets = prepare_environment(request)
     writer = await LedgerWriter.open(request.ledger_path)
+    secret_values = tuple(v for v in secrets.values() if v)
+    if secret_values:
+        writer.mask(secret_values)
+        reporter = MaskedReporter(reporter, secret_values)
     run_id = new_run_id()
     started = time.time()
     outputs_dir = Path(tempfile.mkdtemp(prefix=f"engine-{run_id}-"))  # mode 0700
@@ -85,7 +89,7 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
             or 2,
             logs_dir=logs_dir(request.ledger_path) / run_id,
             outputs_dir=outputs_dir,
-            mask_values=tuple(v for v in secrets.values() if v),
+            mask_values=secret_values,
             reused=request.reused,
             resumed_from=request.resumed_from,
         )

@@ -191,6 +191,25 @@ def test_secrets_are_seen_only_where_listed_and_never_stored(engine: Engine) -> 
             assert FILE_SECRET.encode() not in data, path
 
 
+
+def test_secrets_in_messages_built_from_step_output_are_masked_too(engine: Engine) -> None:
+    # An $ENGINE_OUTPUT line whose *name* holds the secret is refused with a message quoting it:
+    # that message reaches the attempt row, the step's reason, an event and the --json stream.
+    result = engine.run_plan(
+        [{"id": "odd", **sh('echo "$TOKEN.x=1" >> "$ENGINE_OUTPUT"'), "secrets": ["TOKEN"]}],
+        "--json",
+        secrets=["TOKEN"],
+        env={"TOKEN": SECRET},
+    )
+    assert result.returncode == 1, result.stderr
+    (attempt,) = engine.attempts("odd")
+    assert attempt.message is not None and "***" in attempt.message
+    assert SECRET not in result.stdout + result.stderr
+    for path in engine.ledger_dir.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
 # -- hooks -----------------------------------------------------------------------------------------
 
 

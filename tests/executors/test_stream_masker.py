@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.executors.masking import StreamMasker
+from engine.masking import StreamMasker
 
 
 def reference_mask(data: bytes, secret_values: list[bytes]) -> bytes:
