@@ -191,7 +191,6 @@ def test_secrets_are_seen_only_where_listed_and_never_stored(engine: Engine) -> 
             assert FILE_SECRET.encode() not in data, path
 
 
-
 def test_secrets_in_messages_built_from_step_output_are_masked_too(engine: Engine) -> None:
     # An $ENGINE_OUTPUT line whose *name* holds the secret is refused with a message quoting it:
     # that message reaches the attempt row, the step's reason, an event and the --json stream.
