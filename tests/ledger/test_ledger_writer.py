@@ -12,7 +12,7 @@ import pytest
 from ledger_data import OWNER, T0
 
 from engine.errors import LedgerError, UserError
-from engine.ledger import writer as writer_module
+from engine.ledger import group_commit
 from engine.ledger.control import request_cancel
 from engine.ledger.reader import LedgerReader
 from engine.ledger.writer import LedgerWriter
@@ -72,14 +72,14 @@ async def test_one_stretch_is_one_transaction_and_ops_are_grouped(
 ) -> None:
     ledger_path.parent.mkdir()
     statements: list[tuple[str, int]] = []
-    original = writer_module._grouped
+    original = group_commit._grouped
 
     def spy(ops):  # type: ignore[no-untyped-def]
         for sql, rows in original(ops):
             statements.append((sql.split(" (")[0], len(rows)))
             yield sql, rows
 
-    monkeypatch.setattr(writer_module, "_grouped", spy)
+    monkeypatch.setattr(group_commit, "_grouped", spy)
     async with await LedgerWriter.open(ledger_path) as w:
         create(w, "run1", [f"s{i}" for i in range(100)])
         for i in range(100):
@@ -95,7 +95,7 @@ async def test_backlog_is_cut_between_stretches_only(
     ledger_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ledger_path.parent.mkdir()
-    monkeypatch.setattr(writer_module, "MAX_BATCH_OPS", 10)
+    monkeypatch.setattr(group_commit, "MAX_BATCH_OPS", 10)
     async with await LedgerWriter.open(ledger_path) as w:
         create(w, "run1", [f"s{i}" for i in range(30)])  # one stretch of 33 ops: never split
         await asyncio.sleep(0)
