@@ -99,10 +99,6 @@ class Scheduler:
             self._finish(run, StepStatus.CANCELED, EventType.STEP_CANCELED, "canceled by request")
         return True
 
-    @property
-    def running_step_ids(self) -> list[str]:
-        return [r.id for r in self._steps.values() if r.status is StepStatus.RUNNING]
-
     # -- the run -------------------------------------------------------------------------------
 
     async def run(self) -> tuple[RunStatus, str | None]:
