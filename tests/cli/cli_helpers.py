@@ -8,11 +8,9 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from engine.cli.main import main
 from engine.errors import LedgerError
@@ -21,7 +19,6 @@ from engine.ledger.reader import LedgerReader
 from engine.ledger.writer import LedgerWriter
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
 
-T = TypeVar("T")
 ENGINE = [sys.executable, "-m", "engine"]
 # An owner on another host is never declared gone, so reconciliation leaves these runs alone.
 ELSEWHERE = Owner(pid=4242, process_start_time=1.0, host="elsewhere", boot_id=None)
@@ -86,18 +83,6 @@ def write_plan(directory: Path, name: str, steps: list[dict[str, Any]], **extra:
     path = directory / f"{name}.json"
     path.write_text(json.dumps({"name": name, "steps": steps, **extra}), encoding="utf-8")
     return path
-
-
-def wait_for(condition: Callable[[], T], timeout: float = 15.0) -> T:
-    """Poll `condition` until it returns something truthy and return that; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.05)
 
 
 def latest_run_id(ledger: Path) -> str | None:

@@ -5,19 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import (
-    FAILED,
-    cli,
-    engine,
-    latest_run_id,
-    start_engine,
-    step_status,
-    wait_for,
-    write_plan,
-)
+from cli_helpers import FAILED, cli, engine, latest_run_id, start_engine, step_status, write_plan
 
 from engine.ledger.reader import LedgerReader
 from engine.states import RunStatus, StepStatus
+from tests.support import wait_for
 
 
 def test_cancel_a_whole_run_hooks_still_run(ledger: Path, tmp_path: Path) -> None:

@@ -6,18 +6,10 @@ import json
 import signal
 from pathlib import Path
 
-from cli_helpers import (
-    FAILED,
-    cli,
-    engine,
-    latest_run_id,
-    start_engine,
-    step_status,
-    wait_for,
-    write_plan,
-)
+from cli_helpers import FAILED, cli, engine, latest_run_id, start_engine, step_status, write_plan
 
 from engine.states import StepStatus
+from tests.support import wait_for
 
 
 def test_events_in_order(history: Path) -> None:

@@ -17,12 +17,12 @@ from cli_helpers import (
     cli,
     engine,
     start_engine,
-    wait_for,
     write_plan,
 )
 
 from engine.ledger.reader import LedgerReader
 from engine.states import RunStatus
+from tests.support import wait_for
 
 
 def _log_dir(ledger: Path, run_id: str) -> Path:

@@ -6,7 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
-from cli_helpers import FAILED, cli, engine, latest_run_id, start_engine, wait_for, write_plan
+from cli_helpers import FAILED, cli, engine, latest_run_id, start_engine, write_plan
+
+from tests.support import wait_for
 
 
 def _run(ledger: Path, tmp_path: Path) -> str:

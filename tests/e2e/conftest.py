@@ -13,11 +13,10 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psutil
 import pytest
@@ -25,35 +24,11 @@ import pytest
 from engine.errors import LedgerError
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Attempt, RunSummary, StepState
-
-T = TypeVar("T")
+from tests.support import live_processes_with
 
 ENGINE = str(Path(sys.executable).with_name("engine"))
 # Variables of the developer's shell that would change what the engine prints or where it writes.
 _SCRUBBED = ("LEDGER_DB", "FORCE_COLOR", "CLICOLOR_FORCE", "COLUMNS")
-
-
-def wait_for(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.02) -> T:
-    """Poll `condition` until it returns something truthy and return that; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
-def live_processes_with(marker: str) -> list[psutil.Process]:
-    """Live (not zombie) processes whose command line contains `marker`."""
-    found = []
-    for proc in psutil.process_iter(["cmdline", "status"]):
-        with contextlib.suppress(psutil.Error):
-            cmdline = proc.info["cmdline"] or []
-            if proc.info["status"] != psutil.STATUS_ZOMBIE and any(marker in a for a in cmdline):
-                found.append(proc)
-    return found
 
 
 @dataclass

@@ -6,7 +6,8 @@ import signal
 import time
 
 from engine.ledger.control import request_cancel
-from tests.e2e.conftest import Engine, live_processes_with, wait_for
+from tests.e2e.conftest import Engine
+from tests.support import live_processes_with, wait_for
 
 
 def running_run_id(engine: Engine, marker: str, processes: int = 1) -> str:

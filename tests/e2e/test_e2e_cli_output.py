@@ -10,7 +10,8 @@ import resource
 import signal
 import subprocess
 
-from tests.e2e.conftest import ENGINE, Engine, live_processes_with, wait_for
+from tests.e2e.conftest import ENGINE, Engine
+from tests.support import live_processes_with, wait_for
 
 STEPS = [
     {"id": "a", "command": "true"},

@@ -5,7 +5,8 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from tests.e2e.conftest import Engine, live_processes_with, wait_for
+from tests.e2e.conftest import Engine
+from tests.support import live_processes_with, wait_for
 
 
 def sh(script: str, **fields: Any) -> dict[str, Any]:

@@ -6,7 +6,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import Engine, live_processes_with, wait_for
+from tests.e2e.conftest import Engine
+from tests.support import live_processes_with, wait_for
 
 
 def sh(script: str, *args: str, **fields: Any) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from typing import Any
 
 import psutil
 
-from tests.e2e.conftest import Engine, live_processes_with, wait_for
+from tests.e2e.conftest import Engine
+from tests.support import live_processes_with, wait_for
 
 
 def sh(script: str, **fields: Any) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from engine.ledger.reader import LedgerReader
-from tests.e2e.conftest import Engine, live_processes_with, wait_for
+from tests.e2e.conftest import Engine
+from tests.support import live_processes_with, wait_for
 
 
 def running_attempts(engine: Engine, count: int) -> bool:

@@ -14,7 +14,8 @@ import pytest
 
 from engine.executors.base import LaunchSpec
 from engine.executors.local import LocalExecutor
-from tests.executors.processes import SpecFactory, live_processes_with
+from tests.executors.processes import SpecFactory
+from tests.support import live_processes_with
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from engine.executors.attempt import DRAIN_TIMEOUT_SEC
 from engine.executors.local import LocalExecutor
-from tests.executors.processes import SpecFactory, live_processes_with
+from tests.executors.processes import SpecFactory
+from tests.support import live_processes_with
 
 PY = sys.executable
 

@@ -10,7 +10,8 @@ import time
 from engine.executors.attempt import LocalAttempt
 from engine.executors.base import LaunchSpec
 from engine.executors.local import LocalExecutor
-from tests.executors.processes import SpecFactory, live_processes_with, wait_until
+from tests.executors.processes import SpecFactory
+from tests.support import live_processes_with, wait_for
 
 
 def sleeps_running(sleep_arg: str) -> int:
@@ -27,7 +28,7 @@ async def launch_when_sleeping(
     """
     handle = await executor.launch(spec)
     assert isinstance(handle, LocalAttempt)
-    await asyncio.to_thread(wait_until, lambda: sleeps_running(sleep_arg) == sleeps)
+    await asyncio.to_thread(wait_for, lambda: sleeps_running(sleep_arg) == sleeps)
     return handle
 
 
@@ -39,7 +40,7 @@ async def test_timeout_kills_the_whole_group(
     )
     started = time.monotonic()
     handle = await executor.launch(spec)
-    await asyncio.to_thread(wait_until, lambda: sleeps_running(sleep_arg) == 2)
+    await asyncio.to_thread(wait_for, lambda: sleeps_running(sleep_arg) == 2)
     result = await handle.wait()
     elapsed = time.monotonic() - started
     assert result.timed_out and not result.canceled

@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import psutil
 import pytest
@@ -25,18 +24,9 @@ from engine.ledger.records import Attempt
 from engine.ledger.recovery import kill_leftovers, reconcile, reconcile_path
 from engine.ledger.writer import LedgerWriter
 from engine.states import AttemptStatus, RunStatus, StepStatus
+from tests.support import wait_for
 
-T = TypeVar("T")
 ENGINE = [sys.executable, "-m", "engine"]
-
-
-def wait_for(condition: Callable[[], T], timeout: float = 15.0) -> T:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(0.05)
-    return value
 
 
 def processes_of(run_id: str) -> list[psutil.Process]:
