@@ -109,6 +109,25 @@ async def test_backlog_is_cut_between_stretches_only(
     assert conn.execute("SELECT count(*) FROM run_steps").fetchone()[0] == 30
 
 
+async def test_while_busy_commits_start_an_interval_apart(
+    ledger_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger_path.parent.mkdir()
+    monkeypatch.setattr(group_commit, "COMMIT_INTERVAL_SEC", 1.0)
+    loop = asyncio.get_running_loop()
+    async with await LedgerWriter.open(ledger_path) as w:
+        first = loop.time()
+        create(w, "run1", ["a"])
+        await w.flush()  # the first record after a quiet spell does not wait
+        assert w.commits == 1
+        start(w, "run1", "a")
+        await asyncio.sleep(0.1)
+        assert w.commits == 1  # held back: the previous commit started less than 1 s ago
+        await w.flush()
+        assert w.commits == 2
+        assert loop.time() - first >= 1.0
+
+
 async def test_reader_never_sees_half_of_a_stretch(ledger_path: Path) -> None:
     ledger_path.parent.mkdir()
     stop = threading.Event()
