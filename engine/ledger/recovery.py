@@ -11,13 +11,15 @@ import signal
 import time
 from collections.abc import Iterable
 from pathlib import Path
-
-import psutil
+from typing import TYPE_CHECKING
 
 from engine.ledger.maintenance import mark_run_crashed
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Attempt
 from engine.states import AttemptStatus
+
+if TYPE_CHECKING:
+    import psutil  # imported where processes are inspected: most commands never need it (~7 ms)
 
 RUN_ID_ENV = "ENGINE_RUN_ID"
 # psutil reads a start time as boot time (whole seconds, /proc/stat) plus clock ticks, so it can
@@ -79,6 +81,8 @@ def _owned_processes(run_id: str, attempt: Attempt) -> list[psutil.Process]:
     created no later than the attempt's recorded start (a reused pid is younger); and its
     environment carries this run's id, which the scheduler sets for every attempt.
     """
+    import psutil
+
     assert attempt.pid is not None
     try:
         leader = psutil.Process(attempt.pid)
@@ -104,6 +108,8 @@ def _owned_processes(run_id: str, attempt: Attempt) -> list[psutil.Process]:
 
 
 def _belongs(process: psutil.Process, run_id: str, attempt: Attempt) -> bool:
+    import psutil
+
     try:
         return (
             os.getsid(process.pid) == attempt.pid
@@ -116,6 +122,8 @@ def _belongs(process: psutil.Process, run_id: str, attempt: Attempt) -> bool:
 
 def _wait_gone(processes: list[psutil.Process]) -> None:
     """Wait briefly until the killed processes are gone (zombies count as gone)."""
+    import psutil
+
     deadline = time.monotonic() + _KILL_WAIT_SEC
     pending = list(processes)
     while pending and time.monotonic() < deadline:

@@ -132,6 +132,13 @@ def _dead_owner() -> Owner:
     return Owner(proc.pid, started, socket.gethostname(), Owner.current().boot_id)
 
 
+def test_own_start_time_is_the_one_psutil_reports() -> None:
+    """Owner.current() reads /proc itself (psutil costs ~7 ms to import); is_gone uses psutil."""
+    owner = Owner.current()
+    assert abs(owner.process_start_time - psutil.Process().create_time()) < 0.01
+    assert not owner.is_gone()
+
+
 def test_reconcile_marks_only_runs_whose_owner_is_provably_gone(tmp_path: Path) -> None:
     ledger = tmp_path / "framework.db"
     alive = Owner.current()
