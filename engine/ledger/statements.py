@@ -49,6 +49,7 @@ FINISH_RUN = (
     + DURATION_SINCE.format(col="coalesce(started_at, created_at)")
     + ", error = ?, exit_code = ? WHERE id = ?"
 )
+ANY_ACTIVE_RUN = "SELECT EXISTS (SELECT 1 FROM runs WHERE status IN ('pending', 'running'))"
 PENDING_CANCELS = (
     "SELECT id, run_id, step_id, requested_at, requested_by FROM cancel_requests"
     " WHERE run_id = ? AND handled_at IS NULL ORDER BY id"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -13,9 +13,12 @@ from engine.ledger import statements as sql
 from engine.ledger.connection import translate_errors
 from engine.ledger.group_commit import GroupCommit, Op
 from engine.ledger.owner import Owner
-from engine.ledger.records import CancelRequest
 from engine.ledger.times import from_iso, to_iso
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
+
+if TYPE_CHECKING:
+    # The read API's records cost ~7 ms to import; a run that nobody cancels never needs them.
+    from engine.ledger.records import CancelRequest
 
 __all__ = ["LedgerWriter", "Owner"]
 
@@ -256,12 +259,25 @@ class LedgerWriter(GroupCommit):
 
     # -- reads the engine needs while running -------------------------------------------------
 
+    async def has_active_runs(self) -> bool:
+        """Whether some run is marked pending or running: only then can a crashed one be found."""
+        if self._error is not None:
+            raise self._error
+        with translate_errors(self.path):
+            rows = await self._db.execute_fetchall(sql.ANY_ACTIVE_RUN)
+        (exists,) = next(iter(rows))
+        return bool(exists)
+
     async def pending_cancel_requests(self, run_id: str) -> list[CancelRequest]:
         """Return the cancel requests for `run_id` not yet handled, oldest first."""
         if self._error is not None:
             raise self._error
         with translate_errors(self.path):
             rows = await self._db.execute_fetchall(sql.PENDING_CANCELS, (run_id,))
+        if not rows:
+            return []
+        from engine.ledger.records import CancelRequest
+
         return [
             CancelRequest(
                 id=row[0],

@@ -19,7 +19,6 @@ from engine.executors.local import LocalExecutor
 from engine.ledger.ids import new_run_id
 from engine.ledger.location import logs_dir
 from engine.ledger.owner import Owner
-from engine.ledger.recovery import reconcile_path
 from engine.ledger.writer import LedgerWriter
 from engine.plan.spec import LoadedPlan
 from engine.progress import MaskedReporter, Reporter
@@ -72,8 +71,12 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
     started = time.time()
     outputs_dir = Path(tempfile.mkdtemp(prefix=f"engine-{run_id}-"))  # mode 0700
     try:
-        # Runs left `running` by a dead engine are marked crashed before this one starts.
-        await asyncio.to_thread(reconcile_path, request.ledger_path)
+        # Runs left `running` by a dead engine are marked crashed before this one starts. Recovery
+        # (its imports, a reader, a thread) costs ~10 ms, so it is only called when it may find one.
+        if await writer.has_active_runs():
+            from engine.ledger.recovery import reconcile_path
+
+            await asyncio.to_thread(reconcile_path, request.ledger_path)
         writer.create_run(
             run_id=run_id, plan_hash=loaded.hash, plan_name=plan.name, plan_version=plan.version,
             plan_json=loaded.canonical_json(), plan_path=str(Path(loaded.source).resolve()),
