@@ -94,6 +94,7 @@ def test_a_hit_never_imports_pydantic_nor_psutil(tmp_path: Path) -> None:
     assert "pydantic" in first.stderr  # the first run validated in full
     assert "pydantic" not in second.stderr
     assert "psutil" not in second.stderr  # only needed to check another engine's processes
+    assert "engine.ledger.recovery" not in second.stderr  # no run was left active
 
 
 def test_an_edited_plan_is_validated_again(tmp_path: Path) -> None:

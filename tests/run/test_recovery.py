@@ -132,6 +132,19 @@ def _dead_owner() -> Owner:
     return Owner(proc.pid, started, socket.gethostname(), Owner.current().boot_id)
 
 
+def test_engine_run_marks_a_dead_engines_run_crashed_before_it_starts(tmp_path: Path) -> None:
+    ledger = tmp_path / "framework.db"
+    asyncio.run(_write_run(ledger, "dead000000000", _dead_owner()))
+    plan = tmp_path / "one.json"
+    plan.write_text(json.dumps({"name": "one", "steps": [{"id": "a", "command": "true"}]}))
+    ran = _engine(ledger, "run", str(plan), "-q")
+    assert ran.returncode == 0, ran.stderr
+    with LedgerReader.open(ledger) as reader:
+        status = {r.id: r.status for r in reader.list_runs()}
+    assert status.pop("dead000000000") is RunStatus.CRASHED
+    assert list(status.values()) == [RunStatus.SUCCEEDED]
+
+
 def test_own_start_time_is_the_one_psutil_reports() -> None:
     """Owner.current() reads /proc itself (psutil costs ~7 ms to import); is_gone uses psutil."""
     owner = Owner.current()
