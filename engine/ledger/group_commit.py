@@ -41,7 +41,8 @@ MAX_BATCH_OPS = 4000
 # While records keep coming, commits start at most this often. Each costs the writer thread about
 # 90 µs however small it is (BEGIN, COMMIT, the WAL frames), and a busy run would otherwise commit
 # once per step (bench/bench_run.py: 840 commits for 1,000 steps, 120 with the interval). A record
-# after a quiet spell is committed at once; readers see a record at most this much later.
+# after a quiet spell is committed at once, and so is everything when someone waits in flush();
+# readers see a record at most this much later.
 COMMIT_INTERVAL_SEC = 0.005
 
 
@@ -120,6 +121,7 @@ class GroupCommit:
         self._committed = 0
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
+        self._hurry = asyncio.Event()  # someone waits in flush(): commit without the interval
         self._error: LedgerError | None = None
         self._closed = False
         self._masker: StreamMasker | None = None
@@ -203,8 +205,10 @@ class GroupCommit:
         while True:
             await self._wakeup.wait()
             delay = next_commit - self._loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)  # the batch grows meanwhile
+            if delay > 0 and not self._hurry.is_set():
+                with suppress(TimeoutError):  # the batch grows meanwhile
+                    await asyncio.wait_for(self._hurry.wait(), delay)
+            self._hurry.clear()
             self._wakeup.clear()
             if not self._sealed:
                 continue  # taken by the previous commit already
@@ -255,6 +259,7 @@ class GroupCommit:
             return
         future: asyncio.Future[None] = self._loop.create_future()
         self._waiters.append((target, future))
+        self._hurry.set()
         await future
 
     async def close(self) -> None:

@@ -109,23 +109,29 @@ async def test_backlog_is_cut_between_stretches_only(
     assert conn.execute("SELECT count(*) FROM run_steps").fetchone()[0] == 30
 
 
-async def test_while_busy_commits_start_an_interval_apart(
+async def test_while_busy_commits_start_an_interval_apart_unless_someone_flushes(
     ledger_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ledger_path.parent.mkdir()
-    monkeypatch.setattr(group_commit, "COMMIT_INTERVAL_SEC", 1.0)
+    monkeypatch.setattr(group_commit, "COMMIT_INTERVAL_SEC", 60.0)
     loop = asyncio.get_running_loop()
     async with await LedgerWriter.open(ledger_path) as w:
-        first = loop.time()
-        create(w, "run1", ["a"])
-        await w.flush()  # the first record after a quiet spell does not wait
+        create(w, "run1", ["a", "b"])
+        for _ in range(300):  # the first record after a quiet spell does not wait (bounded: 15 s)
+            if w.commits:
+                break
+            await asyncio.sleep(0.05)
         assert w.commits == 1
         start(w, "run1", "a")
         await asyncio.sleep(0.1)
-        assert w.commits == 1  # held back: the previous commit started less than 1 s ago
-        await w.flush()
+        assert w.commits == 1  # held back: the previous commit started less than 60 s ago
+        flushing = loop.time()
+        await w.flush()  # a waiter does not wait out the interval
         assert w.commits == 2
-        assert loop.time() - first >= 1.0
+        assert loop.time() - flushing < 30
+        start(w, "run1", "b")
+    conn = sqlite3.connect(ledger_path)  # closing flushed the last one
+    assert conn.execute("SELECT count(*) FROM step_attempts").fetchone()[0] == 2
 
 
 async def test_reader_never_sees_half_of_a_stretch(ledger_path: Path) -> None:
