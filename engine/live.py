@@ -70,6 +70,10 @@ class LiveReporter:
         more = len(self._running) - len(shown)
         return Text("running: " + ", ".join(parts) + (f" (+{more})" if more else ""), style="cyan")
 
+    def close(self) -> None:
+        """Stops redrawing and shows the cursor again; harmless if the display never started."""
+        self._live.stop()
+
     def finish(self, status: RunStatus, error: str | None, elapsed: float) -> None:
         self._live.stop()
         style = "green" if status is RunStatus.SUCCEEDED else "red"

@@ -27,6 +27,9 @@ class Reporter(Protocol):
 
     def finish(self, status: RunStatus, error: str | None, elapsed: float) -> None: ...
 
+    def close(self) -> None:
+        """Stop showing progress without a summary: the run broke off (the ledger failed)."""
+
 
 class JsonReporter:
     """One JSON object per line on stdout, shaped like a ledger event."""
@@ -55,6 +58,9 @@ class JsonReporter:
         self._write(
             {"type": event, "status": str(status), "error": error, "elapsed_sec": round(elapsed, 3)}
         )
+
+    def close(self) -> None:
+        """Nothing to undo: every line is complete when written."""
 
     def _write(self, record: dict[str, Any]) -> None:
         record = {"ts": round(time.time(), 3), "run_id": self._run_id, **record}
@@ -98,6 +104,9 @@ class PlainReporter:
             text += f": {error}"
         self._line(text, always=True)
 
+    def close(self) -> None:
+        """Nothing to undo: every line is complete when written."""
+
     def _line(self, text: str, always: bool = False) -> None:
         if self._quiet and not always:
             return
@@ -140,3 +149,6 @@ class MaskedReporter:
     def finish(self, status: RunStatus, error: str | None, elapsed: float) -> None:
         masked = self._mask(error)
         self._inner.finish(status, masked if isinstance(masked, str) else None, elapsed)
+
+    def close(self) -> None:
+        self._inner.close()

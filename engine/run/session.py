@@ -59,6 +59,14 @@ def prepare_environment(request: RunRequest) -> tuple[dict[str, str], dict[str, 
 
 async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
     """Run the plan, recording everything in the ledger; signals cancel, a second one kills."""
+    try:
+        return await _execute(request, reporter)
+    except BaseException:
+        reporter.close()  # a live display gives the terminal back even when the run broke off
+        raise
+
+
+async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
     loaded = request.loaded
     plan = loaded.plan
     caller, secrets = prepare_environment(request)

@@ -9,6 +9,9 @@ import re
 import resource
 import signal
 import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 from tests.e2e.conftest import ENGINE, Engine
 from tests.support import live_processes_with, wait_for
@@ -45,16 +48,19 @@ def test_output_to_a_pipe_is_plain_lines(engine: Engine) -> None:
     assert "failed" in lines[-1] and engine.last_run().id in lines[-1]
 
 
-def test_no_color_on_a_terminal_prints_no_colors(engine: Engine) -> None:
-    path = engine.plan(STEPS)
+def _on_a_terminal(
+    engine: Engine, *args: str | Path, env: Mapping[str, str], **popen: Any
+) -> tuple[int, str]:
+    """Run `engine ARGS...` with a pseudo-terminal as stdin, stdout and stderr; all it wrote."""
     primary, secondary = pty.openpty()
     proc = subprocess.Popen(
-        [ENGINE, "run", str(path)],
+        [ENGINE, *map(str, args)],
         cwd=engine.tmp_path,
-        env=engine.env({"NO_COLOR": "1", "TERM": "xterm-256color"}),
+        env=engine.env(env),
         stdin=secondary,
         stdout=secondary,
         stderr=secondary,
+        **popen,
     )
     os.close(secondary)
     output = b""
@@ -67,8 +73,15 @@ def test_no_color_on_a_terminal_prints_no_colors(engine: Engine) -> None:
             break
         output += chunk
     os.close(primary)
-    assert proc.wait(timeout=30) == 1
-    text = output.decode(errors="replace")
+    return proc.wait(timeout=30), output.decode(errors="replace")
+
+
+def test_no_color_on_a_terminal_prints_no_colors(engine: Engine) -> None:
+    path = engine.plan(STEPS)
+    returncode, text = _on_a_terminal(
+        engine, "run", path, env={"NO_COLOR": "1", "TERM": "xterm-256color"}
+    )
+    assert returncode == 1
     assert "failed" in text
     # Select Graphic Rendition codes that set a foreground or background colour.
     colours = re.findall(r"\x1b\[([0-9;]*)m", text)
@@ -96,8 +109,8 @@ def test_a_file_that_is_not_a_ledger_exits_3(engine: Engine) -> None:
     assert text_file.read_text() == "just some notes\n"
 
 
-def test_a_ledger_that_cannot_be_written_mid_run_exits_3(engine: Engine, marker: str) -> None:
-    # A file size limit stands in for a full disk: the WAL cannot grow past it.
+def _ledger_file_limit(engine: Engine) -> Callable[[], None]:
+    """A file size limit that stands in for a full disk: the ledger's WAL cannot grow past it."""
     assert engine.run_plan([{"id": "x", "command": "true"}]).returncode == 0
     wal = engine.ledger_path.with_name(engine.ledger_path.name + "-wal")
     sizes = [engine.ledger_path.stat().st_size, wal.stat().st_size if wal.exists() else 0]
@@ -107,6 +120,11 @@ def test_a_ledger_that_cannot_be_written_mid_run_exits_3(engine: Engine, marker:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the write kills the engine
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
+    return limited
+
+
+def test_a_ledger_that_cannot_be_written_mid_run_exits_3(engine: Engine, marker: str) -> None:
+    limited = _ledger_file_limit(engine)
     steps = [{"id": "long", "command": "sleep", "args": [marker], "on_failure": "continue"}]
     steps += [{"id": f"s{i}", "command": "true"} for i in range(400)]
     path = engine.plan(steps, globals={"max_concurrency": 2, "kill_grace_sec": 0.2})
@@ -118,3 +136,18 @@ def test_a_ledger_that_cannot_be_written_mid_run_exits_3(engine: Engine, marker:
     assert len(lines) == 1, stderr
     assert lines[0].startswith("engine: ") and str(engine.ledger_path) in lines[0]
     assert live_processes_with(marker) == []
+
+
+def test_the_live_display_gives_the_terminal_back_when_the_ledger_fails(engine: Engine) -> None:
+    limited = _ledger_file_limit(engine)
+    steps = [{"id": f"s{i}", "command": "true"} for i in range(400)]
+    path = engine.plan(steps, globals={"max_concurrency": 2})
+    returncode, text = _on_a_terminal(
+        engine, "run", path, env={"TERM": "xterm-256color"}, preexec_fn=limited
+    )
+    assert returncode == 3, text
+    hidden = text.rfind("\x1b[?25l")  # the live display hides the cursor while it draws
+    assert hidden != -1, text
+    assert text.rfind("\x1b[?25h") > hidden  # and shows it again, though the run broke off
+    last = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).rstrip().splitlines()[-1]
+    assert last.startswith("engine: ") and "ledger" in last
