@@ -86,8 +86,8 @@ class PlainReporter:
     def emit(
         self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
     ) -> None:
-        if type in _QUIET_IN_PLAIN:
-            return
+        if self._quiet or type in _QUIET_IN_PLAIN:
+            return  # --quiet prints the summary line only
         text = str(type).removeprefix("step_")
         if (attempt is not None and attempt > 1) or type is EventType.STEP_RETRY:
             text += f" (attempt {attempt})"
