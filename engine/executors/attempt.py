@@ -9,10 +9,10 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 import time
 
 from engine.executors.base import AttemptResult, LaunchSpec
+from engine.executors.exits import ExitWatcher
 from engine.executors.logfile import tail_of, write_all
 from engine.masking import StreamMasker
 
@@ -36,19 +36,21 @@ class LocalAttempt:
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
+        exits: ExitWatcher,
         spec: LaunchSpec,
-        proc: subprocess.Popen[bytes],
+        pid: int,
         started_at: float,
         log_start: int,
         log_fd: int | None,
         read_fd: int | None,
         masker: StreamMasker | None,
     ) -> None:
-        self.pid: int | None = proc.pid
+        self.pid: int | None = pid
         self._loop = loop
+        self._exits = exits
         self._spec = spec
-        self._proc = proc
-        self._pgid = proc.pid  # start_new_session: the child leads its own group
+        self._returncode: int | None = None
+        self._pgid = pid  # start_new_session: the child leads its own group
         self._started_at = started_at
         self._finished_at = started_at
         self._log_start = log_start
@@ -71,13 +73,13 @@ class LocalAttempt:
             os.set_blocking(read_fd, False)
             loop.add_reader(read_fd, self._on_output)
         try:
-            self._pidfd = os.pidfd_open(proc.pid)
+            self._pidfd = os.pidfd_open(pid)
         except OSError:
             # Out of fds (or no pidfd support): a blocking wait in a thread is slower but correct.
             self._pidfd = -1
             loop.run_in_executor(None, self._wait_blocking)
         else:
-            loop.add_reader(self._pidfd, self._on_exit)
+            exits.watch(self._pidfd, self._on_exit)
 
     async def wait(self) -> AttemptResult:
         """Waits for the result; the attempt runs to its end even if the caller stops waiting."""
@@ -108,7 +110,7 @@ class LocalAttempt:
             pid, status = self._pgid, 255 << 8
         if pid == 0:
             return  # spurious wake-up: the pidfd stays watched
-        self._loop.remove_reader(self._pidfd)
+        self._exits.unwatch(self._pidfd)
         os.close(self._pidfd)
         self._record_exit(status)
 
@@ -118,8 +120,7 @@ class LocalAttempt:
 
     def _record_exit(self, status: int) -> None:
         self._finished_at = time.time()
-        # Popen would otherwise warn that the process still runs and queue it for its own reaping.
-        self._proc.returncode = os.waitstatus_to_exitcode(status)
+        self._returncode = os.waitstatus_to_exitcode(status)
         if self._timer is not None:
             self._timer.cancel()
         self._exited.set_result(None)
@@ -257,7 +258,7 @@ class LocalAttempt:
             tail = tail_of(self._log_fd, self._log_start)
             os.close(self._log_fd)
             self._log_fd = None
-        returncode = self._proc.returncode
+        returncode = self._returncode
         assert returncode is not None, "finalized before the process was reaped"
         self._done.set_result(
             AttemptResult(

@@ -1,17 +1,19 @@
 """The local executor: each attempt is a subprocess in its own session, watched through a pidfd.
 
-Why it looks like this (per-step overhead must stay close to `make -j2`, see bench/bench_spawn.py):
+Why it looks like this (per-step overhead must stay close to `make -j2`, see bench/bench_run.py):
 
-- `subprocess.Popen` is called directly on the event loop thread by default (about 0.5 ms, cheaper
-  than asyncio's subprocess transport; `spawn_threads` moves it to threads), and exit is learnt
-  from `os.pidfd_open` + `loop.add_reader`, so no watcher thread and no SIGCHLD handler are
-  involved; the process is reaped with `os.waitpid(pid, WNOHANG)`.
+- The process is started on the event loop thread by `spawn` (engine/executors/spawn.py): the
+  fork/exec primitive Popen uses, without Popen's ~50 µs of Python around it (`spawn_threads`
+  moves it to threads). Its exit is learnt from a pidfd in the run's `ExitWatcher` epoll set, so no
+  watcher thread, no SIGCHLD handler and no per-attempt asyncio reader are involved; the process
+  is reaped with `os.waitpid(pid, WNOHANG)`.
 - Without secrets to mask, the log file's fd is handed to the child as stdout and stderr: the kernel
   writes the log, the engine never sees the output, and a step printing gigabytes costs nothing
   here. With secrets, the child writes into a pipe that is read in chunks, masked by `StreamMasker`
   and appended to the log.
-- `start_new_session=True` makes the child lead its own process group, so timeout, cancel and kill
-  signal the whole group (`os.killpg`): grandchildren and background jobs die with the step.
+- Each child leads its own session and process group (as with `start_new_session=True`), so
+  timeout, cancel and kill signal the whole group (`os.killpg`): grandchildren and background jobs
+  die with the step.
 - When the main process exits while other processes of its group still run (`cmd &` left behind),
   they are TERMed, then KILLed after a short grace, before the result is returned. A step's
   background children never outlive it, as GitHub Actions kills a job's orphans at its end; a step
@@ -30,14 +32,15 @@ import errno
 import fcntl
 import os
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 from engine.executors.attempt import LocalAttempt
 from engine.executors.base import AttemptResult, LaunchSpec
+from engine.executors.exits import ExitWatcher
 from engine.executors.logfile import LOG_FLAGS, read_tail, write_all
+from engine.executors.spawn import spawn
 from engine.masking import StreamMasker
 
 PIPE_SIZE = 1024 * 1024
@@ -58,6 +61,7 @@ class LocalExecutor:
         self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         self._spawn_threads = spawn_threads
         self._spawner: ThreadPoolExecutor | None = None
+        self._exits: ExitWatcher | None = None
 
     async def launch(self, spec: LaunchSpec) -> LocalAttempt | FailedAttempt:
         """Starts the attempt; a spawn failure comes back as a handle whose result says so."""
@@ -80,13 +84,18 @@ class LocalExecutor:
                 raise
         if isinstance(started, AttemptResult):
             return FailedAttempt(started)
-        return LocalAttempt(loop, spec, *started)
+        if self._exits is None:
+            self._exits = ExitWatcher(loop)
+        return LocalAttempt(loop, self._exits, spec, *started)
 
     def close(self) -> None:
         """Stops the spawner threads, if any, and closes /dev/null; running attempts go on."""
         if self._spawner is not None:
             self._spawner.shutdown(wait=False)
             self._spawner = None
+        if self._exits is not None:
+            self._exits.close()
+            self._exits = None
         if self._devnull >= 0:
             os.close(self._devnull)
             self._devnull = -1
@@ -112,15 +121,13 @@ class LocalExecutor:
         try:
             if not spec.argv:
                 raise ValueError("empty command")
-            proc = subprocess.Popen(
+            pid = spawn(
                 spec.argv,
+                cwd=spec.cwd,
+                env=spec.env,
                 stdin=self._devnull,
                 stdout=out_fd,
                 stderr=out_fd,
-                cwd=spec.cwd,
-                env=spec.env,
-                start_new_session=True,
-                close_fds=True,
             )
         except (OSError, ValueError) as exc:
             if read_fd is not None:
@@ -136,9 +143,9 @@ class LocalExecutor:
         if read_fd is None:
             # The child writes this log itself; the engine keeps the descriptor only to read the
             # tail when the attempt ends, without opening the file again.
-            return _Started(proc, started_at, log_start, log_fd, None, None)
+            return _Started(pid, started_at, log_start, log_fd, None, None)
         os.close(out_fd)  # else the pipe would never reach EOF
-        return _Started(proc, started_at, log_start, log_fd, read_fd, masker)
+        return _Started(pid, started_at, log_start, log_fd, read_fd, masker)
 
     def _open_log(self, log_path: str) -> int:
         log_dir = os.path.dirname(log_path)
@@ -153,7 +160,7 @@ class LocalExecutor:
 
 
 class _Started(NamedTuple):
-    proc: subprocess.Popen[bytes]
+    pid: int
     started_at: float
     log_start: int
     log_fd: int | None
@@ -165,8 +172,8 @@ def _kill_unwatched(started: _Started | AttemptResult) -> None:
     """Kills and reaps a process whose launch was canceled before anyone could watch it."""
     if isinstance(started, _Started):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(started.proc.pid, signal.SIGKILL)
-        started.proc.wait()
+            os.killpg(started.pid, signal.SIGKILL)
+        os.waitpid(started.pid, 0)
         for fd in (started.log_fd, started.read_fd):
             if fd is not None:
                 os.close(fd)
