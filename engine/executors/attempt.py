@@ -63,6 +63,7 @@ class LocalAttempt:
         self._group_gone = False
         self._exited: asyncio.Future[None] = loop.create_future()
         self._done: asyncio.Future[AttemptResult] = loop.create_future()
+        self._waiters: list[asyncio.Future[AttemptResult]] = []
         self._eof: asyncio.Future[None] = loop.create_future()
         self._stopper: asyncio.Task[None] | None = None
         self._finisher: asyncio.Task[None] | None = None
@@ -83,14 +84,14 @@ class LocalAttempt:
 
     async def wait(self) -> AttemptResult:
         """Waits for the result; the attempt runs to its end even if the caller stops waiting."""
-        return await asyncio.shield(self._done)
+        return await self._result()
 
     async def terminate(self, grace_sec: float) -> None:
         """TERMs the group, KILLs it after `grace_sec`, and returns once the attempt is finished."""
         if not self._exited.done():
             self._canceled = True
             self._start_stopper(grace_sec)
-        await asyncio.shield(self._done)
+        await self._result()
 
     def kill(self) -> None:
         """KILLs the group now; a running `terminate` or timeout then completes at once."""
@@ -99,6 +100,19 @@ class LocalAttempt:
         if not self._exited.done():
             self._canceled = True
         self._signal_group(signal.SIGKILL)
+
+    def _result(self) -> asyncio.Future[AttemptResult]:
+        """A future of the result for one waiter: canceling it leaves the attempt and others alone.
+
+        What `asyncio.shield(self._done)` gives, minus the extra loop iteration shield's callback
+        costs: `_finalize` resolves these futures itself.
+        """
+        waiter: asyncio.Future[AttemptResult] = self._loop.create_future()
+        if self._done.done():
+            waiter.set_result(self._done.result())
+        else:
+            self._waiters.append(waiter)
+        return waiter
 
     # -- callbacks -------------------------------------------------------------------------------
 
@@ -260,19 +274,22 @@ class LocalAttempt:
             self._log_fd = None
         returncode = self._returncode
         assert returncode is not None, "finalized before the process was reaped"
-        self._done.set_result(
-            AttemptResult(
-                exit_code=returncode if returncode >= 0 else None,
-                signal=-returncode if returncode < 0 else None,
-                timed_out=self._timed_out,
-                canceled=self._canceled,
-                spawn_error=None,
-                pid=self.pid,
-                started_at=self._started_at,
-                finished_at=self._finished_at,
-                output_tail=tail,
-            )
+        result = AttemptResult(
+            exit_code=returncode if returncode >= 0 else None,
+            signal=-returncode if returncode < 0 else None,
+            timed_out=self._timed_out,
+            canceled=self._canceled,
+            spawn_error=None,
+            pid=self.pid,
+            started_at=self._started_at,
+            finished_at=self._finished_at,
+            output_tail=tail,
         )
+        self._done.set_result(result)
+        for waiter in self._waiters:
+            if not waiter.done():  # its waiter was canceled
+                waiter.set_result(result)
+        self._waiters.clear()
 
 
 def _group_has_live_member(pgid: int) -> bool:
