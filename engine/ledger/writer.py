@@ -54,12 +54,12 @@ class LedgerWriter(GroupCommit):
         self,
         run_id: str,
         type: EventType,
-        at: float,
+        ts: str,
         step_id: str | None = None,
         attempt: int | None = None,
         data: dict[str, Any] | None = None,
     ) -> Op:
-        return (sql.INSERT_EVENT, (run_id, step_id, attempt, str(type), to_iso(at), _json(data)))
+        return (sql.INSERT_EVENT, (run_id, step_id, attempt, str(type), ts, _json(data)))
 
     def create_run(
         self,
@@ -116,21 +116,21 @@ class LedgerWriter(GroupCommit):
             "owner_pid": owner.pid,
             "owner_host": owner.host,
         }
-        ops.append(self._event_op(run_id, EventType.RUN_CREATED, created_at, data=data))
+        ops.append(self._event_op(run_id, EventType.RUN_CREATED, ts, data=data))
         self._record(*ops)
 
     def run_started(self, *, run_id: str, at: float) -> None:
         """Record that the run began scheduling steps."""
+        ts = to_iso(at)
         self._record(
-            (sql.RUN_STARTED, (to_iso(at), run_id)),
-            self._event_op(run_id, EventType.RUN_STARTED, at),
+            (sql.RUN_STARTED, (ts, run_id)), self._event_op(run_id, EventType.RUN_STARTED, ts)
         )
 
     def step_ready(self, *, run_id: str, step_id: str, at: float) -> None:
         """Record that a step's dependencies are done and it waits for a concurrency slot."""
         self._record(
             (sql.STEP_READY, (run_id, step_id)),
-            self._event_op(run_id, EventType.STEP_READY, at, step_id=step_id),
+            self._event_op(run_id, EventType.STEP_READY, to_iso(at), step_id=step_id),
         )
 
     def attempt_started(
@@ -159,7 +159,7 @@ class LedgerWriter(GroupCommit):
             ),
             (sql.STEP_RUNNING, (attempt, ts, run_id, step_id)),
             self._event_op(
-                run_id, EventType.STEP_STARTED, at, step_id=step_id, attempt=attempt, data=data
+                run_id, EventType.STEP_STARTED, ts, step_id=step_id, attempt=attempt, data=data
             ),
         )
 
@@ -210,8 +210,8 @@ class LedgerWriter(GroupCommit):
         A non-final status (retrying) only changes the status, so one call covers every step
         transition after launch.
         """
+        ts = to_iso(at)
         if status.is_final:
-            ts = to_iso(at)
             op: Op = (sql.FINISH_STEP, (str(status), ts, ts, reason, run_id, step_id))
         else:
             op = (sql.STEP_STATUS, (str(status), reason, run_id, step_id))
@@ -219,7 +219,7 @@ class LedgerWriter(GroupCommit):
         payload.setdefault("status", str(status))
         if reason is not None:
             payload.setdefault("reason", reason)
-        self._record(op, self._event_op(run_id, event, at, step_id=step_id, data=payload))
+        self._record(op, self._event_op(run_id, event, ts, step_id=step_id, data=payload))
 
     def record_outputs(
         self, *, run_id: str, step_id: str, attempt: int, outputs: dict[str, str]
@@ -243,7 +243,9 @@ class LedgerWriter(GroupCommit):
         data: dict[str, Any] | None = None,
     ) -> None:
         """Append one event that has no state change of its own (e.g. step_output_truncated)."""
-        self._record(self._event_op(run_id, type, at, step_id=step_id, attempt=attempt, data=data))
+        self._record(
+            self._event_op(run_id, type, to_iso(at), step_id=step_id, attempt=attempt, data=data)
+        )
 
     def run_finished(
         self, *, run_id: str, status: RunStatus, at: float, error: str | None, exit_code: int
@@ -254,7 +256,7 @@ class LedgerWriter(GroupCommit):
         data = {"status": str(status), "exit_code": exit_code, "error": error}
         self._record(
             (sql.FINISH_RUN, (str(status), ts, ts, error, exit_code, run_id)),
-            self._event_op(run_id, event, at, data=data),
+            self._event_op(run_id, event, ts, data=data),
         )
 
     def cancel_handled(self, *, request_id: int, at: float) -> None:
