@@ -9,9 +9,9 @@ this machine: only the ratios mean something elsewhere.
     python bench/bench_run.py --runs 3   # quicker
 
 Only `engine` creates files (a log per attempt), so anything that makes file creation slow counts
-against it alone: on ext4 without a journal, creating files is several times slower for about a
-minute after thousands were deleted (the test suite, or this benchmark's own clean-up), see
-docs/architecture.md. Leave a minute after those before comparing figures.
+against it alone: on ext4 without a journal, creating files is several times slower for a few
+minutes after thousands were deleted (the test suite, or this benchmark's own clean-up), see
+docs/architecture.md. Leave five minutes after those before comparing figures.
 """
 
 from __future__ import annotations
