@@ -102,7 +102,7 @@ class LocalExecutor:
 
     def _start(self, spec: LaunchSpec) -> _Started | AttemptResult:
         """Opens the log and spawns the process: every blocking step of a launch, nothing async."""
-        masker = StreamMasker(spec.mask_values)
+        masker = StreamMasker(spec.mask_values) if spec.mask_values else None
         try:
             log_fd = self._open_log(os.fspath(spec.log_path))
         except OSError as exc:
@@ -112,7 +112,7 @@ class LocalExecutor:
         log_start = os.fstat(log_fd).st_size
         read_fd: int | None = None
         out_fd = log_fd
-        if masker.active:
+        if masker is not None and masker.active:
             read_fd, out_fd = os.pipe2(os.O_CLOEXEC)
             # A bigger pipe means fewer wake-ups per MB; the default 64 KB is kept if refused.
             with contextlib.suppress(OSError):
@@ -133,7 +133,9 @@ class LocalExecutor:
             if read_fd is not None:
                 os.close(read_fd)
                 os.close(out_fd)
-            message = masker.mask_all(_spawn_error_sentence(spec, exc).encode()).decode()
+            message = _spawn_error_sentence(spec, exc)
+            if masker is not None:
+                message = masker.mask_all(message.encode()).decode()
             with contextlib.suppress(OSError):
                 write_all(log_fd, message.encode() + b"\n")
             os.close(log_fd)

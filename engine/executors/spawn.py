@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 _fork_exec: Callable[..., int] = _posixsubprocess.fork_exec
 # Whether fork_exec is called directly; tests switch it off to cover the Popen path.
 DIRECT = (3, 11) <= sys.version_info[:2] <= (3, 13)
+_FS_ENCODING = sys.getfilesystemencoding()
+_FS_ERRORS = sys.getfilesystemencodeerrors()
 # The child reports a failed exec as "ExceptionName:hex errno:message" on a CLOEXEC pipe.
 _REPORT_MAX = 50_000
 
@@ -55,7 +57,7 @@ def spawn(
     for name, value in env.items():
         if "=" in name:
             raise ValueError("illegal environment variable name")
-        env_list.append(os.fsencode(f"{name}={value}"))
+        env_list.append(f"{name}={value}".encode(_FS_ENCODING, _FS_ERRORS))  # os.fsencode, inlined
     command = os.fsencode(argv[0])
     if b"/" in command:
         executables: tuple[bytes, ...] = (command,)
