@@ -106,6 +106,11 @@ def _reported_error(report: bytes, command: str, cwd: str | None) -> OSError:
         # Only a preexec_fn (never passed here) makes the child report anything but an OSError.
         text = message.decode(errors="replace") or "no details"
         return OSError(f"the child failed before exec: {text}")
-    filename = cwd if message == b"noexec" else command  # "noexec": changing into cwd failed
+    if message == b"noexec:chdir" or (message == b"noexec" and sys.version_info < (3, 13)):
+        filename: str | None = cwd  # changing into cwd failed ("noexec" up to 3.12)
+    elif message == b"noexec":
+        filename = None  # 3.13: failed before exec, elsewhere than in chdir
+    else:
+        filename = command
     error: OSError = kind(number, os.strerror(number), filename)
     return error
