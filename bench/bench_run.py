@@ -7,17 +7,20 @@ this machine: only the ratios mean something elsewhere.
 
     python bench/bench_run.py            # 7 rounds per workload (21 for the 1-step plan)
     python bench/bench_run.py --runs 3   # quicker
+    python bench/bench_run.py --keep     # leave the work directory (see below)
 
 Only `engine` creates files (a log per attempt), so anything that makes file creation slow counts
 against it alone: on ext4 without a journal, creating files is several times slower for a few
 minutes after thousands were deleted (the test suite, or this benchmark's own clean-up), see
-docs/architecture.md. Leave five minutes after those before comparing figures.
+docs/architecture.md. Leave five minutes after those before comparing figures; the benchmark
+prints what creating a file cost before and after its runs, so a slowed run shows itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sqlite3
 import statistics
@@ -84,6 +87,17 @@ def timed(command: list[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
+def file_creation_us(directory: Path, count: int = 300) -> float:
+    """Wall time to create one empty file the way `engine` creates each log. The files stay
+    until the end, since deleting them would slow the creations that follow."""
+    directory.mkdir()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    start = time.perf_counter()
+    for i in range(count):
+        os.close(os.open(directory / f"{i}.log", flags, 0o644))
+    return (time.perf_counter() - start) / count * 1e6
+
+
 def interleaved(runs: int, commands: dict[str, list[str]], cwd: Path) -> dict[str, float]:
     """Median wall time per tool; each round runs every tool once, so a noisy stretch of the
     (shared, virtual) machine hits all of them alike instead of one tool's whole series."""
@@ -99,12 +113,19 @@ def interleaved(runs: int, commands: dict[str, list[str]], cwd: Path) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the generated plans, ledgers and logs (and spare the next run the slow"
+        " file creation that deleting them causes)",
+    )
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "engine")], check=True)
     doit = shutil.which("doit", path=str(Path(sys.executable).parent)) or shutil.which("doit")
     make = shutil.which("make")
     work = Path(tempfile.mkdtemp(prefix="bench-run-"))
+    created_before = file_creation_us(work / "probe-before")
     results: dict[str, dict[str, float]] = {}
     throughput = ""
     for workload in WORKLOADS:
@@ -142,8 +163,17 @@ def main() -> None:
             throughput = f"{rate:,.0f} events/s committed during workload (a)"
         cells = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in row.items())
         print(f"{workload}: {cells}", file=sys.stderr)
+    created_after = file_creation_us(work / "probe-after")
     report(results, throughput)
-    shutil.rmtree(work, ignore_errors=True)
+    print(
+        f"File creation in {work.parent}: {created_before:.0f} us per file before the runs,"
+        f" {created_after:.0f} us after (tens of us on a quiet file system; several times"
+        " more means recent mass deletions are slowing `engine`'s log files)"
+    )
+    if args.keep:
+        print(f"Kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def report(results: dict[str, dict[str, float]], throughput: str) -> None:
