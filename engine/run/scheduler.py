@@ -19,7 +19,8 @@ from engine.plan.spec import GROUPS, LoadedPlan, OnFailure, Step
 from engine.run.attempts import AttemptIO
 from engine.run.environment import EnvironmentBuilder
 from engine.run.retry import retry_delay, retry_reason, should_retry
-from engine.run.state import RunSettings, StepRun, judge
+from engine.run.slots import Slots
+from engine.run.state import RunSettings, StepRun, judge, judge_run
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
 
 Emit = Callable[[EventType, str | None, int | None, dict[str, object]], None]
@@ -48,7 +49,7 @@ class Scheduler:
         self._environment = environment
         self._caller_env = caller_env
         self._emit = emit
-        self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self._slots = Slots(settings.max_concurrency)
         self._steps: dict[str, StepRun] = {}
         self._views: dict[str, dict[str, object]] = {}  # what conditions see, by step id
         self._io = AttemptIO(loaded, settings, environment)
@@ -105,7 +106,7 @@ class Scheduler:
         """Run the DAG and the hooks; return the run's outcome and its error, if any."""
         try:
             await self._run_group("steps")
-            status, error = self._outcome()
+            status, error = judge_run(self._stop_outcome, self._stop_reason, self._failed)
             self._run_status = status
             hooks = ["on_success"] if status is RunStatus.SUCCEEDED else []
             if status in (RunStatus.FAILED, RunStatus.PARTIAL):
@@ -127,23 +128,6 @@ class Scheduler:
                     run.handle.kill()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def _outcome(self) -> tuple[RunStatus, str | None]:
-        if self._stop_outcome is RunStatus.CANCELED:
-            return RunStatus.CANCELED, self._stop_reason
-        if self._stop_outcome is not None:
-            return self._stop_outcome, self._stop_reason
-        fatal = [
-            run
-            for run, status in self._failed
-            if run.step.critical or (status is StepStatus.FAILED and run.policy is OnFailure.ABORT)
-        ]
-        if fatal:
-            return RunStatus.FAILED, f'step "{fatal[0].id}" failed'
-        if self._failed:
-            names = ", ".join(f'"{run.id}"' for run, _ in self._failed[:5])
-            return RunStatus.PARTIAL, f"steps failed: {names}"
-        return RunStatus.SUCCEEDED, None
 
     def _skip_group(self, group: str, reason: str) -> None:
         now = time.time()
@@ -225,7 +209,7 @@ class Scheduler:
         run.status = StepStatus.READY
         self._writer.step_ready(run_id=self._run_id, step_id=run.id, at=time.time())
         self._emit(EventType.STEP_READY, run.id, None, {})
-        self._spawn(self._execute(run))
+        self._slots.request(lambda: self._spawn(self._execute(run)))
 
     def _conditions_allow(self, run: StepRun) -> bool:
         """Decide a step that has a condition or skip_if; False when it was finished here."""
@@ -276,8 +260,11 @@ class Scheduler:
     async def _execute(self, run: StepRun) -> None:
         retry_note: str | None = None
         delay: float | None = None
+        holding = True  # the task starts with a slot (_decide); a retry waits for one again
         while True:
-            async with self._slots:
+            if not holding:
+                await self._slots.acquire()
+            try:
                 reason = self._may_start(run)
                 if reason is not None:
                     if run.cancel_requested or run.attempt:  # canceled, or stopped mid-retry
@@ -308,6 +295,9 @@ class Scheduler:
                     self._spawn(handle.terminate(self._plan.globals.kill_grace_sec))
                 result = await handle.wait()
                 run.handle = None
+            finally:
+                self._slots.release()
+                holding = False
             verdict = judge(result, run.step)
             run.exit_code = result.exit_code
             status, error, message = verdict.status, verdict.error, verdict.message

@@ -1,4 +1,4 @@
-"""The per-run state of one step, and how a finished attempt is judged."""
+"""The per-run state of one step, and how a finished attempt, and a finished run, are judged."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.executors.base import AttemptHandle, AttemptResult
 from engine.plan.spec import OnFailure, Step
-from engine.states import AttemptStatus, ErrorCode, StepStatus
+from engine.states import AttemptStatus, ErrorCode, RunStatus, StepStatus
 
 if TYPE_CHECKING:  # the condition language is imported only by plans that use it
     from engine.plan.expressions import Expression
@@ -80,6 +80,29 @@ def judge(result: AttemptResult, step: Step) -> Verdict:
     if result.exit_code in step.success_exit_codes:
         return Verdict(AttemptStatus.SUCCEEDED, None, None)
     return Verdict(AttemptStatus.FAILED, ErrorCode.EXIT_NONZERO, f"exit code {result.exit_code}")
+
+
+def judge_run(
+    stop_outcome: RunStatus | None,
+    stop_reason: str | None,
+    failed: list[tuple[StepRun, StepStatus]],
+) -> tuple[RunStatus, str | None]:
+    """The run's outcome (SPEC §3) once its steps are final: a stop decides it (cancel, abort,
+    timeout); else a failed critical or `abort` step fails it, and any other failure makes it
+    partial. `failed` holds each failed or canceled step, with its primary in a fallback's place."""
+    if stop_outcome is not None:
+        return stop_outcome, stop_reason
+    fatal = [
+        run
+        for run, status in failed
+        if run.step.critical or (status is StepStatus.FAILED and run.policy is OnFailure.ABORT)
+    ]
+    if fatal:
+        return RunStatus.FAILED, f'step "{fatal[0].id}" failed'
+    if failed:
+        names = ", ".join(f'"{run.id}"' for run, _ in failed[:5])
+        return RunStatus.PARTIAL, f"steps failed: {names}"
+    return RunStatus.SUCCEEDED, None
 
 
 def _signal_name(number: int) -> str:

@@ -1,4 +1,4 @@
-"""How a finished attempt is judged, and what conditions see of a step."""
+"""How a finished attempt and a finished run are judged, and what conditions see of a step."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 from engine.executors.base import AttemptResult
 from engine.plan.model import Step
-from engine.run.state import StepRun, judge
-from engine.states import AttemptStatus, ErrorCode, StepStatus
+from engine.run.state import StepRun, judge, judge_run
+from engine.states import AttemptStatus, ErrorCode, RunStatus, StepStatus
 
 STEP = Step.model_validate({"id": "s", "command": "true", "success_exit_codes": [0, 3]})
 
@@ -48,3 +48,29 @@ def test_the_view_carries_ok_for_success() -> None:
     run = StepRun(step=STEP, group="steps", waiting=0)
     run.status, run.ok, run.exit_code = StepStatus.SKIPPED, False, None
     assert run.view() == {"status": "skipped", "exit_code": None, "outputs": {}, "ok": False}
+
+
+def failed_step(step_id: str, **fields: Any) -> StepRun:
+    step = Step.model_validate({"id": step_id, "command": "false", **fields})
+    return StepRun(step=step, group="steps", waiting=0)
+
+
+def test_run_outcomes() -> None:
+    assert judge_run(None, None, []) == (RunStatus.SUCCEEDED, None)
+    tolerated = failed_step("t", on_failure="skip_dependents")
+    assert judge_run(None, None, [(tolerated, StepStatus.FAILED)]) == (
+        RunStatus.PARTIAL,
+        'steps failed: "t"',
+    )
+    critical = failed_step("c", on_failure="continue", critical=True)
+    aborting = failed_step("a")  # on_failure defaults to abort
+    failed = [(tolerated, StepStatus.FAILED), (critical, StepStatus.FAILED)]
+    assert judge_run(None, None, failed) == (RunStatus.FAILED, 'step "c" failed')
+    assert judge_run(None, None, [(aborting, StepStatus.FAILED)])[0] is RunStatus.FAILED
+    # A canceled abort step does not fail the run by itself: the run is partial.
+    assert judge_run(None, None, [(aborting, StepStatus.CANCELED)])[0] is RunStatus.PARTIAL
+    # A stop (Ctrl-C, the run timeout) decides the outcome, whatever failed before it.
+    assert judge_run(RunStatus.CANCELED, "interrupted", failed) == (
+        RunStatus.CANCELED,
+        "interrupted",
+    )
