@@ -1,9 +1,9 @@
 """The run's concurrency limit: a queue of steps waiting for a slot.
 
 A ready step gets its task only once a slot is free, and a freed slot passes straight to the next
-step in line. An `asyncio.Semaphore` would have every ready step's task parked on it: 10,000 of them
-for a wide plan, each woken in turn, which measured 2-4% slower on `bench/bench_run.py` (a) and (c)
-and 6 MB more for 10,000 steps.
+step in line. An `asyncio.Semaphore` would have every ready step's task parked on it, 10,000 of them
+for a wide plan, each woken in turn: 6 MB more for 10,000 steps, and 2-3% slower on average on
+`bench/bench_run.py` (a) and (c), within that machine's noise (docs/architecture.md).
 """
 
 from __future__ import annotations
