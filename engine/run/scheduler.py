@@ -260,10 +260,7 @@ class Scheduler:
     async def _execute(self, run: StepRun) -> None:
         retry_note: str | None = None
         delay: float | None = None
-        holding = True  # the task starts with a slot (_decide); a retry waits for one again
-        while True:
-            if not holding:
-                await self._slots.acquire()
+        while True:  # holding a slot: _decide starts the task with one, a retry waits for one
             try:
                 reason = self._may_start(run)
                 if reason is not None:
@@ -297,7 +294,6 @@ class Scheduler:
                 run.handle = None
             finally:
                 self._slots.release()
-                holding = False
             verdict = judge(result, run.step)
             run.exit_code = result.exit_code
             status, error, message = verdict.status, verdict.error, verdict.message
@@ -367,6 +363,7 @@ class Scheduler:
                     {"reason": retry_note, "delay_sec": round(delay, 3)},
                 )
                 await self._sleep(run, delay)
+                await self._slots.acquire()
                 continue
             self._fail(run, message or str(error))
             return
