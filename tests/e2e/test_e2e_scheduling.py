@@ -95,6 +95,20 @@ def test_a_retried_step_that_then_succeeds_succeeds(engine: Engine) -> None:
     assert [str(a.status) for a in engine.attempts("flaky")] == ["failed", "succeeded"]
 
 
+def test_a_retry_waits_for_a_slot_behind_the_steps_already_waiting(engine: Engine) -> None:
+    flaky = sh('[ "$ENGINE_ATTEMPT" -ge 2 ]', retry={"max_attempts": 2, "delay_sec": 0})
+    result = engine.run_plan(
+        [{"id": "flaky", **flaky}, {"id": "x", "command": "true"}, {"id": "y", "command": "true"}],
+        globals={"max_concurrency": 1},
+    )
+    assert result.returncode == 0, result.stderr
+    assert overlapping(engine) == set()
+    started = sorted(engine.attempts(), key=lambda a: a.started_at)
+    assert [(a.step_id, a.attempt) for a in started] == [
+        ("flaky", 1), ("x", 1), ("y", 1), ("flaky", 2),
+    ]  # fmt: skip
+
+
 def test_backoff_delays_grow_to_the_cap_and_are_waited_out(engine: Engine) -> None:
     retry = {"max_attempts": 4, "delay_sec": 0.1, "backoff": 2, "max_delay_sec": 0.3}
     result = engine.run_plan([{"id": "s", **sh("exit 1"), "retry": retry}])
