@@ -62,7 +62,7 @@ class LocalAttempt:
         self._canceled = False
         self._group_gone = False
         self._exited: asyncio.Future[None] = loop.create_future()
-        self._done: asyncio.Future[AttemptResult] = loop.create_future()
+        self._outcome: AttemptResult | None = None  # set once, when the attempt is finalized
         self._waiters: list[asyncio.Future[AttemptResult]] = []
         self._eof: asyncio.Future[None] = loop.create_future()
         self._stopper: asyncio.Task[None] | None = None
@@ -95,7 +95,7 @@ class LocalAttempt:
 
     def kill(self) -> None:
         """KILLs the group now; a running `terminate` or timeout then completes at once."""
-        if self._done.done():
+        if self._outcome is not None:
             return
         if not self._exited.done():
             self._canceled = True
@@ -104,12 +104,12 @@ class LocalAttempt:
     def _result(self) -> asyncio.Future[AttemptResult]:
         """A future of the result for one waiter: canceling it leaves the attempt and others alone.
 
-        What `asyncio.shield(self._done)` gives, minus the extra loop iteration shield's callback
-        costs: `_finalize` resolves these futures itself.
+        What `asyncio.shield` over one shared future would give, minus the extra loop iteration
+        shield's callback costs: `_finalize` resolves these futures itself.
         """
         waiter: asyncio.Future[AttemptResult] = self._loop.create_future()
-        if self._done.done():
-            waiter.set_result(self._done.result())
+        if self._outcome is not None:
+            waiter.set_result(self._outcome)
         else:
             self._waiters.append(waiter)
         return waiter
@@ -285,7 +285,7 @@ class LocalAttempt:
             finished_at=self._finished_at,
             output_tail=tail,
         )
-        self._done.set_result(result)
+        self._outcome = result
         for waiter in self._waiters:
             if not waiter.done():  # its waiter was canceled
                 waiter.set_result(result)
