@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable
@@ -22,6 +23,15 @@ def wait_for(condition: Callable[[], T], timeout: float = 15.0, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+async def until(condition: Callable[[], object], timeout: float = 15.0) -> None:
+    """`wait_for` inside a running event loop: yields to the loop between polls."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.01)
 
 
 def live_processes_with(marker: str) -> list[psutil.Process]:

@@ -6,12 +6,12 @@ import asyncio
 import functools
 import os
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from engine.executors.exits import ExitWatcher
+from tests.support import until
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ async def test_only_the_exited_child_is_reported(sleepers: list[subprocess.Popen
     for index, pidfd in enumerate(pidfds):
         watcher.watch(pidfd, functools.partial(_reap, watcher, pidfd, reported, index))
     sleepers[1].kill()
-    await _until(lambda: bool(reported))
+    await until(lambda: reported, timeout=10.0)
     await _spin()  # a few more polls: the survivor is not reported, nor the dead one twice
     assert reported == [1]
     watcher.close()
@@ -61,13 +61,6 @@ def _reap(watcher: ExitWatcher, pidfd: int, reported: list[int], index: int) -> 
     watcher.unwatch(pidfd)
     os.close(pidfd)
     reported.append(index)
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not met within {timeout} s"
-        await asyncio.sleep(0.01)
 
 
 async def _spin() -> None:
