@@ -1,8 +1,8 @@
-"""Benchmark `engine run` against `make -j2` and `doit -n 2` on the same workloads (issue 3).
+"""Benchmark `engine run` against `make -j2` and `doit -n 2` on the same workloads.
 
 Every step execs /bin/true. Workloads: (a) 1,000 independent steps at concurrency 2, (b) a chain of
 200, (c) 1 -> 500 -> 1 at concurrency 2. Per-step cost is (median wall - the same tool's 1-step
-median) / (steps - 1), as in shared/reference/baselines.md. Everything is measured in this run, on
+median) / (steps - 1), which takes each tool's start-up out. Everything is measured in this run, on
 this machine: only the ratios mean something elsewhere.
 
     python bench/bench_run.py            # 7 rounds per workload (21 for the 1-step plan)

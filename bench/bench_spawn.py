@@ -2,7 +2,8 @@
 
 Run: `python bench/bench_spawn.py [--spawns 1000] [--repeat 7]`. Every spawn execs `/bin/true`; the
 executor path includes what a real attempt pays: opening its log file, the pidfd watch, reaping,
-the group check and reading the tail. Compare ratios, not absolute figures (baselines.md §1).
+the group check and reading the tail. Compare ratios, not absolute figures: those move between
+machines and runs.
 """
 
 from __future__ import annotations

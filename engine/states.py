@@ -91,7 +91,7 @@ class EventType(StrEnum):
 
 
 class ExitCode(IntEnum):
-    """Process exit codes of `engine` and `ledger-tui` (SPEC §3)."""
+    """Exit codes of `engine` and `ledger-tui` (docs/plans.md, "Validation and exit codes")."""
 
     OK = 0
     FAILED = 1  # the run failed or was partial; or a request that cannot be honoured

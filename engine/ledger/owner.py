@@ -16,8 +16,9 @@ def _own_start_time() -> float:
     """This process's start time, computed as psutil's `Process.create_time()` computes it.
 
     Read from /proc by hand because importing psutil costs ~7 ms, and every `engine run` records
-    its owner (a one-step run has a 150 ms budget, issue 3); psutil is used where a run's owner is
-    checked (`Owner.is_gone`), which is rare. Elsewhere than Linux, psutil answers.
+    its owner (a one-step run has a 150 ms budget: docs/architecture.md, "Startup"); psutil is used
+    where a run's owner is checked (`Owner.is_gone`), which is rare. Elsewhere than Linux, psutil
+    answers.
     """
     try:
         with open("/proc/self/stat", "rb") as stat_file:

@@ -1,4 +1,5 @@
-"""Whether a step that has a `condition` or `skip_if` runs, is skipped, or fails (SPEC §4).
+"""Whether a step that has a `condition` or `skip_if` runs, is skipped, or fails
+(docs/conditions.md).
 
 The scheduler imports this module only for plans that have conditions: the condition language costs
 a few milliseconds to import, which a plan without conditions should not pay on every run.

@@ -1,4 +1,4 @@
-"""Read the outputs a step wrote to its `$ENGINE_OUTPUT` file (SPEC §5).
+"""Read the outputs a step wrote to its `$ENGINE_OUTPUT` file (docs/plans.md, "Outputs").
 
 The format is GitHub Actions' `$GITHUB_OUTPUT`: `NAME=value` lines, and `NAME<<DELIM` ... `DELIM`
 for multi-line values.

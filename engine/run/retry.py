@@ -1,4 +1,4 @@
-"""Whether a failed attempt is retried, and how long to wait first (SPEC §3)."""
+"""Whether a failed attempt is retried, and how long to wait first (docs/plans.md, "Retries")."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ class StepRun:
         return (self.primary or self).step.critical
 
     def view(self) -> dict[str, Any]:
-        """What conditions see of this step (SPEC §4)."""
+        """What conditions see of this step (docs/conditions.md, "What the names hold")."""
         return {
             "status": str(self.status),
             "exit_code": self.exit_code,
@@ -87,9 +87,10 @@ def judge_run(
     stop_reason: str | None,
     failed: list[tuple[StepRun, StepStatus]],
 ) -> tuple[RunStatus, str | None]:
-    """The run's outcome (SPEC §3) once its steps are final: a stop decides it (cancel, abort,
-    timeout); else a failed critical or `abort` step fails it, and any other failure makes it
-    partial. `failed` holds each failed or canceled step, with its primary in a fallback's place."""
+    """The run's outcome (docs/plans.md, "Failure policies") once its steps are final: a stop
+    decides it (cancel, abort, timeout); else a failed critical or `abort` step fails it, and any
+    other failure makes it partial. `failed` holds each failed or canceled step, with its primary
+    in a fallback's place."""
     if stop_outcome is not None:
         return stop_outcome, stop_reason
     fatal = [

@@ -1,4 +1,4 @@
-"""Conditions at run time (SPEC §4): condition, skip_if, implicit success(), always(), failure()."""
+"""Conditions at run time (docs/conditions.md): condition, skip_if, success(), failure()."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Outputs between steps, the environment, secrets and masking, and run hooks (SPEC §3, §5, §6)."""
+"""Outputs between steps, the environment, secrets and masking, and run hooks
+(docs/plans.md)."""
 
 from __future__ import annotations
 

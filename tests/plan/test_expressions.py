@@ -1,4 +1,4 @@
-"""The condition language (SPEC §4): parsing, checks, evaluation, properties over random input."""
+"""The condition language (docs/conditions.md): parsing, checks, evaluation, random input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A step's environment (SPEC §6): the allow-list, plan/file/step values, secrets, requires_env."""
+"""A step's environment (docs/plans.md, "Environment"): the allow-list, plan/file/step values,
+secrets, requires_env."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The `$ENGINE_OUTPUT` format (SPEC §5): NAME=value lines, NAME<<DELIM heredocs, the size cap."""
+"""The `$ENGINE_OUTPUT` format (docs/plans.md, "Outputs"): NAME=value lines, NAME<<DELIM heredocs,
+the size cap."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Retry decisions and delays (SPEC §3): which failures are retried, and how long to wait."""
+"""Retry decisions and delays (docs/plans.md, "Retries"): which failures are retried, and how long
+to wait."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The condition language of SPEC §4 (`condition`, `skip_if`); the guide is docs/conditions.md.
+"""The condition language (`condition`, `skip_if`); the guide is docs/conditions.md.
 
 `parse_expression` turns text into an allow-listed tree (rewrite.py, then parsing.py);
 `check_expression` checks it against the plan at validation time; `evaluate` runs it over plain

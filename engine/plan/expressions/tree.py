@@ -101,7 +101,8 @@ class Expression:
     """A parsed condition; parse_expression builds it and guarantees `root` is allow-listed."""
 
     source: str
-    uses_status_function: bool  # when False, a `condition` also requires success() (SPEC §4)
+    # When False, a `condition` also requires success() (docs/conditions.md, "The implicit").
+    uses_status_function: bool
     step_refs: frozenset[tuple[str, str]]  # (step id, "status" | "exit_code" | "outputs.NAME")
     var_refs: frozenset[str]
     env_refs: frozenset[str]
