@@ -111,6 +111,9 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             caller_env=caller, emit=reporter.emit,
         )  # fmt: skip
         writer.run_started(run_id=run_id, at=time.time())
+        # The run row must be on disk before any step can exist: after a kill -9, recovery finds
+        # a run's processes through it (engine.processes.leftovers), attempt rows or not.
+        await writer.flush()
         for step_id, why in request.rerun_reasons.items():
             writer.event(
                 run_id=run_id, type=EventType.STEP_RERUN, at=time.time(), step_id=step_id,

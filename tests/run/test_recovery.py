@@ -20,9 +20,9 @@ import pytest
 
 from engine.ledger.owner import Owner
 from engine.ledger.reader import LedgerReader
-from engine.ledger.records import Attempt
-from engine.ledger.recovery import kill_leftovers, reconcile, reconcile_path
+from engine.ledger.recovery import reconcile, reconcile_path
 from engine.ledger.writer import LedgerWriter
+from engine.processes.leftovers import kill_run_processes
 from engine.states import AttemptStatus, RunStatus, StepStatus
 from tests.support import wait_for
 
@@ -112,17 +112,26 @@ def _latest(ledger: Path) -> str:
     return runs[0].id if runs else ""
 
 
-async def _write_run(path: Path, run_id: str, owner: Owner, pid: int | None = None) -> None:
+async def _write_run(
+    path: Path,
+    run_id: str,
+    owner: Owner,
+    pid: int | None = None,
+    *,
+    created_at: float | None = None,
+    attempt: bool = True,
+) -> None:
     async with await LedgerWriter.open(path) as w:
         w.create_run(
             run_id=run_id, plan_hash="h", plan_name="p", plan_version=None, plan_json="{}",
             plan_path=None, vars={}, step_ids=["a"], hook_ids=[], owner=owner,
-            resumed_from=None, created_at=time.time(),
+            resumed_from=None, created_at=time.time() if created_at is None else created_at,
         )  # fmt: skip
-        w.attempt_started(
-            run_id=run_id, step_id="a", attempt=1, at=time.time(), pid=pid, log_path=None,
-            retry_reason=None, delay_sec=None,
-        )  # fmt: skip
+        if attempt:
+            w.attempt_started(
+                run_id=run_id, step_id="a", attempt=1, at=time.time(), pid=pid, log_path=None,
+                retry_reason=None, delay_sec=None,
+            )  # fmt: skip
 
 
 def _dead_owner() -> Owner:
@@ -192,55 +201,40 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
         proc.wait()
 
 
-def _attempt(pid: int, started_at: float) -> Attempt:
-    return Attempt(
-        id=1, run_id="r", step_id="a", attempt=1, status=AttemptStatus.RUNNING, error_code=None,
-        exit_code=None, signal=None, started_at=started_at, finished_at=None, duration_ms=None,
-        pid=pid, log_path=None, output_tail=None, retry_reason=None, delay_ms=None, message=None,
-    )  # fmt: skip
+def test_recovery_kills_a_step_whose_attempt_row_was_never_committed(
+    tmp_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    """kill -9 between a spawn and the commit of its attempt row: the ledger knows no pid."""
+    ledger = tmp_path / "framework.db"
+    asyncio.run(_write_run(ledger, "dead000000000", _dead_owner(), attempt=False,
+                           created_at=time.time() - 5))  # fmt: skip
+    step = spawn("sleep 30 & sleep 30; wait", "dead000000000")
+    escaped = spawn("exec sleep 30", "dead000000000", session=True)
+    other_run = spawn("exec sleep 30", "live000000000")
+    wait_for(lambda: len(psutil.Process(step.pid).children()) == 2)
+    grandchildren = psutil.Process(step.pid).children()
+    assert reconcile_path(ledger) == ["dead000000000"]
+    assert wait_for(lambda: step.poll() is not None) and step.returncode == -signal.SIGKILL
+    assert wait_for(lambda: escaped.poll() is not None)
+    _, alive = psutil.wait_procs(grandchildren, timeout=10)
+    assert alive == []
+    assert _alive(other_run)
+
+
+def test_kill_run_processes_spares_other_runs_and_older_processes(
+    spawn: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    ours = spawn("sleep 30 & sleep 30; wait", "run-1", session=False)
+    other_run = spawn("exec sleep 30", "run-2")
+    older = spawn("exec sleep 30", "run-0")
+    wait_for(lambda: len(psutil.Process(ours.pid).children()) == 2)
+    members = {ours.pid, *(p.pid for p in psutil.Process(ours.pid).children())}
+    # A run that began after `older` was created cannot have started it.
+    assert kill_run_processes("run-0", since=time.time() + 5) == []
+    assert sorted(kill_run_processes("run-1", since=time.time() - 5)) == sorted(members)
+    assert wait_for(lambda: ours.poll() is not None)
+    assert _alive(other_run) and _alive(older)
 
 
 def _alive(proc: subprocess.Popen[bytes]) -> bool:
     return proc.poll() is None
-
-
-def test_kill_leftovers_kills_only_provable_groups(
-    spawn: Callable[..., subprocess.Popen[bytes]],
-) -> None:
-    ours = spawn("sleep 30 & sleep 30; wait", "run-1")
-    other_run = spawn("exec sleep 30", "run-2")
-    not_a_leader = spawn("exec sleep 30", "run-1", session=False)
-    reused_pid = spawn("exec sleep 30", "run-1")
-    wait_for(lambda: len(psutil.Process(ours.pid).children()) == 2)
-    grandchildren = psutil.Process(ours.pid).children()
-    now = time.time()
-    killed = kill_leftovers(
-        "run-1",
-        [_attempt(ours.pid, now), _attempt(other_run.pid, now),
-         _attempt(not_a_leader.pid, now),
-         _attempt(reused_pid.pid, now - 60)],  # recorded before this process existed
-    )  # fmt: skip
-    assert killed == [ours.pid]
-    assert wait_for(lambda: ours.poll() is not None) and ours.returncode == -signal.SIGKILL
-    _, alive = psutil.wait_procs(grandchildren, timeout=5)
-    assert alive == []
-    assert all(_alive(p) for p in (other_run, not_a_leader, reused_pid))
-
-
-def test_kill_leftovers_finds_the_group_when_its_leader_is_gone(
-    spawn: Callable[..., subprocess.Popen[bytes]],
-) -> None:
-    leader = spawn("sleep 30 & exit 0", "run-1")
-    started = time.time()
-    orphan = wait_for(lambda: [p for p in psutil.process_iter() if _in_session(p, leader.pid)])[0]
-    leader.wait()
-    killed = kill_leftovers("run-1", [_attempt(leader.pid, started)])
-    assert killed == [orphan.pid]
-    assert wait_for(lambda: not orphan.is_running() or orphan.status() == psutil.STATUS_ZOMBIE)
-
-
-def _in_session(process: psutil.Process, sid: int) -> bool:
-    try:
-        return process.pid != sid and os.getsid(process.pid) == sid
-    except OSError:
-        return False
