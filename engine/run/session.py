@@ -10,7 +10,6 @@ import asyncio
 import os
 import shutil
 import signal
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from engine.executors.local import LocalExecutor
 from engine.ledger.ids import new_run_id
 from engine.ledger.location import logs_dir
 from engine.ledger.owner import Owner
+from engine.ledger.scratch import create_run_scratch
 from engine.ledger.writer import LedgerWriter
 from engine.plan.spec import LoadedPlan
 from engine.progress import MaskedReporter, Reporter
@@ -77,7 +77,11 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
         reporter = MaskedReporter(reporter, secret_values)
     run_id = new_run_id()
     started = time.time()
-    outputs_dir = Path(tempfile.mkdtemp(prefix=f"engine-{run_id}-"))  # mode 0700
+    try:
+        outputs_dir = create_run_scratch(request.ledger_path, run_id)  # steps write secrets there
+    except BaseException:
+        await writer.close()
+        raise
     try:
         # Runs left `running` by a dead engine are marked crashed before this one starts. Recovery
         # (its imports, a reader, a thread) costs ~10 ms, so it is only called when it may find one.

@@ -118,8 +118,8 @@ class RunSettings:
     run_id: str
     max_concurrency: int
     logs_dir: Path  # <ledger>/logs/<run_id>
-    # Where steps write $ENGINE_OUTPUT: a private directory outside the ledger, because a step
-    # writes raw values there (secrets included) before the engine masks them.
+    # Where steps write $ENGINE_OUTPUT: the run's private scratch dir (engine/ledger/scratch.py), as
+    # a step writes raw values there (secrets included) before the engine masks them.
     outputs_dir: Path
     mask_values: tuple[str, ...] = ()
     # Resume: steps taken from an earlier run as they were, with their outputs (step id -> outputs).
