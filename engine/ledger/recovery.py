@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.ledger.maintenance import mark_run_crashed
 from engine.ledger.reader import LedgerReader
+from engine.ledger.scratch import remove_run_scratch
 
 
 def reconcile(reader: LedgerReader) -> list[str]:
@@ -34,6 +35,7 @@ def reconcile(reader: LedgerReader) -> list[str]:
         error = f"the engine that ran it (pid {owner.pid} on {owner.host}) is gone"
         if mark_run_crashed(reader.path, summary.id, at=time.time(), error=error):
             crashed.append(summary.id)
+        remove_run_scratch(reader.path, summary.id)  # what its steps wrote there, secrets included
     return crashed
 
 
