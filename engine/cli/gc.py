@@ -12,10 +12,12 @@ from engine.cli.output import open_ledger, parse_duration, print_json
 from engine.ledger.location import logs_dir
 from engine.ledger.maintenance import delete_runs_before
 from engine.ledger.reader import LedgerReader
+from engine.ledger.scratch import remove_stale_scratch, scratch_root
 from engine.states import ExitCode
 
 SLICE_RUNS = 20
 PAUSE_SEC = 0.01
+SCRATCH_GRACE_SEC = 60.0
 
 
 @click.command("gc")
@@ -25,16 +27,28 @@ PAUSE_SEC = 0.01
 def command(older_than: str, ledger: str | None, as_json: bool) -> int:
     """Delete finished runs created more than AGE ago; running runs are always kept.
 
+    Also removes the scratch dirs (step outputs, secrets included) of every run that is over.
+
     Deletes in small transactions, so an engine writing to the same ledger never waits long.
     """
     cutoff = time.time() - parse_duration(older_than)
     with open_ledger(ledger) as reader:
         deleted = _delete_in_slices(reader, cutoff)
         removed = _remove_logs(reader, deleted, cutoff)
+        scratch = remove_stale_scratch(reader.path, lambda run_id: _is_live(reader, run_id))
     if as_json:
-        print_json({"deleted_runs": len(deleted), "removed_log_dirs": removed, "run_ids": deleted})
+        print_json(
+            {
+                "deleted_runs": len(deleted),
+                "removed_log_dirs": removed,
+                "removed_scratch_dirs": len(scratch),
+                "run_ids": deleted,
+            }
+        )
     else:
         click.echo(f"deleted {len(deleted)} runs older than {older_than} and {removed} log dirs")
+        if scratch:
+            click.echo(f"removed the scratch dirs of {len(scratch)} runs that are over")
     return int(ExitCode.OK)
 
 
@@ -54,6 +68,22 @@ def _delete_in_slices(reader: LedgerReader, cutoff: float) -> list[str]:
         edge = min(cutoff, oldest[-1].created_at + 0.001)
         deleted.extend(delete_runs_before(reader.path, before=edge))
         time.sleep(PAUSE_SEC)
+
+
+def _is_live(reader: LedgerReader, run_id: str) -> bool:
+    """Whether a scratch dir may be in use: its run is active, or it is too new to be in the ledger.
+
+    An engine creates the scratch dir a moment before its run row is committed; a dir older than
+    SCRATCH_GRACE_SEC without a row was left by an engine that died before that commit.
+    """
+    detail = reader.get_run(run_id)
+    if detail is not None:
+        return not detail.summary.status.is_final
+    directory = scratch_root(reader.path) / run_id
+    try:
+        return directory.stat().st_mtime > time.time() - SCRATCH_GRACE_SEC
+    except OSError:
+        return False
 
 
 def _remove_logs(reader: LedgerReader, deleted: list[str], cutoff: float) -> int:

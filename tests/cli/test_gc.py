@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ def test_gc_deletes_old_runs_rows_and_logs(history: Path) -> None:
     assert document == {
         "deleted_runs": 2,
         "removed_log_dirs": 1,
+        "removed_scratch_dirs": 0,
         "run_ids": [OLD_SUCCEEDED, OLD_CANCELED],
     }
     assert not old_logs.exists() and kept_logs.exists()
@@ -71,6 +73,30 @@ def test_gc_removes_log_dirs_left_by_an_interrupted_gc(history: Path) -> None:
     assert orphan.exists()
     assert cli(history, "gc", "--older-than", "0s").code == 0
     assert not orphan.exists()
+
+
+def _scratch_dir(ledger: Path, run_id: str, age_sec: float = 0.0) -> Path:
+    directory = ledger.parent / "scratch" / run_id
+    directory.mkdir(parents=True)
+    (directory / "step.1").write_text("TOKEN=raw secret\n")
+    if age_sec:
+        then = time.time() - age_sec
+        os.utime(directory, (then, then))
+    return directory
+
+
+def test_gc_removes_the_scratch_of_every_run_that_is_over(history: Path) -> None:
+    live = _scratch_dir(history, LIVE)
+    finished = _scratch_dir(history, FAILED)  # finished a day ago, kept by --older-than 30d
+    unknown_old = _scratch_dir(history, "0gone00000000", age_sec=3600)
+    unknown_young = _scratch_dir(history, "2new000000000")  # its run row may not be committed yet
+    result = cli(history, "gc", "--older-than", "30d", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["removed_scratch_dirs"] == 2
+    assert not finished.exists() and not unknown_old.exists()
+    assert live.exists() and unknown_young.exists()
+    again = cli(history, "gc", "--older-than", "30d", "--json")
+    assert again.json()["removed_scratch_dirs"] == 0
 
 
 def test_gc_needs_a_valid_age(history: Path) -> None:
