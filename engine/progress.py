@@ -7,15 +7,18 @@ is imported only for the live display, since it costs more to import than the re
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import IO, Any, Protocol
 
+from engine.ledger.json_shapes import event_json
 from engine.masking import StreamMasker
 from engine.states import EventType, RunStatus
 
 _QUIET_IN_PLAIN = {EventType.STEP_READY}
+TAIL_LINES = 10  # of a failed attempt's log, shown under the failure
 
 
 class Reporter(Protocol):
@@ -25,14 +28,20 @@ class Reporter(Protocol):
         self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
     ) -> None: ...
 
-    def finish(self, status: RunStatus, error: str | None, elapsed: float) -> None: ...
+    def finish(
+        self, status: RunStatus, error: str | None, elapsed: float, exit_code: int | None = None
+    ) -> None: ...
 
     def close(self) -> None:
         """Stop showing progress without a summary: the run broke off (the ledger failed)."""
 
 
 class JsonReporter:
-    """One JSON object per line on stdout, shaped like a ledger event."""
+    """One JSON object per line on stdout: an event, shaped as `engine events --json` prints it.
+
+    Lines are printed as events happen, before they commit, so their `id` is null; the last line
+    is the run's `run_completed` or `run_canceled` event, which carries the outcome.
+    """
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         self._stream = stream or sys.stdout
@@ -40,42 +49,45 @@ class JsonReporter:
 
     def start(self, run_id: str, plan_name: str, total: int) -> None:
         self._run_id = run_id
-        self._write({"type": "run_started", "plan": plan_name, "steps_total": total})
+        self._write(
+            EventType.RUN_STARTED, None, None, {"plan_name": plan_name, "steps_total": total}
+        )
 
     def emit(
         self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
     ) -> None:
-        record: dict[str, Any] = {"type": str(type)}
-        if step_id is not None:
-            record["step_id"] = step_id
-        if attempt is not None:
-            record["attempt"] = attempt
-        record.update(data)
-        self._write(record)
+        self._write(type, step_id, attempt, data)
 
-    def finish(self, status: RunStatus, error: str | None, elapsed: float) -> None:
-        event = "run_canceled" if status is RunStatus.CANCELED else "run_completed"
-        self._write(
-            {"type": event, "status": str(status), "error": error, "elapsed_sec": round(elapsed, 3)}
-        )
+    def finish(
+        self, status: RunStatus, error: str | None, elapsed: float, exit_code: int | None = None
+    ) -> None:
+        event = EventType.RUN_CANCELED if status is RunStatus.CANCELED else EventType.RUN_COMPLETED
+        data = {"status": str(status), "exit_code": exit_code, "error": error}
+        self._write(event, None, None, {**data, "duration_ms": round(elapsed * 1000)})
 
     def close(self) -> None:
         """Nothing to undo: every line is complete when written."""
 
-    def _write(self, record: dict[str, Any]) -> None:
-        record = {"ts": round(time.time(), 3), "run_id": self._run_id, **record}
+    def _write(
+        self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, Any]
+    ) -> None:
+        record = event_json(
+            id=None, run_id=self._run_id, step_id=step_id, attempt=attempt, type=type,
+            ts=time.time(), data=data,
+        )  # fmt: skip
         self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._stream.flush()
 
 
 class PlainReporter:
-    """One readable line per event, for logs and pipes."""
+    """One readable line per event, for logs and pipes; a failed step's last lines under it."""
 
     def __init__(self, stream: IO[str] | None = None, quiet: bool = False) -> None:
         self._stream = stream or sys.stdout
         self._quiet = quiet
         self._start = time.monotonic()
         self._run_id = ""
+        self._logs = FailureLogs()
 
     def start(self, run_id: str, plan_name: str, total: int) -> None:
         self._run_id = run_id
@@ -86,19 +98,26 @@ class PlainReporter:
     def emit(
         self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
     ) -> None:
+        self._logs.note(type, step_id, attempt, data)
         if self._quiet or type in _QUIET_IN_PLAIN:
             return  # --quiet prints the summary line only
         text = str(type).removeprefix("step_")
-        if (attempt is not None and attempt > 1) or type is EventType.STEP_RETRY:
-            text += f" (attempt {attempt})"
+        number = attempt_number(type, attempt, data)
+        if (number is not None and number > 1) or type is EventType.STEP_RETRY:
+            text += f" (attempt {number})"
         reason = data.get("reason")
         if reason and type is not EventType.STEP_SUCCEEDED:
             text += f": {reason}"
         if type is EventType.STEP_RETRY:
             text += f", next in {data.get('delay_sec')}s"
         self._line(f"{step_id or '-'}: {text}")
+        if type is EventType.STEP_FAILED and step_id is not None:
+            for line in self._logs.explain(self._run_id, step_id):
+                self._line(line)
 
-    def finish(self, status: RunStatus, error: str | None, elapsed: float) -> None:
+    def finish(
+        self, status: RunStatus, error: str | None, elapsed: float, exit_code: int | None = None
+    ) -> None:
         text = f"run {self._run_id} {status} in {elapsed:.2f}s"
         if error:
             text += f": {error}"
@@ -115,7 +134,71 @@ class PlainReporter:
         self._stream.flush()
 
 
-def make_reporter(*, as_json: bool, quiet: bool, stream: IO[str] | None = None) -> Reporter:
+def attempt_number(type: EventType, attempt: int | None, data: dict[str, object]) -> int | None:
+    """The attempt an event is about: its own, else the one a step outcome or retry names."""
+    if attempt is not None:
+        return attempt
+    number = data.get("attempt" if type is EventType.STEP_RETRY else "attempts")
+    return number if isinstance(number, int) else None
+
+
+class FailureLogs:
+    """Where each step's latest attempt logs, so a failure can show its last lines."""
+
+    def __init__(self, lines: int = TAIL_LINES) -> None:
+        self._lines = lines
+        self._latest: dict[str, str] = {}  # step id -> its latest attempt's log file
+
+    def note(
+        self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
+    ) -> None:
+        log_path = data.get("log_path")
+        if type is EventType.STEP_STARTED and step_id and attempt and isinstance(log_path, str):
+            self._latest[step_id] = log_path
+
+    def explain(self, run_id: str, step_id: str) -> list[str]:
+        """The failed attempt's last lines, indented, and the command that prints all of them."""
+        log_path = self._latest.get(step_id)
+        if log_path is None:
+            return []  # it failed before any attempt started (a condition, a missing output)
+        tail = last_lines(log_path, self._lines)
+        shown = [f"  | {line}" for line in tail]
+        if not tail:
+            return shown
+        # The failed attempt is the step's latest, which `engine logs` shows without --attempt.
+        return [*shown, f"  full log: engine logs {run_id} {step_id}"]
+
+
+def last_lines(path: str, count: int, max_bytes: int = 8192) -> list[str]:
+    """The last `count` lines of a log file (already masked by the executor), each cut to 300."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(0, os.SEEK_END)
+            size = log.tell()
+            log.seek(max(0, size - max_bytes))
+            chunk = log.read()
+    except OSError:
+        return []
+    lines = chunk.decode("utf-8", errors="replace").splitlines()
+    if size > max_bytes and lines:
+        lines = lines[1:]  # the first line of the chunk may be cut
+    kept = [line.rstrip() for line in lines if line.strip()][-count:]
+    return [line if len(line) <= 300 else line[:297] + "..." for line in kept]
+
+
+def make_reporter(
+    *,
+    as_json: bool,
+    quiet: bool,
+    stream: IO[str] | None = None,
+    hook_ids: Collection[str] = (),
+    expected_ms: Callable[[], int | None] | None = None,
+) -> Reporter:
+    """JSON lines, plain lines off a terminal, else the live display.
+
+    `expected_ms` (the run's length from history) is asked only for the live display, the one
+    place that shows an ETA, since it costs a read of the ledger.
+    """
     out = stream or sys.stdout
     if as_json:
         return JsonReporter(out)
@@ -123,7 +206,7 @@ def make_reporter(*, as_json: bool, quiet: bool, stream: IO[str] | None = None) 
         return PlainReporter(out, quiet=quiet)
     from engine.live import LiveReporter
 
-    return LiveReporter()
+    return LiveReporter(hook_ids=hook_ids, expected_ms=expected_ms() if expected_ms else None)
 
 
 class MaskedReporter:
@@ -146,9 +229,11 @@ class MaskedReporter:
     ) -> None:
         self._inner.emit(type, step_id, attempt, {k: self._mask(v) for k, v in data.items()})
 
-    def finish(self, status: RunStatus, error: str | None, elapsed: float) -> None:
+    def finish(
+        self, status: RunStatus, error: str | None, elapsed: float, exit_code: int | None = None
+    ) -> None:
         masked = self._mask(error)
-        self._inner.finish(status, masked if isinstance(masked, str) else None, elapsed)
+        self._inner.finish(status, masked if isinstance(masked, str) else None, elapsed, exit_code)
 
     def close(self) -> None:
         self._inner.close()

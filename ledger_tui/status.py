@@ -1,32 +1,17 @@
-"""`ledger-tui status`: the Runs overview as text or JSON, for scripts and non-TTY terminals."""
+"""`ledger-tui status`: the Runs overview as text or JSON, for scripts and non-TTY terminals.
+
+Its JSON runs have the shape of `engine runs --json` (engine.ledger.json_shapes).
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
+from engine.ledger.json_shapes import run_json
 from engine.ledger.records import RunSummary
 from ledger_tui import format as fmt
 from ledger_tui.watch import Overview
-
-
-def run_json(run: RunSummary, now: float) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "plan": run.plan_name,
-        "status": str(run.status),
-        "created_at": run.created_at,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "elapsed_ms": fmt.elapsed_ms(run, now),
-        "steps_total": run.steps_total,
-        "steps_done": run.steps_done,
-        "steps_failed": run.steps_failed,
-        "running_steps": list(run.running_step_ids),
-        "error": run.error,
-        "exit_code": run.exit_code,
-    }
 
 
 def overview_json(overview: Overview, now: float | None = None) -> str:

@@ -8,7 +8,8 @@ import time
 import click
 
 from engine.cli.options import json_option, ledger_option
-from engine.cli.output import jsonable, open_ledger, recover
+from engine.cli.output import open_ledger, recover
+from engine.ledger.json_shapes import stored_event_json
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Event
 from engine.states import ExitCode
@@ -57,7 +58,9 @@ def _print_new(
     while True:
         events = reader.events(run_id=run_id, step_id=step_id, after_id=after_id, limit=PAGE)
         for event in events:
-            click.echo(json.dumps(jsonable(event), ensure_ascii=False) if as_json else line(event))
+            click.echo(
+                json.dumps(stored_event_json(event), ensure_ascii=False) if as_json else line(event)
+            )
         if events:
             after_id = events[-1].id
         if len(events) < PAGE:

@@ -60,6 +60,7 @@ def launch(
     from engine.progress import make_reporter
     from engine.run.environment import read_env_file
     from engine.run.session import RunRequest, execute
+    from engine.run.session import max_concurrency as max_concurrency_of
 
     request = RunRequest(
         loaded=loaded,
@@ -71,5 +72,15 @@ def launch(
         reused=reused or {},
         rerun_reasons=rerun_reasons or {},
     )
-    result = asyncio.run(execute(request, make_reporter(as_json=as_json, quiet=quiet)))
+
+    def expected_ms() -> int | None:
+        from engine.run.dryrun import expected_run_ms
+
+        return expected_run_ms(loaded, ledger_path, max_concurrency_of(loaded, max_concurrency))
+
+    hook_ids = {step.id for group in loaded.plan.hooks.values() for step in group}
+    reporter = make_reporter(
+        as_json=as_json, quiet=quiet, hook_ids=hook_ids, expected_ms=expected_ms
+    )
+    result = asyncio.run(execute(request, reporter))
     return int(result.exit_code)

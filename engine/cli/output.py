@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import sys
@@ -18,14 +17,13 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.errors import LedgerError, UserError
+from engine.ledger.json_shapes import jsonable as jsonable
 from engine.ledger.location import resolve_ledger_path
 from engine.ledger.reader import LedgerReader
 from engine.ledger.recovery import reconcile
-from engine.ledger.times import to_iso
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_TIME_KEYS = {"ts", "since", "until"}
 STATUS_STYLES = {
     "succeeded": "green",
     "reused": "green",
@@ -96,19 +94,6 @@ def parse_since(text: str, now: float | None = None) -> float:
 def print_json(value: Any) -> None:
     """Print records (dataclasses, lists, dicts) as indented JSON; times become ISO-8601 UTC."""
     click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
-
-
-def jsonable(value: Any, key: str = "") -> Any:
-    """`value` as plain JSON data: time fields (`*_at`, `ts`, `since`, `until`) as ledger text."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, float) and (key.endswith("_at") or key in _TIME_KEYS):
-        return to_iso(value)
-    return value
 
 
 def console() -> Console:

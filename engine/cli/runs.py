@@ -7,6 +7,7 @@ import click
 from engine.cli.options import json_option, ledger_option
 from engine.cli.output import open_ledger, parse_since, print_json, print_table, status_text
 from engine.humanize import clock_time, duration
+from engine.ledger.json_shapes import run_json
 from engine.states import ExitCode, RunStatus
 
 
@@ -36,7 +37,7 @@ def command(
             limit=limit,
         )
     if as_json:
-        print_json(runs)
+        print_json([run_json(run) for run in runs])
         return int(ExitCode.OK)
     rows = [
         (

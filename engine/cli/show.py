@@ -7,10 +7,11 @@ import json
 import click
 
 from engine.cli.options import json_option, ledger_option
-from engine.cli.output import jsonable, open_ledger, print_json, print_table, status_text
+from engine.cli.output import open_ledger, print_json, print_table, status_text
 from engine.errors import UserError
 from engine.humanize import clock_time, duration
-from engine.ledger.records import Attempt, RunDetail
+from engine.ledger.json_shapes import attempt_json, run_detail_json, step_json
+from engine.ledger.records import Attempt
 from engine.states import ExitCode
 
 
@@ -30,9 +31,9 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
         outputs = reader.outputs(full_id)
     if as_json:
         document = {
-            "run": {**_run_fields(run), "plan": json.loads(run.plan_json)},
-            "steps": steps,
-            "attempts": attempts,
+            "run": {**run_detail_json(run), "plan": json.loads(run.plan_json)},
+            "steps": [step_json(step) for step in steps],
+            "attempts": [attempt_json(attempt) for attempt in attempts],
             "outputs": outputs,
         }
         print_json(document)
@@ -69,18 +70,6 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
             ("STEP", "OUTPUT", "VALUE"), [(o.step_id, o.name, o.value[:200]) for o in outputs]
         )
     return int(ExitCode.OK)
-
-
-def _run_fields(run: RunDetail) -> dict[str, object]:
-    fields: dict[str, object] = jsonable(run.summary)
-    fields.update(
-        plan_hash=run.plan_hash,
-        plan_version=run.plan_version,
-        plan_path=run.plan_path,
-        vars=run.vars,
-        owner=jsonable(run.owner),
-    )
-    return fields
 
 
 def _exit(attempt: Attempt | None) -> str:

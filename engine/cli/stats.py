@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from engine.cli.options import json_option, ledger_option
-from engine.cli.output import jsonable, open_ledger, parse_since, percent, print_json, print_table
+from engine.cli.output import open_ledger, parse_since, percent, print_json, print_table
 from engine.humanize import duration
+from engine.ledger.json_shapes import stats_json
 from engine.ledger.records import StepStats
 from engine.states import ExitCode
 
@@ -21,7 +22,7 @@ def command(since: str, top: int, ledger: str | None, as_json: bool) -> int:
     with open_ledger(ledger) as reader:
         stats = reader.stats(parse_since(since), top=top)
     if as_json:
-        print_json({"runs_total": stats.runs_total, **jsonable(stats)})
+        print_json(stats_json(stats))
         return int(ExitCode.OK)
     by_status = ", ".join(f"{n} {status}" for status, n in sorted(stats.runs_by_status.items()))
     click.echo(f"runs      {stats.runs_total}" + (f" ({by_status})" if by_status else ""))

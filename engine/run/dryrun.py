@@ -10,8 +10,10 @@ import heapq
 import statistics
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from engine.errors import LedgerError
 from engine.ledger.reader import LedgerReader
 from engine.plan.graph import StepGraph
 from engine.plan.spec import LoadedPlan
@@ -69,6 +71,20 @@ def step_medians(reader: LedgerReader, plan_name: str) -> tuple[dict[str, int], 
             if step.status is StepStatus.SUCCEEDED and step.duration_ms is not None:
                 samples.setdefault(step.step_id, []).append(step.duration_ms)
     return {s: int(statistics.median_low(v)) for s, v in samples.items()}, len(runs)
+
+
+def expected_run_ms(loaded: LoadedPlan, ledger_path: Path, max_concurrency: int) -> int | None:
+    """What a run of `loaded` should take by the ledger's history; None without history."""
+    if not ledger_path.exists():
+        return None
+    try:
+        with LedgerReader.open(ledger_path) as reader:
+            medians, runs = step_medians(reader, loaded.plan.name)
+    except LedgerError:
+        return None  # the run itself says what is wrong with the ledger
+    if not medians:
+        return None
+    return estimate(loaded, medians, runs, max_concurrency).expected_ms
 
 
 def estimate(

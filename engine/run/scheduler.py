@@ -287,7 +287,11 @@ class Scheduler:
                     run_id=self._run_id, step_id=run.id, attempt=attempt, at=time.time(),
                     pid=handle.pid, log_path=log_path, retry_reason=retry_note, delay_sec=delay,
                 )  # fmt: skip
-                self._emit(EventType.STEP_STARTED, run.id, attempt, {"pid": handle.pid})
+                started: dict[str, object] = {"pid": handle.pid, "log_path": log_path}
+                if retry_note is not None:  # the data the writer records with the event
+                    started["retry_reason"] = retry_note
+                    started["delay_ms"] = None if delay is None else round(delay * 1000)
+                self._emit(EventType.STEP_STARTED, run.id, attempt, started)
                 if self._stop_reason is not None and self._may_start(run) is not None:
                     self._spawn(handle.terminate(self._plan.globals.kill_grace_sec))
                 result = await handle.wait()
@@ -348,20 +352,15 @@ class Scheduler:
                 delay = retry_delay(run.step.retry, attempt + 1)
                 retry_note = retry_reason(error, result.exit_code, result.signal)
                 run.status = StepStatus.RETRYING
+                retry_data: dict[str, object] = {
+                    "attempt": attempt, "next_attempt": attempt + 1, "delay_sec": round(delay, 3),
+                    "status": str(StepStatus.RETRYING), "reason": retry_note,
+                }  # fmt: skip
                 self._writer.step_finished(
                     run_id=self._run_id, step_id=run.id, status=StepStatus.RETRYING, at=time.time(),
-                    event=EventType.STEP_RETRY, reason=retry_note,
-                    data={
-                        "attempt": attempt, "next_attempt": attempt + 1,
-                        "delay_sec": round(delay, 3),
-                    },
+                    event=EventType.STEP_RETRY, reason=retry_note, data=retry_data,
                 )  # fmt: skip
-                self._emit(
-                    EventType.STEP_RETRY,
-                    run.id,
-                    attempt,
-                    {"reason": retry_note, "delay_sec": round(delay, 3)},
-                )
+                self._emit(EventType.STEP_RETRY, run.id, None, retry_data)
                 await self._sleep(run, delay)
                 await self._slots.acquire()
                 continue
@@ -419,13 +418,14 @@ class Scheduler:
         data: dict[str, object] = {"attempts": run.attempt}
         if run.exit_code is not None:
             data["exit_code"] = run.exit_code
+        data["status"] = str(status)
+        if reason is not None:
+            data["reason"] = reason
         self._writer.step_finished(
             run_id=self._run_id, step_id=run.id, status=status, at=time.time(), event=event,
             reason=reason, data=data,
         )  # fmt: skip
-        self._emit(
-            event, run.id, run.attempt or None, {"status": str(status), "reason": reason, **data}
-        )
+        self._emit(event, run.id, None, data)  # as recorded: a step event, not an attempt's
         if run.standby and run.primary is None:
             return  # a fallback that was never needed
         fallback = run.step.fallback

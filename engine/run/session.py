@@ -50,6 +50,11 @@ class RunResult:
     exit_code: ExitCode
 
 
+def max_concurrency(loaded: LoadedPlan, override: int | None) -> int:
+    """The run's limit: --max-concurrency, else the plan's, else one step per CPU."""
+    return override or loaded.plan.globals.max_concurrency or os.cpu_count() or 2
+
+
 def prepare_environment(request: RunRequest) -> tuple[dict[str, str], dict[str, str]]:
     """The caller's environment and the secrets; UserError (exit 2) before anything runs."""
     caller = dict(os.environ)
@@ -98,10 +103,7 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
         )  # fmt: skip
         settings = RunSettings(
             run_id=run_id,
-            max_concurrency=request.max_concurrency
-            or plan.globals.max_concurrency
-            or os.cpu_count()
-            or 2,
+            max_concurrency=max_concurrency(request.loaded, request.max_concurrency),
             logs_dir=logs_dir(request.ledger_path) / run_id,
             outputs_dir=outputs_dir,
             mask_values=secret_values,
@@ -143,7 +145,7 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
     finally:
         shutil.rmtree(outputs_dir, ignore_errors=True)
         await writer.close()
-    reporter.finish(status, error, time.time() - started)
+    reporter.finish(status, error, time.time() - started, int(exit_code))
     return RunResult(run_id, status, error, exit_code)
 
 

@@ -35,7 +35,8 @@ def test_json_prints_one_object_per_line(engine: Engine) -> None:
     assert types[0] == "run_started" and types[-1] == "run_completed"
     assert ("a", "step_succeeded") in {(r.get("step_id"), r["type"]) for r in records}
     assert ("b", "step_failed") in {(r.get("step_id"), r["type"]) for r in records}
-    assert records[-1]["status"] == "failed"
+    assert records[-1]["data"]["status"] == "failed"
+    assert records[-1]["data"]["exit_code"] == 1
 
 
 def test_output_to_a_pipe_is_plain_lines(engine: Engine) -> None:
@@ -151,3 +152,20 @@ def test_the_live_display_gives_the_terminal_back_when_the_ledger_fails(engine: 
     assert text.rfind("\x1b[?25h") > hidden  # and shows it again, though the run broke off
     last = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).rstrip().splitlines()[-1]
     assert last.startswith("engine: ") and "ledger" in last
+
+
+def test_a_failed_step_shows_its_last_lines_and_the_command_for_the_rest(engine: Engine) -> None:
+    script = "for n in $(seq 1 12); do echo out $n; done; echo secret=$TOKEN; exit 2"
+    steps = [{"id": "compile", "command": "sh", "args": ["-c", script], "secrets": ["TOKEN"]}]
+    result = engine.run_plan(steps, env={"TOKEN": "hunter2"}, secrets=["TOKEN"])
+    assert result.returncode == 1
+    lines = [line.split("] ", 1)[1] for line in result.stdout.splitlines()]
+    at = lines.index("compile: failed: exit code 2")
+    run_id = engine.last_run().id
+    assert lines[at + 1 : at + 12] == [
+        *(f"  | out {n}" for n in range(3, 13)),
+        "  | secret=***",
+    ][-10:] + [f"  full log: engine logs {run_id} compile"]
+    assert "hunter2" not in result.stdout
+    shown = engine.run("logs", run_id, "compile")
+    assert shown.returncode == 0 and shown.stdout.splitlines()[0] == "out 1"

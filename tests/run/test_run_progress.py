@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from pathlib import Path
+from typing import Any
 
-from engine.progress import JsonReporter, PlainReporter, make_reporter
+from rich.console import Console
+
+from engine.live import LiveReporter, eta_text
+from engine.progress import JsonReporter, PlainReporter, Reporter, make_reporter
 from engine.states import EventType, RunStatus
 
 
@@ -15,7 +21,7 @@ def drive(reporter: JsonReporter | PlainReporter) -> None:
     reporter.emit(EventType.STEP_STARTED, "a", 1, {"pid": 5})
     reporter.emit(EventType.STEP_RETRY, "a", 1, {"reason": "exit code 3", "delay_sec": 0.5})
     reporter.emit(EventType.STEP_FAILED, "a", 2, {"reason": "exit code 3", "attempts": 2})
-    reporter.finish(RunStatus.FAILED, 'step "a" failed', 1.5)
+    reporter.finish(RunStatus.FAILED, 'step "a" failed', 1.5, 1)
 
 
 def test_json_lines() -> None:
@@ -26,7 +32,9 @@ def test_json_lines() -> None:
         "run_started", "step_ready", "step_started", "step_retry", "step_failed", "run_completed",
     ]  # fmt: skip
     assert all(r["run_id"] == "run1" for r in records)
-    assert records[-1]["status"] == "failed"
+    assert records[-1]["data"] == {
+        "status": "failed", "exit_code": 1, "error": 'step "a" failed', "duration_ms": 1500,
+    }  # fmt: skip
 
 
 def test_plain_lines() -> None:
@@ -54,3 +62,79 @@ def test_a_pipe_gets_plain_lines() -> None:
         make_reporter(as_json=False, quiet=False, stream=io.StringIO()), PlainReporter
     )
     assert isinstance(make_reporter(as_json=True, quiet=False, stream=io.StringIO()), JsonReporter)
+
+
+def _failing_log(tmp_path: Path, lines: int = 15) -> str:
+    log = tmp_path / "b.1.log"
+    log.write_text("".join(f"line {n} [red]\n" for n in range(1, lines + 1)))
+    return str(log)
+
+
+def _fail(reporter: Reporter, log_path: str) -> None:
+    reporter.start("run1", "plan", 2)
+    reporter.emit(EventType.STEP_STARTED, "b", 1, {"pid": 5, "log_path": log_path})
+    data = {"attempts": 1, "exit_code": 2, "status": "failed", "reason": "exit code 2"}
+    reporter.emit(EventType.STEP_FAILED, "b", None, data)
+
+
+def test_plain_shows_a_failed_steps_last_lines_and_how_to_see_the_rest(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    _fail(PlainReporter(stream), _failing_log(tmp_path))
+    lines = [line.split("] ", 1)[1] for line in stream.getvalue().splitlines()]
+    assert lines[2:] == [
+        "b: failed: exit code 2",
+        *(f"  | line {n} [red]" for n in range(6, 16)),
+        "  full log: engine logs run1 b",
+    ]
+
+
+def test_json_shows_nothing_beyond_the_event(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    _fail(JsonReporter(stream), _failing_log(tmp_path))
+    assert "line 15" not in stream.getvalue()
+
+
+def test_a_step_that_wrote_nothing_gets_no_tail(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    _fail(PlainReporter(stream), _failing_log(tmp_path, lines=0))
+    assert stream.getvalue().splitlines()[-1].endswith("b: failed: exit code 2")
+
+
+def _live(**options: Any) -> tuple[LiveReporter, io.StringIO]:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=150, color_system=None)
+    return LiveReporter(console=console, **options), out
+
+
+def test_live_shows_a_failed_steps_last_lines_and_how_to_see_the_rest(tmp_path: Path) -> None:
+    reporter, out = _live()
+    _fail(reporter, _failing_log(tmp_path))
+    reporter.finish(RunStatus.FAILED, 'step "b" failed', 1.0, 1)
+    text = out.getvalue()
+    assert "b: failed: exit code 2" in text
+    assert "  | line 6 [red]" in text and "  | line 15 [red]" in text  # not taken as markup
+    assert "line 5 " not in text
+    assert "  full log: engine logs run1 b" in text
+
+
+def test_live_counts_hooks_apart_and_skipped_steps() -> None:
+    reporter, out = _live(hook_ids={"tidy"})
+    reporter.start("run1", "plan", 2)
+    for step_id, event in (
+        ("a", EventType.STEP_SUCCEEDED),
+        ("b", EventType.STEP_SKIPPED),
+        ("tidy", EventType.STEP_SUCCEEDED),
+    ):
+        reporter.emit(event, step_id, None, {})
+    assert reporter.counts_text() == "2/2 steps · 1 skipped · 1/1 hook"
+    reporter.close()
+    assert "2/2 steps · 1 skipped · 1/1 hook" in out.getvalue()
+
+
+def test_live_shows_the_eta_from_history() -> None:
+    reporter, out = _live(expected_ms=3_600_000)
+    reporter.start("run1", "plan", 1)
+    reporter.close()
+    assert re.search(r"ETA ~(59m|1h)", out.getvalue()), out.getvalue()
+    assert eta_text(None, 10.0) == ""
+    assert eta_text(1000, 2000.0) == "ETA overdue"
