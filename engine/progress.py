@@ -10,11 +10,10 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from typing import IO, Any, Protocol
 
 from engine.ledger.json_shapes import event_json
-from engine.masking import StreamMasker
 from engine.states import EventType, RunStatus
 
 _QUIET_IN_PLAIN = {EventType.STEP_READY}
@@ -207,33 +206,3 @@ def make_reporter(
     from engine.live import LiveReporter
 
     return LiveReporter(hook_ids=hook_ids, expected_ms=expected_ms() if expected_ms else None)
-
-
-class MaskedReporter:
-    """Shows what another reporter shows, with secret values replaced by `***`."""
-
-    def __init__(self, inner: Reporter, secret_values: Sequence[str]) -> None:
-        self._inner = inner
-        self._masker = StreamMasker(secret_values)
-
-    def _mask(self, value: object) -> object:
-        if isinstance(value, str):
-            return self._masker.mask_all(value.encode()).decode(errors="replace")
-        return value
-
-    def start(self, run_id: str, plan_name: str, total: int) -> None:
-        self._inner.start(run_id, plan_name, total)
-
-    def emit(
-        self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
-    ) -> None:
-        self._inner.emit(type, step_id, attempt, {k: self._mask(v) for k, v in data.items()})
-
-    def finish(
-        self, status: RunStatus, error: str | None, elapsed: float, exit_code: int | None = None
-    ) -> None:
-        masked = self._mask(error)
-        self._inner.finish(status, masked if isinstance(masked, str) else None, elapsed, exit_code)
-
-    def close(self) -> None:
-        self._inner.close()

@@ -133,9 +133,9 @@ class LocalExecutor:
             if read_fd is not None:
                 os.close(read_fd)
                 os.close(out_fd)
+            # Not masked: it quotes only the plan's command and the engine's paths, which steps'
+            # secrets never reach (argv cannot name a secret), and a path must stay a path.
             message = _spawn_error_sentence(spec, exc)
-            if masker is not None:
-                message = masker.mask_all(message.encode()).decode()
             with contextlib.suppress(OSError):
                 write_all(log_fd, message.encode() + b"\n")
             os.close(log_fd)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
@@ -30,7 +29,6 @@ from engine.ledger.connection import (
     synchronous_setting,
     translate_errors,
 )
-from engine.masking import StreamMasker
 
 T = TypeVar("T")
 Params = tuple[Any, ...]
@@ -131,7 +129,6 @@ class GroupCommit:
         self._interval_waiter: asyncio.Future[None] | None = None
         self._error: LedgerError | None = None
         self._closed = False
-        self._masker: StreamMasker | None = None
         self.commits = 0  # transactions committed; for benchmarks and tests
         self._task = asyncio.create_task(self._commit_loop(), name=f"ledger-writer {path}")
 
@@ -162,38 +159,17 @@ class GroupCommit:
 
     # -- queue and commit -------------------------------------------------------------------
 
-    def mask(self, secret_values: Iterable[str]) -> None:
-        """Replace these values by `***` in every string written from now on.
-
-        The last line of defence: logs, tails and outputs are masked where they are made, but a
-        message can quote what a step wrote (an output line, a value a condition compared). The
-        JSON-escaped spelling is masked too, since event data is stored as JSON text.
-        """
-        values = [v for v in secret_values if v]
-        escaped = [json.dumps(v, ensure_ascii=False)[1:-1] for v in values]
-        masker = StreamMasker([*values, *escaped])
-        self._masker = masker if masker.active else None
-
     def _record(self, *ops: Op) -> None:
         if self._error is not None:
             raise self._error
         if self._closed:
             raise RuntimeError("LedgerWriter is closed")
-        if self._masker is not None:
-            ops = tuple((statement, self._masked(params)) for statement, params in ops)
         if self._stretch is None:
             self._stretch = []
             # Runs once the current code yields to the loop: that ends the stretch.
             self._loop.call_soon(self._seal)
         self._stretch.extend(ops)
         self._recorded += len(ops)
-
-    def _masked(self, params: Params) -> Params:
-        assert self._masker is not None
-        mask = self._masker.mask_all
-        return tuple(
-            mask(p.encode()).decode(errors="replace") if isinstance(p, str) else p for p in params
-        )
 
     def _seal(self) -> None:
         if self._stretch:

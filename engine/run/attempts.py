@@ -88,15 +88,21 @@ class AttemptIO:
             written = read_outputs(self.output_file(step.id, attempt))
         except OutputError as error:
             code = ErrorCode.OUTPUT_TOO_LARGE if error.too_large else ErrorCode.OUTPUT_MISSING
-            return Collected({}, code, f"$ENGINE_OUTPUT: {error}")
+            # The message may quote what the step wrote (a refused name or delimiter).
+            return Collected({}, code, f"$ENGINE_OUTPUT: {self._mask(str(error))}")
         if self._masker.active:
-            written = {k: self._masker.mask_all(v.encode()).decode() for k, v in written.items()}
+            written = {k: self._mask(v) for k, v in written.items()}
         missing = [name for name in step.provides if name not in written]
         if missing:
             message = f"did not write promised outputs: {', '.join(missing)}"
             return Collected(written, ErrorCode.OUTPUT_MISSING, message)
         self.add_outputs(step.id, written)
         return Collected(written)
+
+    def _mask(self, text: str) -> str:
+        if not self._masker.active:
+            return text
+        return self._masker.mask_all(text.encode()).decode(errors="replace")
 
     def discard(self, step_id: str, attempt: int) -> None:
         """Forget a failed or canceled attempt's outputs file unread."""

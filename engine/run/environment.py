@@ -96,12 +96,16 @@ class EnvironmentBuilder:
 def resolve_secrets(
     plan: Plan, caller: Mapping[str, str], secrets_file: Mapping[str, str]
 ) -> dict[str, str]:
-    """Each declared secret's value, from --secrets-file first, then the caller's environment."""
+    """Each declared secret's value, from --secrets-file first, then the caller's environment.
+
+    An empty value counts as not set, as in `requires_env`: CI systems pass an undefined secret
+    as an empty variable.
+    """
     values: dict[str, str] = {}
     missing: list[str] = []
     for spec in plan.secret_specs:
         value = secrets_file.get(spec.name, caller.get(spec.source))
-        if value is None:
+        if not value:
             if not spec.optional:
                 missing.append(spec.source)
         else:

@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +22,10 @@ from engine.ledger.owner import Owner
 from engine.ledger.scratch import create_run_scratch
 from engine.ledger.writer import LedgerWriter
 from engine.plan.spec import LoadedPlan
-from engine.progress import MaskedReporter, Reporter
+from engine.progress import Reporter
 from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
 from engine.run.scheduler import Scheduler
+from engine.run.secret_checks import check_secret_values
 from engine.run.state import RunSettings
 from engine.states import EventType, ExitCode, RunStatus
 
@@ -56,10 +58,16 @@ def max_concurrency(loaded: LoadedPlan, override: int | None) -> int:
 
 
 def prepare_environment(request: RunRequest) -> tuple[dict[str, str], dict[str, str]]:
-    """The caller's environment and the secrets; UserError (exit 2) before anything runs."""
+    """The caller's environment and the secrets; UserError (exit 2) before anything runs.
+
+    Warnings about weak secret values go to stderr, ahead of any progress display.
+    """
     caller = dict(os.environ)
     check_required_env(request.loaded.plan, caller)
-    return caller, resolve_secrets(request.loaded.plan, caller, request.secrets_file)
+    secrets = resolve_secrets(request.loaded.plan, caller, request.secrets_file)
+    for warning in check_secret_values(secrets):
+        print(f"engine: warning: {warning}", file=sys.stderr, flush=True)
+    return caller, secrets
 
 
 async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
@@ -76,10 +84,9 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
     plan = loaded.plan
     caller, secrets = prepare_environment(request)
     writer = await LedgerWriter.open(request.ledger_path)
-    secret_values = tuple(v for v in secrets.values() if v)
-    if secret_values:
-        writer.mask(secret_values)
-        reporter = MaskedReporter(reporter, secret_values)
+    # Masked where step text enters (log bytes, outputs, messages quoting them), never in what
+    # the engine makes: ids, paths, keys and statuses may contain a secret's value by chance.
+    secret_values = tuple(secrets.values())
     run_id = new_run_id()
     started = time.time()
     try:

@@ -57,13 +57,16 @@ async def test_large_output_with_scattered_secrets(
     assert "TOPSECRET" not in result.output_tail
 
 
-async def test_spawn_error_on_the_masked_path(
-    executor: LocalExecutor, make_spec: SpecFactory
+async def test_a_spawn_error_keeps_the_path_it_names_whole(
+    executor: LocalExecutor, make_spec: SpecFactory, tmp_path: Path
 ) -> None:
-    spec = make_spec("no-such-command-hunter2", mask_values=("hunter2",))
+    # The sentence quotes only the plan's command and the engine's paths: a secret that happens to
+    # be part of a path must not turn it into a path that does not exist.
+    missing = tmp_path / "home" / "newcomer" / "gone"
+    spec = make_spec("true", cwd=str(missing), mask_values=("newcomer",))
     result = await (await executor.launch(spec)).wait()
-    assert result.spawn_error == "command not found: no-such-command-***"
-    assert "hunter2" not in spec.log_path.read_text()
+    assert result.spawn_error == f"working directory does not exist: {missing}"
+    assert spec.log_path.read_text() == f"{result.spawn_error}\n"
 
 
 async def test_background_child_holding_the_pipe_is_killed_quickly(

@@ -87,3 +87,12 @@ def test_requires_env_lists_every_missing_name() -> None:
         "required environment variables are not set: NOPE_1, EMPTY, NOPE_2"
     )
     check_required_env(plan, {"HOME": "/h", "EMPTY": "x", "NOPE_1": "1", "NOPE_2": "2"})
+
+
+def test_an_empty_secret_counts_as_not_set() -> None:
+    plan = make_plan(secrets=["A", {"name": "B", "optional": True}])
+    with pytest.raises(UserError, match=r"not set in the environment or --secrets-file: A$"):
+        resolve_secrets(plan, {"A": "", "B": ""}, {})
+    assert resolve_secrets(plan, {"A": "value", "B": ""}, {}) == {"A": "value"}
+    with pytest.raises(UserError, match=r": A$"):
+        resolve_secrets(plan, {"A": "value"}, {"A": ""})  # the file wins, even when empty
