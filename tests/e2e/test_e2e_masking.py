@@ -1,4 +1,4 @@
-"""Secret masking hides what steps print and never rewrites what the engine made (SPEC §6).
+"""Secret masking hides what steps print and never rewrites what the engine made (docs/plans.md).
 
 Each test runs real `engine` processes and then reads the ledger back the way a user would
 (`engine show`, `engine logs`) and byte by byte (every file under `.ledger/`, the -wal included).
