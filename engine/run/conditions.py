@@ -55,6 +55,7 @@ def decide(
         env=env,
         run={"id": run_id, "status": run_status},
         canceled=canceled,
+        in_hook=run.group != "steps",
     )
     try:
         if condition is None or not condition.uses_status_function:

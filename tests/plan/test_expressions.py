@@ -440,8 +440,9 @@ def test_evaluation_never_touches_attributes_of_context_objects() -> None:
 def status_ctx(*statuses: str, canceled: bool = False, run_status: str = "running") -> EvalContext:
     steps = {f"d{i}": {"status": status} for i, status in enumerate(statuses)}
     return EvalContext(
-        steps=steps, dependencies=tuple(steps), run={"status": run_status}, canceled=canceled
-    )
+        steps=steps, dependencies=tuple(steps), run={"status": run_status}, canceled=canceled,
+        in_hook=run_status != "running",  # only a run hook sees the run's outcome
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -458,6 +459,8 @@ def status_ctx(*statuses: str, canceled: bool = False, run_status: str = "runnin
         (status_ctx(run_status="partial"), False, True, False),
         (status_ctx(run_status="succeeded"), True, False, False),
         (status_ctx(run_status="canceled"), False, False, True),
+        # A main step while the run aborts: the run failed, but its dependency did not.
+        (EvalContext(run={"status": "failed"}, dependencies=()), False, False, False),
     ],
 )
 def test_status_functions(ctx: EvalContext, success: bool, failure: bool, cancelled: bool) -> None:

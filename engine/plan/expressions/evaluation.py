@@ -46,6 +46,9 @@ class EvalContext:
     env: Mapping[str, str] = field(default_factory=dict)
     run: Mapping[str, object] = field(default_factory=dict)  # {"id": ..., "status": ...}
     canceled: bool = False  # the run is being canceled
+    # A run hook's failure() also looks at the run's outcome; a main step's looks only at its
+    # dependencies, so an abort does not start every failure() step of the DAG.
+    in_hook: bool = False
 
 
 def evaluate(expr: Expression, ctx: EvalContext) -> object:
@@ -215,6 +218,6 @@ def _failure(ctx: EvalContext) -> bool:
     # A cancel wins: after Ctrl-C only always() and cancelled() steps start.
     if ctx.canceled:
         return False
-    if _status(ctx.run) in _RUN_FAILED:
+    if ctx.in_hook and _status(ctx.run) in _RUN_FAILED:
         return True
     return any(_status(_get(ctx.steps, dep)) in _DEPENDENCY_FAILED for dep in ctx.dependencies)
