@@ -82,6 +82,9 @@ def judge(result: AttemptResult, step: Step) -> Verdict:
     return Verdict(AttemptStatus.FAILED, ErrorCode.EXIT_NONZERO, f"exit code {result.exit_code}")
 
 
+ERROR_NAMES_MAX = 5  # runs.error stays one readable sentence; `engine show` lists every step
+
+
 def judge_run(
     stop_outcome: RunStatus | None,
     stop_reason: str | None,
@@ -101,8 +104,11 @@ def judge_run(
     if fatal:
         return RunStatus.FAILED, f'step "{fatal[0].id}" failed'
     if failed:
-        names = ", ".join(f'"{run.id}"' for run, _ in failed[:5])
-        return RunStatus.PARTIAL, f"steps failed: {names}"
+        names = ", ".join(f'"{run.id}"' for run, _ in failed[:ERROR_NAMES_MAX])
+        more = len(failed) - ERROR_NAMES_MAX
+        return RunStatus.PARTIAL, f"steps failed: {names}" + (
+            f" and {more} more" if more > 0 else ""
+        )
     return RunStatus.SUCCEEDED, None
 
 

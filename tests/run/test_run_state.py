@@ -69,6 +69,12 @@ def test_run_outcomes() -> None:
     assert judge_run(None, None, [(aborting, StepStatus.FAILED)])[0] is RunStatus.FAILED
     # A canceled abort step does not fail the run by itself: the run is partial.
     assert judge_run(None, None, [(aborting, StepStatus.CANCELED)])[0] is RunStatus.PARTIAL
+    many = [(failed_step(f"s{i}", on_failure="continue"), StepStatus.FAILED) for i in range(7)]
+    assert judge_run(None, None, many) == (
+        RunStatus.PARTIAL,
+        'steps failed: "s0", "s1", "s2", "s3", "s4" and 2 more',
+    )
+    assert judge_run(None, None, many[:5])[1] == 'steps failed: "s0", "s1", "s2", "s3", "s4"'
     # A stop (Ctrl-C, the run timeout) decides the outcome, whatever failed before it.
     assert judge_run(RunStatus.CANCELED, "interrupted", failed) == (
         RunStatus.CANCELED,
