@@ -27,7 +27,7 @@ from engine.ledger.writer import LedgerWriter
 from engine.states import EventType, RunStatus
 
 STEPS_PER_RUN = 10
-CHATTER_PER_STEP = 7  # step_output_truncated events: a chatty step's share of the stream
+CHATTER_PER_STEP = 7  # step_retry events: a flaky step's share of the stream
 DAYS = 60
 ENGINE = [sys.executable, "-m", "engine"]
 
@@ -67,8 +67,8 @@ def generate(path: Path, runs: int) -> dict[str, int]:
             events.append((run_id, step_id, None, str(EventType.STEP_READY), to_iso(t), None))
             events.append((run_id, step_id, 1, str(EventType.STEP_STARTED), to_iso(t), '{"pid":1}'))
             for _ in range(CHATTER_PER_STEP):
-                events.append((run_id, step_id, 1, str(EventType.STEP_OUTPUT_TRUNCATED),
-                               to_iso(t), '{"bytes":65536}'))  # fmt: skip
+                events.append((run_id, step_id, 1, str(EventType.STEP_RETRY),
+                               to_iso(t), '{"delay_sec":1.0}'))  # fmt: skip
             kind = EventType.STEP_FAILED if failed else EventType.STEP_SUCCEEDED
             events.append((run_id, step_id, None, str(kind), to_iso(end), None))
             t = end
@@ -118,9 +118,7 @@ async def writer_stalls(path: Path, command: list[str] | None, seconds: float = 
         deadline = time.monotonic() + seconds
         while (proc.returncode is None) if proc else (time.monotonic() < deadline):
             began = time.perf_counter()
-            w.event(
-                run_id=run_id, type=EventType.STEP_OUTPUT_TRUNCATED, at=time.time(), step_id="s"
-            )
+            w.event(run_id=run_id, type=EventType.STEP_RETRY, at=time.time(), step_id="s")
             await w.flush()
             latencies.append(time.perf_counter() - began)
             await asyncio.sleep(0.005)

@@ -73,7 +73,6 @@ class EventType(StrEnum):
     RUN_STARTED = "run_started"
     STEP_READY = "step_ready"
     STEP_STARTED = "step_started"
-    STEP_OUTPUT_TRUNCATED = "step_output_truncated"
     STEP_SUCCEEDED = "step_succeeded"
     STEP_FAILED = "step_failed"
     STEP_RETRY = "step_retry"

@@ -45,7 +45,10 @@ def command(
         if follow:
             _follow(reader, chosen, path, as_json)
             return int(ExitCode.OK)
-    if path is None or not path.exists():
+    if chosen.log_path is None:
+        note(f"{step_id}#{chosen.attempt} started no process, so it has no log: {chosen.message}")
+        text = ""
+    elif path is None or not path.exists():
         note(f"the log of {step_id}#{chosen.attempt} is gone; showing the tail kept in the ledger")
         text = chosen.output_tail or ""
     else:

@@ -163,6 +163,26 @@ class LedgerWriter(GroupCommit):
             ),
         )
 
+    def attempt_not_started(
+        self,
+        *,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        at: float,
+        error_code: ErrorCode,
+        message: str,
+    ) -> None:
+        """Record an attempt that failed before any process started (its condition could not be
+        evaluated), so that its error code is queryable like any other failure."""
+        ts = to_iso(at)
+        finished = (str(AttemptStatus.FAILED), str(error_code), None, None, ts, ts, None, message)
+        self._record(
+            (sql.INSERT_ATTEMPT, (run_id, step_id, attempt, ts, None, None, None, None)),
+            (sql.STEP_RUNNING, (attempt, ts, run_id, step_id)),
+            (sql.FINISH_ATTEMPT, (*finished, run_id, step_id, attempt)),
+        )
+
     def attempt_finished(
         self,
         *,
@@ -242,7 +262,7 @@ class LedgerWriter(GroupCommit):
         attempt: int | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        """Append one event that has no state change of its own (e.g. step_output_truncated)."""
+        """Append one event that has no state change of its own (e.g. step_timeout)."""
         self._record(
             self._event_op(run_id, type, to_iso(at), step_id=step_id, attempt=attempt, data=data)
         )

@@ -118,6 +118,7 @@ class Scheduler:
                 self._stopped.clear()
             for group in GROUPS[1:]:
                 if group in hooks:
+                    self._hooks_started(group, status)
                     await self._run_group(group)
                 else:
                     self._skip_group(group, f"{group} hooks do not run when the run {status}")
@@ -128,6 +129,15 @@ class Scheduler:
                     run.handle.kill()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _hooks_started(self, group: str, status: RunStatus) -> None:
+        """Mark in the event stream where a hook list begins, and which outcome called for it."""
+        steps: list[Step] = getattr(self._plan, group)
+        if steps and not self._killing:
+            self._writer.event(
+                run_id=self._run_id, type=EventType.HOOKS_STARTED, at=time.time(),
+                data={"hooks": group, "run_status": str(status), "steps_total": len(steps)},
+            )  # fmt: skip
 
     def _skip_group(self, group: str, reason: str) -> None:
         now = time.time()
@@ -225,7 +235,13 @@ class Scheduler:
         if decision is Decision.RUN:
             return True
         if decision is Decision.FAIL:
-            self._fail(run, reason or "condition could not be evaluated")
+            message = reason or "condition could not be evaluated"
+            run.attempt += 1
+            self._writer.attempt_not_started(
+                run_id=self._run_id, step_id=run.id, attempt=run.attempt, at=time.time(),
+                error_code=ErrorCode.CONDITION_ERROR, message=message,
+            )  # fmt: skip
+            self._fail(run, message)
         else:
             ok = decision is Decision.SKIP  # skipped by its own condition: dependents go on
             self._finish(run, StepStatus.SKIPPED, EventType.STEP_SKIPPED, reason, ok=ok)

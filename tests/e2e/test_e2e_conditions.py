@@ -160,5 +160,37 @@ def test_a_condition_that_errors_fails_only_its_step(engine: Engine) -> None:
     assert steps["broken"].reason is not None
     assert steps["broken"].reason.startswith("condition could not be evaluated: ")
     assert "contains()" in steps["broken"].reason
-    assert engine.attempts("broken") == []
+    # The failure is an attempt like any other, so queries that group by error code see it.
+    [attempt] = engine.attempts("broken")
+    assert (attempt.status, attempt.error_code, attempt.pid) == ("failed", "condition_error", None)
+    assert attempt.message == steps["broken"].reason
+    assert steps["broken"].attempts == 1
+    logs = engine.run("logs", engine.last_run().id, "broken")
+    assert (logs.returncode, logs.stdout) == (0, "")
+    assert "broken#1 started no process, so it has no log: condition could not" in logs.stderr
     assert engine.last_run().status == "partial"
+
+
+def test_failure_after_an_abort_does_not_run_a_step_whose_dependency_was_only_skipped(
+    engine: Engine,
+) -> None:
+    # `bad` aborts the run; `x` is skipped for it. `notify` asks for failure() of `x` alone, and
+    # `x` did not fail: the run having failed is what failure() means in a run hook, not here.
+    result = engine.run_plan(
+        [
+            {"id": "bad", **sh("exit 1")},
+            {"id": "x", "command": "true", "depends_on": ["bad"]},
+            {"id": "notify", "command": "true", "depends_on": ["x"], "condition": "failure()"},
+            {"id": "alarm", "command": "true", "depends_on": ["bad"], "condition": "failure()"},
+        ]
+    )
+    assert result.returncode == 1, result.stderr
+    steps = engine.steps()
+    assert {k: str(s.status) for k, s in steps.items()} == {
+        "bad": "failed",
+        "x": "skipped",
+        "notify": "skipped",
+        "alarm": "succeeded",  # its own dependency failed: failure() still runs it after an abort
+    }
+    assert steps["notify"].reason == "condition was false: failure()"
+    assert engine.attempts("notify") == []

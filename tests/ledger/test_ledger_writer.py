@@ -186,7 +186,7 @@ async def test_disk_full_surfaces_ledger_error_and_rolls_back(ledger_path: Path)
     await w._db.execute_fetchall(f"PRAGMA max_page_count = {pages}")
     big = "x" * 50_000
     start(w, "run1", "a")
-    w.event(run_id="run1", type=EventType.STEP_OUTPUT_TRUNCATED, at=T0, data={"tail": big})
+    w.event(run_id="run1", type=EventType.STEP_TIMEOUT, at=T0, data={"tail": big})
     with pytest.raises(LedgerError, match="is full") as caught:
         await w.flush()
     assert caught.value.exit_code == ExitCode.LEDGER
