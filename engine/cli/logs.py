@@ -15,7 +15,7 @@ from engine.cli.output import note, open_ledger, recover
 from engine.errors import UserError
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Attempt
-from engine.states import AttemptStatus, ExitCode
+from engine.states import AttemptStatus, ErrorCode, ExitCode
 
 CHUNK = 1 << 16
 POLL_SEC = 0.2
@@ -45,7 +45,7 @@ def command(
         if follow:
             _follow(reader, chosen, path, as_json)
             return int(ExitCode.OK)
-    if chosen.log_path is None:
+    if chosen.error_code == ErrorCode.CONDITION_ERROR:
         note(f"{step_id}#{chosen.attempt} started no process, so it has no log: {chosen.message}")
         text = ""
     elif path is None or not path.exists():
