@@ -31,7 +31,8 @@ def documented_events() -> list[tuple[set[str], set[str]]]:
         if len(cells) != 3 or not cells[0].startswith("`"):
             continue
         types = set(re.findall(r"`(\w+)`", cells[0]))
-        spans = re.findall(r"`([^`]+)`", cells[2])
+        # Keys are the backticked names outside parentheses, which hold remarks.
+        spans = re.findall(r"`([^`]+)`", re.sub(r"\([^)]*\)", "", cells[2]))
         keys = {key.strip() for span in spans for key in span.split(",")} - {"NULL"}
         rows.append((types, keys))
     return rows
