@@ -27,6 +27,10 @@ COMMANDS = {
     "logs": ("engine.cli.logs", "Print (or follow) the log of a step attempt."),
     "stats": ("engine.cli.stats", "Totals, success rate, durations, flaky and slow steps."),
     "gc": ("engine.cli.gc", "Delete old runs with their events, outputs and logs."),
+    "doctor": (
+        "engine.cli.doctor",
+        "Print how this system runs steps.",
+    ),
 }
 
 

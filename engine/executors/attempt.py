@@ -1,4 +1,4 @@
-"""A running local attempt: its exit watch (pidfd), timeout, process-group stop, and output pump.
+"""A running local attempt: its exit watch, timeout, process-group stop, and output pump.
 
 See engine/executors/local.py for why attempts are run this way.
 """
@@ -73,14 +73,7 @@ class LocalAttempt:
         if read_fd is not None:
             os.set_blocking(read_fd, False)
             loop.add_reader(read_fd, self._on_output)
-        try:
-            self._pidfd = os.pidfd_open(pid)
-        except OSError:
-            # Out of fds (or no pidfd support): a blocking wait in a thread is slower but correct.
-            self._pidfd = -1
-            loop.run_in_executor(None, self._wait_blocking)
-        else:
-            exits.watch(self._pidfd, self._on_exit)
+        exits.watch(pid, self._record_exit)
 
     async def wait(self) -> AttemptResult:
         """Waits for the result; the attempt runs to its end even if the caller stops waiting."""
@@ -116,23 +109,8 @@ class LocalAttempt:
 
     # -- callbacks -------------------------------------------------------------------------------
 
-    def _on_exit(self) -> None:
-        try:
-            pid, status = os.waitpid(self._pgid, os.WNOHANG)
-        except ChildProcessError:
-            # Someone else reaped our child (a stray waitpid(-1)); its real status is lost.
-            pid, status = self._pgid, 255 << 8
-        if pid == 0:
-            return  # spurious wake-up: the pidfd stays watched
-        self._exits.unwatch(self._pidfd)
-        os.close(self._pidfd)
-        self._record_exit(status)
-
-    def _wait_blocking(self) -> None:
-        _, status = os.waitpid(self._pgid, 0)
-        self._loop.call_soon_threadsafe(self._record_exit, status)
-
     def _record_exit(self, status: int) -> None:
+        """The exit watcher reaped the main process (`status` as from `waitpid`)."""
         self._finished_at = time.time()
         self._returncode = os.waitstatus_to_exitcode(status)
         if self._timer is not None:
@@ -294,6 +272,8 @@ class LocalAttempt:
 
 def _group_has_live_member(pgid: int) -> bool:
     """Whether a process other than a zombie is in group `pgid`, from /proc (slow path only)."""
+    if not os.path.isdir("/proc/self"):
+        return _group_has_live_member_psutil(pgid)
     with os.scandir("/proc") as entries:
         for entry in entries:
             if not entry.name.isdigit():
@@ -307,4 +287,17 @@ def _group_has_live_member(pgid: int) -> bool:
             fields = stat[stat.rfind(b")") + 2 :].split(b" ", 3)
             if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
                 return True
+    return False
+
+
+def _group_has_live_member_psutil(pgid: int) -> bool:
+    """`_group_has_live_member` where there is no /proc (macOS, BSD)."""
+    import psutil
+
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                return True
+        except (psutil.Error, OSError):
+            continue
     return False

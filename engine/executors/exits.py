@@ -1,48 +1,170 @@
-"""Learning that a child exited: its pidfd in one epoll set that the event loop watches as a whole.
+"""Learning that a child exited, and reaping it: epoll over pidfds on Linux, a thread elsewhere.
 
-`loop.add_reader` per attempt costs ~20 µs through asyncio's selector bookkeeping (a key, a
-handle, a transport check, and a KeyError raised inside `add_reader` for every new descriptor);
-registering a pidfd in a private epoll set is one system call. The set's own descriptor is the
-loop's only reader here, for the whole run.
+Chosen once, at start-up (`choose_exit_watch`):
+
+- `epoll` (Linux 5.3+): each child's pidfd in one private epoll set, which the event loop watches
+  as its single reader. `loop.add_reader` per attempt costs ~20 µs through asyncio's selector
+  bookkeeping; registering a pidfd in the set is one system call.
+- `thread` (everywhere else, e.g. macOS, or a kernel without pidfds): a daemon thread per child
+  blocks in `waitpid` and hands the status to the loop. About 60 µs more per step; correct.
+
+`ENGINE_EXIT_WATCH=thread` forces the portable path (CI runs the executor tests under both).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import select
+import threading
 from collections.abc import Callable
+from typing import Protocol
+
+from engine.errors import UserError
+from engine.states import ExitCode
+
+EXIT_WATCH_ENV = "ENGINE_EXIT_WATCH"
+EXIT_WATCHES = ("epoll", "thread")
+# What a child reaped by someone else (a stray `waitpid(-1)`) is reported as: its status is lost.
+LOST_STATUS = 255 << 8
+
+OnExit = Callable[[int], None]  # called on the loop thread with the reaped child's wait status
 
 
-class ExitWatcher:
-    """Calls a callback once a watched pidfd turns readable (its process exited).
+class ExitWatcher(Protocol):
+    """Reaps watched children and reports each one's wait status once, on the loop thread."""
 
-    Level-triggered: a process still unreaped after its callback (a spurious wake-up) is reported
-    again on the next loop iteration, and so is every remaining one if a callback raised.
+    kind: str
+
+    def watch(self, pid: int, on_exit: OnExit) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def choose_exit_watch(requested: str | None = None) -> str:
+    """The exit watch to use: `requested`, else `$ENGINE_EXIT_WATCH`, else the best available."""
+    wanted = requested or os.environ.get(EXIT_WATCH_ENV, "").strip().lower()
+    if wanted and wanted not in EXIT_WATCHES:
+        choices = ", ".join(EXIT_WATCHES)
+        raise UserError(
+            f"{EXIT_WATCH_ENV} must be one of {choices}, not {wanted!r}", ExitCode.USAGE
+        )
+    if wanted == "thread" or not _pidfds_work():
+        return "thread"
+    return "epoll"
+
+
+def make_exit_watcher(loop: asyncio.AbstractEventLoop, kind: str) -> ExitWatcher:
+    if kind == "epoll":
+        return EpollExitWatcher(loop)
+    return ThreadExitWatcher(loop)
+
+
+def _pidfds_work() -> bool:
+    if not hasattr(select, "epoll") or not hasattr(os, "pidfd_open"):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return False  # the kernel predates pidfds (5.3) or a seccomp filter refuses them
+    return True
+
+
+def reap(pid: int, options: int) -> int | None:
+    """`waitpid(pid, options)`'s status; None while it runs; LOST_STATUS if reaped elsewhere."""
+    try:
+        reaped, status = os.waitpid(pid, options)
+    except ChildProcessError:
+        return LOST_STATUS
+    return status if reaped else None
+
+
+class EpollExitWatcher:
+    """Pidfds in one epoll set that the loop watches as a whole.
+
+    Level-triggered: a process still unreaped after a wake-up (a spurious one) is seen again on
+    the next loop iteration, and so is every remaining one if a callback raised.
     """
+
+    kind = "epoll"
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._epoll = select.epoll()
-        self._callbacks: dict[int, Callable[[], None]] = {}
+        self._watched: dict[int, tuple[int, OnExit]] = {}  # pidfd -> (pid, callback)
+        self._thread_watch: ThreadExitWatcher | None = None
         loop.add_reader(self._epoll.fileno(), self._on_ready)
 
-    def watch(self, pidfd: int, callback: Callable[[], None]) -> None:
+    def watch(self, pid: int, on_exit: OnExit) -> None:
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            # Out of descriptors: a waiting thread is slower but correct.
+            if self._thread_watch is None:
+                self._thread_watch = ThreadExitWatcher(self._loop)
+            self._thread_watch.watch(pid, on_exit)
+            return
         self._epoll.register(pidfd, select.EPOLLIN)
-        self._callbacks[pidfd] = callback
-
-    def unwatch(self, pidfd: int) -> None:
-        """Stops watching; call it before closing the pidfd."""
-        if self._callbacks.pop(pidfd, None) is not None:
-            self._epoll.unregister(pidfd)
+        self._watched[pidfd] = (pid, on_exit)
 
     def close(self) -> None:
+        """Stops watching; children still running are no longer reported."""
         if not self._epoll.closed:
             self._loop.remove_reader(self._epoll.fileno())
             self._epoll.close()
-            self._callbacks.clear()
+            for pidfd in self._watched:
+                os.close(pidfd)
+            self._watched.clear()
+        if self._thread_watch is not None:
+            self._thread_watch.close()
 
     def _on_ready(self) -> None:
         for pidfd, _ in self._epoll.poll(0):
-            callback = self._callbacks.get(pidfd)
-            if callback is not None:
-                callback()
+            watched = self._watched.get(pidfd)
+            if watched is None:
+                continue
+            pid, on_exit = watched
+            status = reap(pid, os.WNOHANG)
+            if status is None:
+                continue  # spurious wake-up: the pidfd stays watched
+            del self._watched[pidfd]
+            self._epoll.unregister(pidfd)
+            os.close(pidfd)
+            on_exit(status)
+
+
+class ThreadExitWatcher:
+    """A daemon thread per child, blocked in `waitpid`, hands its status to the loop.
+
+    A thread per child rather than a pool: a pool's workers would all be blocked by long steps
+    and a short step's exit would wait for a free one.
+    """
+
+    kind = "thread"
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._closed = False
+
+    def watch(self, pid: int, on_exit: OnExit) -> None:
+        thread = threading.Thread(
+            target=self._wait, args=(pid, on_exit), name=f"exit-watch-{pid}", daemon=True
+        )
+        thread.start()
+
+    def close(self) -> None:
+        """Stops reporting; the threads still reap their children when these exit."""
+        self._closed = True
+
+    def _wait(self, pid: int, on_exit: OnExit) -> None:
+        status = reap(pid, 0)
+        assert status is not None
+        if not self._closed:
+            # A closed loop raises RuntimeError: nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._report, on_exit, status)
+
+    def _report(self, on_exit: OnExit, status: int) -> None:
+        if not self._closed:
+            on_exit(status)

@@ -1,12 +1,13 @@
-"""The local executor: each attempt is a subprocess in its own session, watched through a pidfd.
+"""The local executor: each attempt is a subprocess in its own session, its exit watched.
 
 Why it looks like this (per-step overhead must stay close to `make -j2`, see bench/bench_run.py):
 
 - The process is started on the event loop thread by `spawn` (engine/executors/spawn.py): the
   fork/exec primitive Popen uses, without Popen's ~50 µs of Python around it (`spawn_threads`
-  moves it to threads). Its exit is learnt from a pidfd in the run's `ExitWatcher` epoll set, so no
+  moves it to threads). On Linux its exit is learnt from a pidfd in the run's epoll set, so no
   watcher thread, no SIGCHLD handler and no per-attempt asyncio reader are involved; the process
-  is reaped with `os.waitpid(pid, WNOHANG)`.
+  is reaped with `os.waitpid(pid, WNOHANG)`. Elsewhere a thread waits for it
+  (engine/executors/exits.py).
 - Without secrets to mask, the log file's fd is handed to the child as stdout and stderr: the kernel
   writes the log, the engine never sees the output, and a step printing gigabytes costs nothing
   here. With secrets, the child writes into a pipe that is read in chunks, masked by `StreamMasker`
@@ -38,7 +39,7 @@ from typing import NamedTuple
 
 from engine.executors.attempt import LocalAttempt
 from engine.executors.base import AttemptResult, LaunchSpec
-from engine.executors.exits import ExitWatcher
+from engine.executors.exits import ExitWatcher, choose_exit_watch, make_exit_watcher
 from engine.executors.logfile import LOG_FLAGS, read_tail, write_all
 from engine.executors.spawn import spawn
 from engine.masking import StreamMasker
@@ -49,8 +50,11 @@ PIPE_SIZE = 1024 * 1024
 class LocalExecutor:
     """Runs attempts as local subprocesses; one instance serves a whole run (it caches log dirs)."""
 
-    def __init__(self, *, spawn_threads: int = 0) -> None:
+    def __init__(self, *, spawn_threads: int = 0, exit_watch: str | None = None) -> None:
         """`spawn_threads > 0` moves log creation and fork/exec off the loop thread.
+
+        `exit_watch` ("epoll" or "thread") overrides `choose_exit_watch`'s choice; UserError if
+        it names neither.
 
         Direct spawning (the default) is cheapest when the loop has nothing else to do; a spawner
         thread costs a thread hop per launch but frees the loop thread while a slow file system
@@ -62,6 +66,7 @@ class LocalExecutor:
         self._spawn_threads = spawn_threads
         self._spawner: ThreadPoolExecutor | None = None
         self._exits: ExitWatcher | None = None
+        self.exit_watch = choose_exit_watch(exit_watch)
 
     async def launch(self, spec: LaunchSpec) -> LocalAttempt | FailedAttempt:
         """Starts the attempt; a spawn failure comes back as a handle whose result says so."""
@@ -85,7 +90,7 @@ class LocalExecutor:
         if isinstance(started, AttemptResult):
             return FailedAttempt(started)
         if self._exits is None:
-            self._exits = ExitWatcher(loop)
+            self._exits = make_exit_watcher(loop, self.exit_watch)
         return LocalAttempt(loop, self._exits, spec, *started)
 
     def close(self) -> None:
@@ -113,10 +118,11 @@ class LocalExecutor:
         read_fd: int | None = None
         out_fd = log_fd
         if masker is not None and masker.active:
-            read_fd, out_fd = os.pipe2(os.O_CLOEXEC)
+            read_fd, out_fd = os.pipe()  # close-on-exec, as every descriptor Python creates
             # A bigger pipe means fewer wake-ups per MB; the default 64 KB is kept if refused.
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(out_fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+            if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux only
+                with contextlib.suppress(OSError):
+                    fcntl.fcntl(out_fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         started_at = time.time()
         try:
             if not spec.argv:

@@ -2,8 +2,8 @@
 
 Popen spends ~50 µs of Python per spawn (argument checks, descriptor juggling, its own object and
 locks) around the ~30 µs the fork/exec itself costs, and the engine uses none of what that buys: it
-keeps no Popen, reaps through a pidfd and has its descriptors ready. On 1,000 one-shot steps that
-is about 6% of the engine's time (docs/architecture.md). So `spawn` calls
+keeps no Popen, reaps through its exit watcher and has its descriptors ready. On 1,000 one-shot
+steps that is about 6% of the engine's time (docs/architecture.md). So `spawn` calls
 `_posixsubprocess.fork_exec`, the function Popen calls, on the CPython versions whose argument list
 it was written and tested against (3.11 to 3.13: 23 positional arguments), and Popen itself on any
 other. Either way the child is set up as `Popen(start_new_session=True, close_fds=True)` sets it
@@ -65,7 +65,7 @@ def spawn(
         executables = tuple(
             os.path.join(os.fsencode(directory), command) for directory in os.get_exec_path(env)
         )
-    report_read, report_write = os.pipe2(os.O_CLOEXEC)
+    report_read, report_write = os.pipe()  # close-on-exec, as every descriptor Python creates
     try:
         if report_write < 3:  # started with 0-2 closed: the child's dup2 calls would clobber it
             low, report_write = report_write, fcntl.fcntl(report_write, fcntl.F_DUPFD_CLOEXEC, 3)

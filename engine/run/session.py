@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.executors.exits import choose_exit_watch
 from engine.executors.local import LocalExecutor
 from engine.ledger.ids import new_run_id
 from engine.ledger.location import logs_dir
@@ -83,6 +84,7 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
     loaded = request.loaded
     plan = loaded.plan
     caller, secrets = prepare_environment(request)
+    exit_watch = choose_exit_watch()  # a bad $ENGINE_EXIT_WATCH is a usage error, before any row
     writer = await LedgerWriter.open(request.ledger_path)
     # Masked where step text enters (log bytes, outputs, messages quoting them), never in what
     # the engine makes: ids, paths, keys and statuses may contain a secret's value by chance.
@@ -118,7 +120,7 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             resumed_from=request.resumed_from,
         )
         environment = EnvironmentBuilder(plan, caller, request.env_file, secrets)
-        executor = LocalExecutor()
+        executor = LocalExecutor(exit_watch=exit_watch)
         scheduler = Scheduler(
             loaded, settings, writer=writer, executor=executor, environment=environment,
             caller_env=caller, emit=reporter.emit,

@@ -18,9 +18,12 @@ from tests.executors.processes import SpecFactory
 from tests.support import live_processes_with
 
 
-@pytest.fixture
-def executor() -> LocalExecutor:
-    return LocalExecutor()
+@pytest.fixture(params=["epoll", "thread"])
+def executor(request: pytest.FixtureRequest) -> Iterator[LocalExecutor]:
+    """Every executor test runs under both exit watches: the portable one is tested on Linux."""
+    executor = LocalExecutor(exit_watch=request.param)
+    yield executor
+    executor.close()
 
 
 @pytest.fixture

@@ -22,7 +22,10 @@ from pathlib import Path
 import psutil
 
 ENGINE = str(Path(sys.executable).with_name("engine"))
-FAILURE_KINDS = ("survivors", "tracebacks", "lost_rows", "integrity", "wrong_status", "secrets")
+FAILURE_KINDS = (
+    "survivors", "tracebacks", "lost_rows", "integrity", "wrong_status", "secrets",
+    "unexpected_exit",
+)  # fmt: skip
 
 
 def storm_plan(marker: str) -> dict[str, object]:
@@ -33,7 +36,7 @@ def storm_plan(marker: str) -> dict[str, object]:
         "globals": {"max_concurrency": 4},
         "secrets": ["TOKEN"],
         "steps": [
-            {"id": "out", "shell": True, "secrets": ["TOKEN"],
+            {"id": "out", "shell": True, "secrets": ["TOKEN"], "provides": ["V"],
              "command": 'echo "token $TOKEN"; echo "V=1" >> "$ENGINE_OUTPUT"'},
             {"id": "flaky", "shell": True, "command": '[ "$ENGINE_ATTEMPT" -ge 3 ]',
              "retry": {"max_attempts": 3, "delay_sec": 0}},
@@ -58,6 +61,7 @@ class Storm:
         self.failures: Counter[str] = Counter()
         self.notes: list[str] = []
         self.kills = 0
+        self.kills_mid_step = 0  # kills that found at least one attempt started
         self._finished: dict[str, tuple[str, int]] = {}  # run id -> (status, attempts) once ended
 
     def env(self) -> dict[str, str]:
@@ -78,6 +82,8 @@ class Storm:
         proc.send_signal(signal.SIGKILL)
         _, stderr = proc.communicate(timeout=60)
         self.kills += 1
+        if proc.returncode != -signal.SIGKILL:
+            self._fail("unexpected_exit", f"engine run exited {proc.returncode}: {stderr}")
         self._check(stderr)
         self.recover_and_check()
 
@@ -90,6 +96,8 @@ class Storm:
         self._check(listed.stderr)
         if listed.returncode == 3 and "no ledger" in listed.stderr:
             runs: list[dict[str, object]] = []  # killed before the ledger existed
+        elif listed.returncode == 3 and "not initialised" in listed.stderr:
+            runs = []  # killed while it created the schema
         elif listed.returncode != 0:
             self._fail("tracebacks", f"engine runs exited {listed.returncode}: {listed.stderr}")
             return
@@ -123,13 +131,17 @@ class Storm:
         try:
             if connection.execute("PRAGMA integrity_check").fetchall() != [("ok",)]:
                 self._fail("integrity", "PRAGMA integrity_check failed")
+            tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if "step_attempts" not in {name for (name,) in tables}:
+                return  # killed while it created the schema (in one transaction): nothing lost
             rows = connection.execute(
-                "SELECT r.id, r.status, (SELECT count(*) FROM attempts a WHERE a.run_id = r.id)"
-                " FROM runs r"
+                "SELECT r.id, r.status,"
+                " (SELECT count(*) FROM step_attempts a WHERE a.run_id = r.id) FROM runs r"
             ).fetchall()
         finally:
             connection.close()
         now = {run_id: (status, attempts) for run_id, status, attempts in rows}
+        self.kills_mid_step += sum(1 for k, v in now.items() if v[1] and k not in self._finished)
         for run_id, before in self._finished.items():
             if now.get(run_id) != before:
                 self._fail("lost_rows", f"run {run_id} was {before}, now {now.get(run_id)}")

@@ -18,3 +18,4 @@ def test_kill_9_storm_leaves_no_process_row_or_secret_behind(tmp_path: Path, mar
     storm.check_secrets([tmp_path, *storm.outputs_dirs(Path(tempfile.gettempdir()))])
     assert not storm.failures, "\n".join(storm.notes)
     assert storm.kills == 20
+    assert storm.kills_mid_step >= 5  # enough kills found steps running
