@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import time
 
 from engine.executors.base import AttemptResult, LaunchSpec
 from engine.executors.exits import ExitWatcher
-from engine.executors.logfile import tail_of, write_all
+from engine.executors.logfile import file_system_full, tail_of, write_counted
 from engine.masking import StreamMasker
 
 READ_CHUNK = 256 * 1024
@@ -57,7 +58,8 @@ class LocalAttempt:
         self._log_fd = log_fd
         self._read_fd = read_fd
         self._masker = masker
-        self._log_writable = True
+        self._log_error: str | None = None  # why output could not be written to the log
+        self._bytes_lost = 0
         self._timed_out = False
         self._canceled = False
         self._group_gone = False
@@ -234,24 +236,32 @@ class LocalAttempt:
             self._eof.set_result(None)
 
     def _write_log(self, data: bytes) -> None:
-        if not data or not self._log_writable or self._log_fd is None:
+        if not data or self._log_fd is None:
             return
-        try:
-            write_all(self._log_fd, data)
-        except OSError:
-            # Disk full or similar: keep draining the pipe so the step is not blocked; drop output.
-            self._log_writable = False
+        if self._log_error is not None:
+            # Disk full or similar: keep draining the pipe so the step is not blocked, and count
+            # what is lost; one failed write could be followed by a lucky one, leaving a hole.
+            self._bytes_lost += len(data)
+            return
+        lost, self._log_error = write_counted(self._log_fd, data)
+        self._bytes_lost += lost
 
     def _finalize(self) -> None:
         tail = ""
         if self._log_fd is not None:
             if self._masker is not None:
                 self._write_log(self._masker.flush())
+            elif file_system_full(self._log_fd):
+                # The child wrote the log itself: the write errors were its own, unseen here.
+                self._log_error = os.strerror(errno.ENOSPC)
+            if self._log_error is not None:
+                self._mark_log_cut()
             tail = tail_of(self._log_fd, self._log_start)
             os.close(self._log_fd)
             self._log_fd = None
         returncode = self._returncode
         assert returncode is not None, "finalized before the process was reaped"
+        lost = self._bytes_lost if self._masker is not None else None
         result = AttemptResult(
             exit_code=returncode if returncode >= 0 else None,
             signal=-returncode if returncode < 0 else None,
@@ -262,12 +272,22 @@ class LocalAttempt:
             started_at=self._started_at,
             finished_at=self._finished_at,
             output_tail=tail,
+            log_error=self._log_error,
+            log_bytes_lost=lost if self._log_error is not None else None,
         )
         self._outcome = result
         for waiter in self._waiters:
             if not waiter.done():  # its waiter was canceled
                 waiter.set_result(result)
         self._waiters.clear()
+
+    def _mark_log_cut(self) -> None:
+        """Say in the log where it was cut, if there is room for that by now (best effort)."""
+        assert self._log_fd is not None
+        lost = f"{self._bytes_lost} bytes of" if self._masker is not None else "some"
+        note = f"\n[engine] {lost} output could not be written here: {self._log_error}\n"
+        with contextlib.suppress(OSError):
+            os.write(self._log_fd, note.encode())
 
 
 def _group_has_live_member(pgid: int) -> bool:

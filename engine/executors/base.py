@@ -8,7 +8,8 @@ learns the outcome only as an `AttemptResult`. The contract every executor keeps
   the log.
 - stdout and stderr go, merged, to `spec.log_path`, appended in chunks, never held whole in memory;
   secret values in `spec.mask_values` are replaced by `***` before anything reaches the log or the
-  tail.
+  tail. Output that could not be written (a full disk) is reported in `log_error`, never dropped
+  silently.
 - `wait` enforces `spec.timeout_sec` (terminate with `spec.kill_grace_sec`, then kill;
   `timed_out=True`) and returns only once nothing the attempt started is left running.
 - `terminate` and `kill` reach every process of the attempt, not just the first one, and mark it
@@ -55,6 +56,9 @@ class AttemptResult:
     started_at: float  # time.time()
     finished_at: float
     output_tail: str  # the last few KB of the (masked) log, decoded with errors="replace"
+    # Set when the log could not be written in full (e.g. "No space left on device"): output lost.
+    log_error: str | None = None
+    log_bytes_lost: int | None = None  # how many bytes were lost, when the engine wrote the log
 
 
 class Executor(Protocol):
