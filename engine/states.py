@@ -66,6 +66,7 @@ class ErrorCode(StrEnum):
     OUTPUT_TOO_LARGE = "output_too_large"
     CONDITION_ERROR = "condition_error"
     ABANDONED = "abandoned"
+    LOG_WRITE_FAILED = "log_write_failed"  # its output could not all be written (a full disk)
 
 
 class EventType(StrEnum):
@@ -73,6 +74,7 @@ class EventType(StrEnum):
     RUN_STARTED = "run_started"
     STEP_READY = "step_ready"
     STEP_STARTED = "step_started"
+    STEP_LOG_TRUNCATED = "step_log_truncated"  # output lost: the log could not be written
     STEP_SUCCEEDED = "step_succeeded"
     STEP_FAILED = "step_failed"
     STEP_RETRY = "step_retry"

@@ -128,6 +128,11 @@ def _sentence(kind: str, data: dict[str, Any], event: Event) -> str:
         return text + (f" (attempt {number})" if number else "") + f" because {reason}"
     if kind == EventType.STEP_TIMEOUT:
         return f"attempt {event.attempt} timed out after {data.get('timeout_sec')}s"
+    if kind == EventType.STEP_LOG_TRUNCATED:
+        lost = data.get("bytes_lost")
+        amount = "some output" if lost is None else f"{lost} bytes of output"
+        why = data.get("error")
+        return f"attempt {event.attempt} could not write its log ({why}): {amount} lost"
     if kind == EventType.STEP_FALLBACK:
         return f"failed for good; its fallback {data.get('fallback')} runs in its place"
     if kind == EventType.CANCEL_REQUESTED:

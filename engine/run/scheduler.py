@@ -343,6 +343,12 @@ class Scheduler:
                 self._record_event(
                     EventType.STEP_TIMEOUT, run, attempt, {"timeout_sec": spec.timeout_sec}
                 )
+            if result.log_error is not None:
+                self._record_event(
+                    EventType.STEP_LOG_TRUNCATED, run, attempt,
+                    {"error": result.log_error, "bytes_lost": result.log_bytes_lost,
+                     "log_path": log_path},
+                )  # fmt: skip
             if status is AttemptStatus.SUCCEEDED:
                 self._finish(run, StepStatus.SUCCEEDED, EventType.STEP_SUCCEEDED, None, ok=True)
                 return

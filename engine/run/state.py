@@ -74,6 +74,10 @@ def judge(result: AttemptResult, step: Step) -> Verdict:
         return Verdict(AttemptStatus.FAILED, ErrorCode.TIMEOUT, "timed out")
     if result.canceled:
         return Verdict(AttemptStatus.CANCELED, ErrorCode.CANCELED, "canceled")
+    if result.log_error is not None:
+        # Before the exit status: a step that cannot write its output usually fails because of it,
+        # and one that succeeded anyway did so with a log nobody can trust.
+        return Verdict(AttemptStatus.FAILED, ErrorCode.LOG_WRITE_FAILED, _log_failure(result))
     if result.signal is not None:
         name = _signal_name(result.signal)
         return Verdict(AttemptStatus.FAILED, ErrorCode.SIGNALED, f"killed by {name}")
@@ -110,6 +114,17 @@ def judge_run(
             f" and {more} more" if more > 0 else ""
         )
     return RunStatus.SUCCEEDED, None
+
+
+def _log_failure(result: AttemptResult) -> str:
+    lost = "some output"
+    if result.log_bytes_lost is not None:
+        lost = f"{result.log_bytes_lost} bytes of output"
+    if result.signal is not None:
+        ended = f"killed by {_signal_name(result.signal)}"
+    else:
+        ended = f"exit code {result.exit_code}"
+    return f"cannot write the log ({result.log_error}): {lost} lost; {ended}"
 
 
 def _signal_name(number: int) -> str:
