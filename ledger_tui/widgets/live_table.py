@@ -28,10 +28,20 @@ class LiveTable(DataTable[str | Text]):
         self._column_spec = tuple(columns)
         self._cells: dict[str, Cells] = {}
         self._order: list[str] = []
+        self._widths: tuple[int, ...] = ()
 
     def on_mount(self) -> None:
         for key, label in self._column_spec:
             self.add_column(label, key=key)
+        self.watch(self, "virtual_size", self._measured, init=False)
+
+    def _measured(self) -> None:
+        """Redraw with the new column widths DataTable measures when idle: it keeps the lines it
+        drew before (the header, drawn while the new rows were unmeasured) in its caches."""
+        widths = tuple(column.content_width for column in self.columns.values())
+        if widths != self._widths:
+            self._widths = widths
+            self.notify_style_update()
 
     @property
     def selected_key(self) -> str | None:

@@ -25,6 +25,9 @@ class LogPane(Vertical):
 
     def on_mount(self) -> None:
         log = self.query_one(Log)
+        # Anchored, the log stays at its end when the layout later shrinks it (the steps table
+        # above grows once its rows are measured); scrolling up releases the anchor.
+        log.anchor()
         self.watch(log, "scroll_y", self._scrolled, init=False)
         self._show_status()
 
