@@ -151,6 +151,12 @@ class LedgerApp(App[None]):
     def wake_poll(self) -> None:
         self._poll.wake()
 
+    @property
+    def polls_completed(self) -> int:
+        """How many polls have finished: once it is 2 past a value read earlier, a whole poll ran
+        after that read and its data is queued for the screen (tests wait on this, not a sleep)."""
+        return self._poll.completed
+
     def screen_shown(self, screen: LedgerScreen) -> None:
         """Called when a live screen becomes visible: only it is fetched for from now on."""
         self._visible = screen

@@ -77,12 +77,14 @@ class PollLoop:
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
+        self.completed = 0  # polls finished; see LedgerApp.polls_completed
         self._wake = asyncio.Event()
 
     async def run(self, tick: Callable[[], None]) -> None:
         """Loop until cancelled (the dashboard runs this as an async worker)."""
         while True:
             await asyncio.to_thread(tick)
+            self.completed += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.widgets import HelpPanel
 
 from ledger_tui.screens.events import EventsScreen
@@ -82,7 +82,15 @@ async def test_help_lists_bindings_and_palette_opens(ledger: Path) -> None:
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"failedb")
-        await pilot.pause(0.3)
+        results = app.screen.query_one(CommandList)
+
+        def failed_run_offered() -> bool:
+            index = results.highlighted
+            return index is not None and FAILED_RUN in str(
+                results.get_option_at_index(index).prompt
+            )
+
+        await wait_for(pilot, failed_run_offered)
         await pilot.press("enter")
         await until_loaded(pilot)
         assert isinstance(app.screen, RunDetailScreen)

@@ -11,7 +11,7 @@ import pytest
 from engine.ledger.reader import LedgerReader
 from ledger_tui.screens.events import EventsScreen
 from ledger_tui.screens.runs import RunsScreen
-from tests.tui.conftest import make_app, until_loaded, wait_for
+from tests.tui.conftest import make_app, until_loaded, wait_for, whole_polls
 from tests.tui.ledger_builder import ACTIVE_RUN
 
 
@@ -48,7 +48,7 @@ async def test_fetches_only_on_change_and_only_when_visible(
     async with app.run_test() as pilot:
         await until_loaded(pilot)
         assert runs.calls == 1
-        await pilot.pause(0.3)  # about 15 polls of an idle ledger
+        await whole_polls(pilot, 15)  # of an idle ledger
         assert runs.calls == 1
         commit_an_event(ledger)
         await wait_for(pilot, lambda: runs.calls == 2)
@@ -56,7 +56,7 @@ async def test_fetches_only_on_change_and_only_when_visible(
         await until_loaded(pilot)
         commit_an_event(ledger)
         await wait_for(pilot, lambda: events.calls == 2)
-        await pilot.pause(0.2)
+        await whole_polls(pilot, 5)
         assert runs.calls == 2  # hidden: not fetched
         await pilot.press("1")
         await wait_for(pilot, lambda: runs.calls == 3)  # catches up when shown

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import pytest
 from textual.widgets import Log, Static
 
 from ledger_tui.screens.confirm import ConfirmScreen
@@ -39,24 +41,28 @@ async def test_log_follows_then_pauses_and_counts_new_lines(ledger: Path) -> Non
         screen = await open_active(pilot)
         log = screen.query_one(Log)
         pane = screen.query_one(LogPane)
-        await wait_for(pilot, lambda: log.line_count >= 40)
+        status = screen.query_one("#log-status", Static)
+
+        def at_end() -> bool:
+            # The first scroll to the end waits for a layout: until then the log is not there.
+            return log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y
+
+        await wait_for(pilot, lambda: log.line_count == 40 and at_end())
         assert pane.following
         with log_file.open("a") as file:
             file.write("fresh line 1\nfresh line 2\n")
-        await wait_for(pilot, lambda: log.lines[-1] == "fresh line 2")
-        assert pane.following and log.is_vertical_scroll_end
+        await wait_for(pilot, lambda: log.lines[-1] == "fresh line 2" and at_end())
+        assert pane.following and pane.new_lines == 0
         log.scroll_home(animate=False, immediate=True)
-        await pilot.pause()
+        await wait_for(pilot, lambda: not pane.following)
         with log_file.open("a") as file:
             file.write("".join(f"more {i}\n" for i in range(5)))
         await wait_for(pilot, lambda: pane.new_lines == 5)
-        assert not log.is_vertical_scroll_end
-        status = screen.query_one("#log-status", Static)
+        assert log.scroll_y == 0
         assert "5 new lines" in str(status.render())
         await pilot.press("f")
-        await pilot.pause()
+        await wait_for(pilot, lambda: at_end() and "following" in str(status.render()))
         assert pane.following and pane.new_lines == 0
-        assert "following" in str(status.render())
 
 
 async def test_cancel_run_asks_first_and_writes_the_request(ledger: Path) -> None:
@@ -89,14 +95,24 @@ async def test_cancel_step_names_the_selected_step(ledger: Path) -> None:
         assert cancel_rows(ledger)[0][:2] == (ACTIVE_RUN, "test")
 
 
-async def test_cancel_of_a_finished_run_is_refused_without_writing(ledger: Path) -> None:
+async def test_cancel_of_a_finished_run_is_refused_without_writing(
+    ledger: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = make_app(ledger)
+    notes: list[str] = []
+    notify = app.notify
+
+    def noting(message: str, **options: Any) -> None:
+        notes.append(message)
+        notify(message, **options)
+
+    monkeypatch.setattr(app, "notify", noting)
     async with app.run_test(size=(100, 30)) as pilot:
         await until_loaded(pilot)
         await pilot.press("down", "enter")
         await until_loaded(pilot)
         await pilot.press("c")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: any("already finished" in note for note in notes))
         assert isinstance(app.screen, RunDetailScreen)
         assert cancel_rows(ledger) == []
 

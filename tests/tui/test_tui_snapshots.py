@@ -8,21 +8,18 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.conftest import make_app, until_loaded
+from tests.tui.conftest import make_app, until_settled
 
 SIZES = [(80, 24), (120, 40)]
 
 
 def keys_then_load(*keys: str) -> Any:
     async def run_before(pilot: Pilot[None]) -> None:
-        await until_loaded(pilot)
-        if keys:
-            await pilot.press(*keys)
-            await until_loaded(pilot)
-        # Let deferred work settle (scroll_end after layout, a second poll) before the shot.
-        await pilot.pause(0.15)
-        await pilot.wait_for_scheduled_animations()
-        await pilot.pause()
+        # Settle before each key too: the next screen must open over a finished one.
+        await until_settled(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await until_settled(pilot)
 
     return run_before
 

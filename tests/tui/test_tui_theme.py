@@ -53,8 +53,9 @@ async def test_switching_theme_recolours_rows(ledger: Path) -> None:
             return cell.style.color if not isinstance(cell.style, str) else None
 
         before = failed_colour()
+        old_error = app.theme_variables["error"]
         app.theme = "gruvbox"
-        await pilot.pause()
+        await wait_for(pilot, lambda: app.theme_variables["error"] != old_error)
         wanted = Color.parse(app.theme_variables["error"]).rich_color
         await wait_for(pilot, lambda: failed_colour() == wanted)
         assert before != wanted
