@@ -23,17 +23,19 @@ COMMON_WORDS = frozenset(
 
 def check_secret_values(values: Mapping[str, str]) -> list[str]:
     """Warnings about values that are common words; UserError (exit 2) for one too short."""
-    short = sorted(name for name, value in values.items() if len(value) < MIN_SECRET_CHARS)
+    # Surrounding whitespace does not count: a value of four spaces would mask every indent.
+    short = sorted(name for name, v in values.items() if len(v.strip()) < MIN_SECRET_CHARS)
     if short:
         names = ", ".join(short)
         noun = "secret" if len(short) == 1 else "secrets"
         raise UserError(
-            f"{noun} {names}: a secret value must be at least {MIN_SECRET_CHARS} characters long,"
-            " since masking a shorter one would hide ordinary text in every log"
+            f"{noun} {names}: a secret value must be at least {MIN_SECRET_CHARS} characters long"
+            " (surrounding spaces not counted), since masking a shorter one would hide ordinary"
+            " text in every log"
         )
     return [
         f"secret {name} looks like a common word or a number; every occurrence of it in what"
         " steps print will be masked as ***"
         for name, value in values.items()
-        if value.lower() in COMMON_WORDS or value.isdigit()
+        if value.strip().lower() in COMMON_WORDS or value.strip().isdigit()
     ]

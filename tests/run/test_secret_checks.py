@@ -9,7 +9,7 @@ from engine.run.secret_checks import check_secret_values
 from engine.states import ExitCode
 
 
-@pytest.mark.parametrize("value", ["x", "ab", "abc"])
+@pytest.mark.parametrize("value", ["x", "ab", "abc", "    ", " ab\n"])
 def test_a_value_shorter_than_four_characters_is_refused(value: str) -> None:
     with pytest.raises(UserError) as error:
         check_secret_values({"GOOD": "long-enough", "DEPLOY_KEY": value})
