@@ -98,5 +98,6 @@ class ExitCode(IntEnum):
     FAILED = 1  # the run failed or was partial; or a request that cannot be honoured
     USAGE = 2  # invalid plan, bad arguments, unknown run
     LEDGER = 3  # the ledger cannot be used: corrupt, newer schema, disk full
+    SIGHUP = 129
     SIGINT = 130
     SIGTERM = 143

@@ -57,6 +57,7 @@ def launch(
     rerun_reasons: dict[str, str] | None = None,
 ) -> int:
     """Run `loaded` to the end with the chosen progress display; the run's exit code."""
+    from engine.cli import streams
     from engine.progress import make_reporter
     from engine.run.environment import read_env_file
     from engine.run.session import RunRequest, execute
@@ -82,5 +83,6 @@ def launch(
     reporter = make_reporter(
         as_json=as_json, quiet=quiet, hook_ids=hook_ids, expected_ms=expected_ms
     )
+    streams.keep_going()  # a closed stdout stops the printing, not the run
     result = asyncio.run(execute(request, reporter))
     return int(result.exit_code)

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import signals
 from engine.executors.exits import choose_exit_watch
 from engine.executors.local import LocalExecutor
 from engine.ledger.ids import new_run_id
@@ -72,7 +73,11 @@ def prepare_environment(request: RunRequest) -> tuple[dict[str, str], dict[str, 
 
 
 async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
-    """Run the plan, recording everything in the ledger; signals cancel, a second one kills."""
+    """Run the plan, recording everything in the ledger; signals cancel, a second one kills.
+
+    A signal before the run is created raises `signals.Interrupted`: no run, nothing ran.
+    """
+    signals.hold()
     try:
         return await _execute(request, reporter)
     except BaseException:
@@ -103,6 +108,8 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             from engine.ledger.recovery import reconcile_path
 
             await asyncio.to_thread(reconcile_path, request.ledger_path)
+        if early := signals.arrived():
+            raise signals.Interrupted(early[0])
         writer.create_run(
             run_id=run_id, plan_hash=loaded.hash, plan_name=plan.name, plan_version=plan.version,
             plan_json=loaded.canonical_json(), plan_path=str(Path(loaded.source).resolve()),
@@ -162,33 +169,35 @@ def _exit_code(status: RunStatus, received: list[int]) -> ExitCode:
     if status is RunStatus.SUCCEEDED:
         return ExitCode.OK
     if status is RunStatus.CANCELED and received:
-        return ExitCode.SIGINT if received[0] == signal.SIGINT else ExitCode.SIGTERM
+        return ExitCode(signals.exit_code(received[0]))
     return ExitCode.FAILED
 
 
 class _signals_handled:
-    """SIGINT/SIGTERM: the first cancels the run gracefully, a second kills everything at once."""
+    """SIGINT/SIGTERM/SIGHUP: the first cancels the run gracefully, a second kills it at once.
+
+    Later ones change nothing; signals that arrived while the run was set up count, in order.
+    """
 
     def __init__(self, scheduler: Scheduler, received: list[int]) -> None:
         self._scheduler = scheduler
         self._received = received
-        self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        self._routing = signals.routed_to(self._handle, loop.call_soon_threadsafe)
 
     def _handle(self, signum: int) -> None:
         self._received.append(signum)
         if len(self._received) == 1:
             name = signal.Signals(signum).name
             self._scheduler.stop(f"canceled by {name}", RunStatus.CANCELED)
-        else:
+        elif len(self._received) == 2:
             self._scheduler.kill()
 
     def __enter__(self) -> None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            self._loop.add_signal_handler(signum, self._handle, signum)
+        self._routing.__enter__()
 
     def __exit__(self, *_: object) -> None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            self._loop.remove_signal_handler(signum)
+        self._routing.__exit__()
 
 
 class _run_timeout:

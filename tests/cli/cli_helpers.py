@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.cli.main import main
+from engine.cli.app import main
 from engine.errors import LedgerError
 from engine.ledger.owner import Owner
 from engine.ledger.reader import LedgerReader

@@ -1,0 +1,142 @@
+"""SIGINT, SIGTERM and SIGHUP, from the engine's first line to its last: never a traceback.
+
+One Python-level handler is installed before anything heavy is imported (so this module imports
+only `signal`) and stays. What a signal does depends on where the process is: before a run exists
+it ends the process quietly with 128 + its number; while a run is set up it is only recorded (the
+run is then not created); while the run goes it is handed to the run (cancel, then kill); after
+that it is ignored, so shutdown (the last ledger commit, the threads' join) always completes.
+asyncio's `add_signal_handler` is not used: removing it puts Python's raising default back, and a
+signal in that gap was a traceback at exit.
+"""
+
+from __future__ import annotations
+
+import signal
+
+TYPE_CHECKING = False  # typing costs ~10 ms to import, before the handler is in
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+# Every stop signal this process received, in order.
+received: list[int] = []
+
+_installed = False
+_held_from: int | None = None  # index in `received` where the current run's signals begin
+_target: Callable[[], None] | None = None  # tells the running run that `received` grew
+
+
+class Interrupted(Exception):
+    """A stop signal arrived before the run was created: nothing ran, exit 128 + its number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name} before the run started")
+        self.exit_code = exit_code(signum)
+
+
+def exit_code(signum: int) -> int:
+    """The shell convention: 128 + the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP)."""
+    return 128 + signum
+
+
+def _handle(signum: int, frame: FrameType | None) -> None:
+    # Runs between two bytecodes of the main thread, even inside another call of itself: it only
+    # appends and schedules; the run reads `received` in order, on the event loop.
+    received.append(signum)
+    target = _target
+    if target is not None:
+        target()
+    elif _held_from is None:
+        raise SystemExit(exit_code(signum))
+
+
+def install() -> bool:
+    """Handle the stop signals from now on; one ignored at start (`nohup`) stays ignored.
+
+    False where Python allows no handler (a thread other than the main one).
+    """
+    global _installed
+    if not _installed:
+        try:
+            for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is not signal.SIG_IGN:
+                    signal.signal(signum, _handle)
+        except ValueError:
+            return False
+        _installed = True
+    return True
+
+
+def ignore() -> None:
+    """The process is exiting: from now on a signal changes nothing.
+
+    Python puts the default handlers back while it finalizes, and a signal then would kill the
+    process halfway through its exit.
+    """
+    if _installed:
+        for signum in STOP_SIGNALS:
+            if signal.getsignal(signum) is _handle:
+                signal.signal(signum, signal.SIG_IGN)
+
+
+def hold() -> None:
+    """A run is being set up: from now on signals are recorded for it, never turned into an exit."""
+    global _held_from
+    _held_from = len(received)
+
+
+def arrived() -> list[int]:
+    """The stop signals received since `hold()`, in order."""
+    return [] if _held_from is None else received[_held_from:]
+
+
+class routed_to:
+    """Hands each stop signal since `hold()` to `handler`, once, in order, those already in first.
+
+    `call` schedules the delivery where the handler may run (the event loop's
+    `call_soon_threadsafe`). On leaving, signals are ignored again: the run is over.
+    """
+
+    def __init__(
+        self, handler: Callable[[int], None], call: Callable[[Callable[[], None]], object]
+    ) -> None:
+        self._handler = handler
+        self._call = call
+        self._delivered = 0
+        self._previous: dict[int, object] = {}
+
+    def _deliver(self) -> None:
+        while self._delivered < len(received):
+            signum = received[self._delivered]
+            self._delivered += 1
+            self._handler(signum)
+
+    def _forward(self) -> None:
+        try:  # noqa: SIM105 - contextlib is one import more before the handler is in
+            self._call(self._deliver)
+        except RuntimeError:
+            pass  # the loop is closing: the run is over, there is nothing left to stop
+
+    def __enter__(self) -> None:
+        global _target
+        if not _installed:  # in a test or as a library: put the previous handlers back after
+            self._previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+            if not install():
+                return
+        if _held_from is None:
+            hold()
+        self._delivered = _held_from or 0
+        _target = self._forward
+        self._forward()  # those that arrived while the run was set up
+
+    def __exit__(self, *_: object) -> None:
+        global _target, _installed
+        _target = None
+        if self._previous:
+            for signum, before in self._previous.items():
+                if before is not None:
+                    signal.signal(signum, before)  # type: ignore[arg-type]
+            _installed = False
