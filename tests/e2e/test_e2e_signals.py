@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -42,15 +43,39 @@ def sleepers(engine: Engine, marker: str) -> subprocess.Popen[str]:
     return proc
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def catches(pid: int, *signums: int) -> bool:
+    """Whether process `pid` has a handler for each of `signums` (SigCgt in /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(
+        int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt")
+    )
+    return all(caught >> (signum - 1) & 1 for signum in signums)
+
+
+def storm(proc: subprocess.Popen[str], signum: int, count: int = 20, within: float = 0.1) -> None:
+    """Send `count` signals over `within` seconds (as fast as a held-down Ctrl-C, and faster)."""
+    for _ in range(count):
+        if proc.poll() is not None:
+            return
+        proc.send_signal(signum)
+        time.sleep(within / count)
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
 def test_a_signal_cancels_the_run(engine: Engine, marker: str, signum: int, code: int) -> None:
     proc = sleepers(engine, marker)
     proc.send_signal(signum)
-    proc.communicate(timeout=15)
-    assert proc.returncode == code
+    _, stderr = proc.communicate(timeout=15)
+    assert (proc.returncode, stderr) == (code, "")
     run = engine.last_run()
     assert run.status == "canceled"
     assert run.exit_code == code
+    assert run.error == f"canceled by {signal.Signals(signum).name}"
     assert engine.statuses() == {"one": "canceled", "two": "canceled", "after": "skipped"}
     attempts = engine.attempts()
     assert {(a.step_id, a.status, a.error_code) for a in attempts} == {
@@ -61,26 +86,71 @@ def test_a_signal_cancels_the_run(engine: Engine, marker: str, signum: int, code
 
 
 def test_a_second_sigint_kills_at_once(engine: Engine, marker: str) -> None:
-    # The step ignores TERM (and so does its sleep, which inherits the ignored disposition).
+    # The step ignores TERM, and says when it got one: the graceful stop is then under way.
+    termed = engine.tmp_path / "termed"
     path = engine.plan(
-        [{"id": "stubborn", "command": "sh", "args": ["-c", f"trap '' TERM; sleep {marker}"]}],
+        [
+            {
+                "id": "stubborn",
+                "command": f"trap 'touch {termed}' TERM; while :; do sleep 0.05; done # {marker}",
+                "shell": True,
+            }
+        ],
         globals={"kill_grace_sec": 60},
     )
     proc = engine.start("run", path)
     wait_for(lambda: running_attempts(engine, 1))
-    wait_for(lambda: len(live_processes_with(marker)) == 2)  # sh and its sleep
+    wait_for(lambda: live_processes_with(marker))
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.3)  # the graceful stop is under way: the step ignores its TERM
-    assert proc.poll() is None
+    wait_for(termed.exists, timeout=30)
+    assert proc.poll() is None  # waiting out the 60 s grace
     assert live_processes_with(marker)
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()
-    proc.communicate(timeout=10)
-    assert time.monotonic() - started < 5
-    assert proc.returncode == 130
+    _, stderr = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 10  # not the 60 s grace
+    assert (proc.returncode, stderr) == (130, "")
     assert live_processes_with(marker) == []
     assert engine.last_run().status == "canceled"
     assert engine.statuses() == {"stubborn": "canceled"}
+
+
+def test_a_sigint_storm_cancels_once_and_exits_130(engine: Engine, marker: str) -> None:
+    proc = sleepers(engine, marker)
+    storm(proc, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert (proc.returncode, stderr) == (130, "")
+    assert (engine.last_run().status, engine.last_run().exit_code) == ("canceled", 130)
+    assert live_processes_with(marker) == []
+
+
+def test_a_sigint_during_start_up_exits_130_quietly(engine: Engine, marker: str) -> None:
+    path = engine.plan([{"id": "one", "command": "sleep", "args": [marker]}])
+    proc = engine.start("run", path)
+    # The engine's handlers are in (Python alone catches no SIGHUP); it is still importing.
+    wait_for(lambda: catches(proc.pid, signal.SIGHUP, signal.SIGTERM), timeout=30)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert (proc.returncode, stderr) == (130, "")
+    assert all(run.status == "canceled" for run in engine.runs())  # almost always: no run at all
+    assert live_processes_with(marker) == []
+
+
+def test_under_nohup_a_hangup_does_not_stop_the_run(engine: Engine, marker: str) -> None:
+    gate = engine.tmp_path / "gate"
+    path = engine.plan(
+        [{"id": "wait", "command": f"while [ ! -e {gate} ]; do sleep 0.02; done", "shell": True}]
+    )
+    # What `nohup` does before it execs the engine: SIGHUP ignored.
+    proc = engine.start(
+        "run", path, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    )
+    wait_for(lambda: running_attempts(engine, 1))
+    proc.send_signal(signal.SIGHUP)
+    gate.touch()
+    _, stderr = proc.communicate(timeout=30)
+    assert (proc.returncode, stderr) == (0, "")
+    assert engine.last_run().status == "succeeded"
 
 
 def test_kill_9_leaves_a_consistent_ledger(engine: Engine, marker: str) -> None:
