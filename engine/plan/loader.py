@@ -12,12 +12,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.plan.checks import check_plan, step_strings
+from engine.plan.checks import CheckResult, check_plan, step_strings
 from engine.plan.document import parse_document, read_plan_text
 from engine.plan.locate import LineIndex
 from engine.plan.model import Plan
 from engine.plan.problems import InvalidPlan, JsonPath, Problem
 from engine.plan.spec import GROUPS, LoadedPlan, canonical_json, plan_from_dict
+from engine.plan.spec import Plan as PlanSpec
 from engine.plan.variables import BadRef, VarRef, references, substitute_vars, var_text
 
 
@@ -70,7 +71,26 @@ def _load(
     try:
         plan = Plan.model_validate(document)
     except ValidationError as error:
-        raise _invalid(_structure_problems(document, error), source, text) from None
+        problems = _structure_problems(document, error)
+        # A schema error does not hide the rest: the checks run on a repaired copy of the plan.
+        from engine.plan.salvage import semantic_problems
+
+        def check(repaired: Plan) -> list[Problem]:
+            return _semantics(repaired, given_vars)[0]
+
+        problems += semantic_problems(document, check, problems)
+        raise _invalid(problems, source, text) from None
+    problems, values, runtime, result = _semantics(plan, given_vars)
+    if problems:
+        raise _invalid(problems, source, text)
+    digest = hashlib.sha256(canonical_json(document).encode()).hexdigest()
+    return LoadedPlan(runtime, source, base_dir, values, document, digest, result.graphs)
+
+
+def _semantics(
+    plan: Plan, given_vars: Mapping[str, str]
+) -> tuple[list[Problem], dict[str, str], PlanSpec, CheckResult]:
+    """Variables, substitution and the whole-plan checks of a plan the schema accepts."""
     problems: list[Problem] = []
     values = _resolve_vars(plan, given_vars, problems)
     # From here on the plan is plain data: substituting in a dict and checking the runtime model
@@ -80,10 +100,7 @@ def _load(
     runtime = plan_from_dict(data)
     result = check_plan(runtime)
     problems.extend(result.problems)
-    if problems:
-        raise _invalid(problems, source, text)
-    digest = hashlib.sha256(canonical_json(document).encode()).hexdigest()
-    return LoadedPlan(runtime, source, base_dir, values, document, digest, result.graphs)
+    return problems, values, runtime, result
 
 
 def _structure_problems(document: dict[str, Any], error: ValidationError) -> list[Problem]:
