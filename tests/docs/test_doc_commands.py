@@ -47,6 +47,11 @@ NOT_RUN: dict[str, tuple[str | None, str]] = {
         "installing is what made the venv these tests run in; its last part runs",
     ),
     ".venv/bin/python -m pytest -q": (None, "the test suite itself"),
+    "stress --cpu 4 --timeout 3600 & for i in $(seq 20); do .venv/bin/python -m pytest -q "
+    "-p no:cacheprovider tests/tui || break; done; kill $!": (
+        None,
+        "runs tests/tui, part of the suite itself, 20 times under load (minutes)",
+    ),
     ".venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && "
     ".venv/bin/lint-imports": (None, "checks the repository's code, which .ci/run does"),
     "ledger-tui": (
