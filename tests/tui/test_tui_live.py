@@ -19,15 +19,17 @@ ENGINE = Path(sys.executable).parent / "engine"
 pytestmark = pytest.mark.slow
 
 
-def sleep_plan(tmp_path: Path) -> Path:
+def gated_plan(tmp_path: Path, gate: Path) -> Path:
+    """A run that stays active until the test creates `gate` (a bound on it if the test fails)."""
+    wait = f"for i in $(seq 600); do [ -e {gate} ] && exit 0; sleep 0.05; done; exit 1"
     plan = {
-        "name": "sleepy",
+        "name": "gated",
         "steps": [
-            {"id": "one", "command": "sleep", "args": ["0.3"]},
-            {"id": "two", "command": "sleep", "args": ["0.3"], "depends_on": ["one"]},
+            {"id": "one", "command": "sh", "args": ["-c", wait]},
+            {"id": "two", "command": "true", "depends_on": ["one"]},
         ],
     }
-    path = tmp_path / "sleepy.json"
+    path = tmp_path / "gated.json"
     path.write_text(json.dumps(plan), encoding="utf-8")
     return path
 
@@ -40,20 +42,22 @@ async def test_new_run_appears_while_selection_stays(ledger: Path, tmp_path: Pat
         await pilot.press("down", "down")
         assert table.selected_key == FAILED_RUN
         selected_row = table.cursor_row
+        gate = tmp_path / "gate"
         engine = subprocess.Popen(
-            [str(ENGINE), "run", str(sleep_plan(tmp_path)), "--ledger", str(ledger), "-q"],
+            [str(ENGINE), "run", str(gated_plan(tmp_path, gate)), "--ledger", str(ledger), "-q"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, "LEDGER_DB": ""},
         )
         try:
             original = set(table.keys)
-            await wait_for(pilot, lambda: len(set(table.keys) - original) == 1, timeout=20)
+            await wait_for(pilot, lambda: len(set(table.keys) - original) == 1)
             (new_id,) = set(table.keys) - original
             assert table.keys[0] == new_id  # an active run goes on top
             assert table.selected_key == FAILED_RUN
             assert table.cursor_row == selected_row + 1  # moved down with its row
-            await wait_for(pilot, lambda: engine.poll() is not None, timeout=20)
+            gate.touch()
+            await wait_for(pilot, lambda: engine.poll() is not None)
             assert engine.returncode == 0, engine.stderr.read() if engine.stderr else ""
             app.screen.refetch()
             await wait_for(pilot, lambda: "succeeded" in str(table.get_row(new_id)[0]))
