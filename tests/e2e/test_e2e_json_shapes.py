@@ -108,6 +108,9 @@ def test_query_commands_print_the_one_shape(
     check(query(engine, "logs", run_id, "flaky", "--attempt", "1"), "logs")
     check(query(engine, "explain", run_id, "flaky"), "explain")
     check(query(engine, "gc", "--older-than", "30d"), "gc")
+    dry_run = query(engine, "run", engine.plan(STEPS, name="plan1", **HOOKS), "--dry-run")
+    check(dry_run, "dry_run")
+    assert dry_run["history_runs"] == 1 and isinstance(dry_run["expected_ms"], int)
 
 
 def test_the_dashboards_status_prints_the_run_shape(
