@@ -101,7 +101,7 @@ class PlainReporter:
         if self._quiet or type in _QUIET_IN_PLAIN:
             return  # --quiet prints the summary line only
         text = str(type).removeprefix("step_")
-        number = attempt_number(type, attempt, data)
+        number = attempt if attempt is not None else attempt_number(type, attempt, data)
         if (number is not None and number > 1) or type is EventType.STEP_RETRY:
             text += f" (attempt {number})"
         reason = data.get("reason")
@@ -151,9 +151,10 @@ class FailureLogs:
     def note(
         self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
     ) -> None:
-        log_path = data.get("log_path")
-        if type is EventType.STEP_STARTED and step_id and attempt and isinstance(log_path, str):
-            self._latest[step_id] = log_path
+        if type is EventType.STEP_STARTED and step_id is not None:
+            log_path = data.get("log_path")
+            if isinstance(log_path, str):
+                self._latest[step_id] = log_path
 
     def explain(self, run_id: str, step_id: str) -> list[str]:
         """The failed attempt's last lines, indented, and the command that prints all of them."""

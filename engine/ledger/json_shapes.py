@@ -44,7 +44,7 @@ def event_json(
         "attempt": attempt,
         "type": str(type),
         "ts": to_iso(ts),
-        "data": jsonable(data or {}),
+        "data": data or {},  # JSON already: read from the ledger, or the engine's plain values
     }
 
 
