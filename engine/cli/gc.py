@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import click
 
@@ -12,7 +14,7 @@ from engine.cli.output import open_ledger, parse_duration, print_json
 from engine.ledger.location import logs_dir
 from engine.ledger.maintenance import delete_runs_before
 from engine.ledger.reader import LedgerReader
-from engine.ledger.scratch import remove_stale_scratch, scratch_root
+from engine.ledger.scratch import remove_legacy_scratch, remove_stale_scratch, scratch_root
 from engine.states import ExitCode
 
 SLICE_RUNS = 20
@@ -33,22 +35,25 @@ def command(older_than: str, ledger: str | None, as_json: bool) -> int:
     """
     cutoff = time.time() - parse_duration(older_than)
     with open_ledger(ledger) as reader:
+        # Where $ENGINE_OUTPUT used to live, raw secrets included; while the runs are still known.
+        legacy = remove_legacy_scratch(Path(tempfile.gettempdir()), lambda i: _is_over(reader, i))
         deleted = _delete_in_slices(reader, cutoff)
         removed = _remove_logs(reader, deleted, cutoff)
-        scratch = remove_stale_scratch(reader.path, lambda run_id: _is_live(reader, run_id))
+        scratch = remove_stale_scratch(reader.path, lambda i: _is_live(reader, i))
+        scratch_count = len(scratch) + len(legacy)
     if as_json:
         print_json(
             {
                 "deleted_runs": len(deleted),
                 "removed_log_dirs": removed,
-                "removed_scratch_dirs": len(scratch),
+                "removed_scratch_dirs": scratch_count,
                 "run_ids": deleted,
             }
         )
     else:
         click.echo(f"deleted {len(deleted)} runs older than {older_than} and {removed} log dirs")
-        if scratch:
-            click.echo(f"removed the scratch dirs of {len(scratch)} runs that are over")
+        if scratch_count:
+            click.echo(f"removed the scratch dirs of {scratch_count} runs that are over")
     return int(ExitCode.OK)
 
 
@@ -68,6 +73,11 @@ def _delete_in_slices(reader: LedgerReader, cutoff: float) -> list[str]:
         edge = min(cutoff, oldest[-1].created_at + 0.001)
         deleted.extend(delete_runs_before(reader.path, before=edge))
         time.sleep(PAUSE_SEC)
+
+
+def _is_over(reader: LedgerReader, run_id: str) -> bool:
+    detail = reader.get_run(run_id)
+    return detail is not None and detail.summary.status.is_final
 
 
 def _is_live(reader: LedgerReader, run_id: str) -> bool:

@@ -18,6 +18,7 @@ from engine.errors import LedgerError
 
 SCRATCH_DIR_NAME = "scratch"
 _PRIVATE = 0o700
+_LEGACY_PREFIX = "engine-"
 
 
 def scratch_root(ledger_path: Path) -> Path:
@@ -69,4 +70,29 @@ def remove_stale_scratch(ledger_path: Path, is_live: Callable[[str], bool]) -> l
     for run_id in names:
         if not is_live(run_id) and remove_run_scratch(ledger_path, run_id):
             removed.append(run_id)
+    return removed
+
+
+def remove_legacy_scratch(temp_dir: Path, is_over: Callable[[str], bool]) -> list[Path]:
+    """Remove the `engine-<run_id>-*` dirs earlier versions kept outputs in, for runs that are over.
+
+    Only this user's directories, and only of runs `is_over` knows: one temp dir may hold those of
+    several ledgers.
+    """
+    removed = []
+    try:
+        entries = [e for e in os.scandir(temp_dir) if e.name.startswith(_LEGACY_PREFIX)]
+    except OSError:
+        return []
+    uid = os.geteuid()
+    for entry in entries:
+        run_id = entry.name[len(_LEGACY_PREFIX) :].partition("-")[0]
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != uid:
+                continue
+        except OSError:
+            continue
+        if is_over(run_id):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
     return removed

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cli_helpers import (
     FAILED,
     LIVE,
@@ -97,6 +99,27 @@ def test_gc_removes_the_scratch_of_every_run_that_is_over(history: Path) -> None
     assert live.exists() and unknown_young.exists()
     again = cli(history, "gc", "--older-than", "30d", "--json")
     assert again.json()["removed_scratch_dirs"] == 0
+
+
+def test_gc_removes_outputs_dirs_earlier_versions_left_in_the_temp_dir(
+    history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    other = "9other0000000"  # another ledger's run
+    legacy = {run_id: temp / f"engine-{run_id}-x1y2z3" for run_id in (FAILED, LIVE, other)}
+    for directory in legacy.values():
+        directory.mkdir()
+        (directory / "step.1").write_text("TOKEN=raw secret\n")
+    unrelated = temp / "engine-notes.txt"
+    unrelated.write_text("not ours")
+    result = cli(history, "gc", "--older-than", "30d", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["removed_scratch_dirs"] == 1
+    # Only a run this ledger knows is over: a live run's, or another ledger's, are left alone.
+    assert not legacy[FAILED].exists()
+    assert legacy[LIVE].exists() and legacy[other].exists() and unrelated.exists()
 
 
 def test_gc_needs_a_valid_age(history: Path) -> None:
