@@ -251,7 +251,7 @@ class LocalAttempt:
         if self._log_fd is not None:
             if self._masker is not None:
                 self._write_log(self._masker.flush())
-            elif file_system_full(self._log_fd):
+            elif file_system_full(self._log_fd) and self._may_have_lost_output():
                 # The child wrote the log itself: the write errors were its own, unseen here.
                 self._log_error = os.strerror(errno.ENOSPC)
             if self._log_error is not None:
@@ -280,6 +280,14 @@ class LocalAttempt:
             if not waiter.done():  # its waiter was canceled
                 waiter.set_result(result)
         self._waiters.clear()
+
+    def _may_have_lost_output(self) -> bool:
+        """On a full disk, whether the log the child wrote may be cut: it has output, or it failed.
+
+        A step whose writes fail usually fails; a silent step that succeeded has lost nothing.
+        """
+        assert self._log_fd is not None
+        return self._returncode != 0 or os.fstat(self._log_fd).st_size > self._log_start
 
     def _mark_log_cut(self) -> None:
         """Say in the log where it was cut, if there is room for that by now (best effort)."""

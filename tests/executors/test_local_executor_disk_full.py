@@ -9,7 +9,7 @@ import pytest
 
 from engine.executors.local import LocalExecutor
 from tests.executors.processes import SpecFactory
-from tests.small_disk import small_disk
+from tests.small_disk import fill, small_disk
 
 DISK_KB = 256
 OUTPUT_BYTES = 1024 * 1024  # four times the disk
@@ -53,6 +53,19 @@ async def test_output_that_fits_is_no_log_error(
         spec = make_spec("sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x", mask_values=mask)
         result = await (await executor.launch(spec)).wait()
         assert (result.exit_code, result.log_error, result.log_bytes_lost) == (0, None, None)
+
+
+async def test_on_a_full_disk_a_silent_step_that_succeeds_lost_nothing(
+    executor: LocalExecutor, make_spec: SpecFactory, logs_disk: Path
+) -> None:
+    first = await (await executor.launch(make_spec("true"))).wait()  # creates the log's dir
+    assert first.log_error is None
+    fill(logs_disk)
+    silent = await (await executor.launch(make_spec("true", attempt=2))).wait()
+    assert (silent.exit_code, silent.log_error) == (0, None)
+    # Printing nothing and failing looks the same as failing to print: the log may be cut.
+    failed = await (await executor.launch(make_spec("sh", "-c", "echo hi || exit 3"))).wait()
+    assert (failed.exit_code, failed.log_error) == (3, "No space left on device")
 
 
 async def test_a_log_file_that_cannot_be_created_is_a_spawn_failure_not_a_crash(
