@@ -66,13 +66,29 @@ def test_logs_of_an_unknown_or_unstarted_step(history: Path) -> None:
 
 
 def test_follow_prints_until_the_attempt_finishes(ledger: Path, tmp_path: Path) -> None:
-    script = "for i in 1 2 3 4 5; do echo line $i; sleep 0.15; done"
+    gate = tmp_path / "gate"
+    # Line 1, then the rest once the test has seen the follower print line 1 (bounded: 30 s).
+    script = (
+        f"echo line 1; for i in $(seq 600); do [ -e {gate} ] && break; sleep 0.05; done; "
+        "for i in 2 3 4 5; do echo line $i; done"
+    )
     plan = write_plan(tmp_path, "drip", [{"id": "drip", "command": script, "shell": True}])
     run = start_engine(ledger, "run", str(plan), "-q")
     run_id = wait_for(lambda: latest_run_id(ledger))
-    follower = engine(ledger, "logs", run_id, "drip", "--follow", "--json", timeout=20)
-    assert run.wait(timeout=20) == 0
-    assert follower.code == 0, follower.err
-    chunks = [json.loads(line)["text"] for line in follower.out.splitlines()]
+    follower = start_engine(ledger, "logs", run_id, "drip", "--follow", "--json")
+    try:
+        assert follower.stdout is not None
+        first = follower.stdout.readline()  # the follower prints, or ends (then this is "")
+        assert json.loads(first)["text"] == "line 1\n"  # streamed, before the attempt ended
+        gate.touch()
+        rest, err = follower.communicate(timeout=30)
+        assert run.wait(timeout=30) == 0
+    finally:
+        gate.touch()
+        for proc in (follower, run):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    assert follower.returncode == 0, err
+    chunks = [json.loads(line)["text"] for line in (first + rest).splitlines()]
     assert "".join(chunks) == "".join(f"line {i}\n" for i in range(1, 6))
-    assert len(chunks) > 1  # it streamed, rather than printing once at the end
