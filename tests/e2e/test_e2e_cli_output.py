@@ -167,3 +167,18 @@ def test_a_failed_step_shows_its_last_lines_and_the_command_for_the_rest(engine:
     assert "hunter2" not in result.stdout
     shown = engine.run("logs", run_id, "compile")
     assert shown.returncode == 0 and shown.stdout.splitlines()[0] == "out 1"
+
+
+def test_the_live_display_counts_hooks_apart_and_shows_an_eta_from_history(
+    engine: Engine,
+) -> None:
+    steps = [{"id": "a", "command": "true"}, {"id": "b", "command": "true", "depends_on": ["a"]}]
+    path = engine.plan(steps, on_exit=[{"id": "tidy", "command": "true"}])
+    env = {"TERM": "xterm-256color", "COLUMNS": "160"}
+    returncode, first = _on_a_terminal(engine, "run", path, env=env)
+    assert returncode == 0
+    assert "2/2 steps · 1/1 hook" in first and "3/2" not in first
+    assert "ETA" not in first  # no history yet
+    returncode, second = _on_a_terminal(engine, "run", path, env=env)
+    assert returncode == 0
+    assert "ETA" in second, second
