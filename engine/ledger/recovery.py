@@ -32,10 +32,11 @@ def reconcile(reader: LedgerReader) -> list[str]:
 
         # Every process of the run, whether or not its attempt row was committed before the crash.
         kill_run_processes(summary.id, since=summary.created_at)
+        # What its steps wrote there, secrets included: gone even if the ledger cannot be written.
+        remove_run_scratch(reader.path, summary.id)
         error = f"the engine that ran it (pid {owner.pid} on {owner.host}) is gone"
         if mark_run_crashed(reader.path, summary.id, at=time.time(), error=error):
             crashed.append(summary.id)
-        remove_run_scratch(reader.path, summary.id)  # what its steps wrote there, secrets included
     return crashed
 
 

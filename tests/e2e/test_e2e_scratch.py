@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 from tests.e2e.conftest import Engine
+from tests.small_disk import fill, small_disk
 from tests.support import live_processes_with, wait_for
 
 
@@ -76,3 +77,35 @@ def test_a_crashed_runs_scratch_is_removed_by_the_command_that_recovers_it(
     assert list(scratch.iterdir()) == []
     assert _files_containing(secret, engine.ledger_dir) == []
     wait_for(lambda: not live_processes_with(marker), timeout=10)
+
+
+def test_a_crashed_runs_scratch_goes_even_when_the_full_ledger_cannot_mark_it(
+    engine: Engine, marker: str
+) -> None:
+    secret = _secret()
+    plan = engine.plan(
+        [
+            {
+                "id": "holds",
+                "command": f'echo "TOKEN=$TOKEN" >> "$ENGINE_OUTPUT"; sleep {marker}',
+                "shell": True,
+                "secrets": ["TOKEN"],
+            }
+        ],
+        secrets=["TOKEN"],
+    )
+    with small_disk(engine.ledger_dir, size_kb=1024):
+        proc = engine.start("run", plan, "--quiet", env={"TOKEN": secret})
+        scratch = engine.ledger_dir / "scratch"
+        written = wait_for(lambda: list(scratch.glob("*/holds.1")), timeout=30)
+        wait_for(lambda: secret.encode() in written[0].read_bytes(), timeout=30)
+        wait_for(lambda: engine.runs() and engine.attempts("holds"), timeout=30)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        fill(engine.ledger_dir)
+
+        result = engine.run("runs")
+        assert "could not mark crashed runs" in result.stderr
+        assert str(engine.last_run().status) == "running"  # the disk is full: marked later
+        assert list(scratch.iterdir()) == []
+        wait_for(lambda: not live_processes_with(marker), timeout=10)
