@@ -11,7 +11,7 @@ import sys
 import click
 
 from engine.executors.exits import EXIT_WATCH_ENV, choose_exit_watch
-from engine.processes.keeping import keeping_mechanism
+from engine.executors.keeper import keeping_mechanism
 
 _EXIT_WATCHES = {
     "epoll": "epoll + pidfd (one epoll set of pidfds on the event loop)",

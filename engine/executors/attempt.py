@@ -14,8 +14,10 @@ import time
 
 from engine.executors.base import AttemptResult, LaunchSpec
 from engine.executors.exits import ExitWatcher
+from engine.executors.keeper import KEEPER, descendants, signal_all
 from engine.executors.logfile import file_system_full, tail_of, write_counted
 from engine.masking import StreamMasker
+from engine.processes.identity import AttemptIdentity
 
 READ_CHUNK = 256 * 1024
 # Leftover background processes of a step that exited on its own get this long to stop after TERM.
@@ -52,6 +54,8 @@ class LocalAttempt:
         self._spec = spec
         self._returncode: int | None = None
         self._pgid = pid  # start_new_session: the child leads its own group
+        # What its processes carry in their environment: how adopted orphans are attributed.
+        self._identity = AttemptIdentity.of(spec.env)
         self._started_at = started_at
         self._finished_at = started_at
         self._log_start = log_start
@@ -113,12 +117,13 @@ class LocalAttempt:
 
     def _record_exit(self, status: int) -> None:
         """The exit watcher reaped the main process (`status` as from `waitpid`)."""
+        KEEPER.untrack(self._pgid)
         self._finished_at = time.time()
         self._returncode = os.waitstatus_to_exitcode(status)
         if self._timer is not None:
             self._timer.cancel()
         self._exited.set_result(None)
-        if self._read_fd is None and self._stopper is None and self._group_empty():
+        if self._read_fd is None and self._stopper is None and self._all_gone():
             self._finalize()
         else:
             self._finisher = self._loop.create_task(self._finish())
@@ -153,17 +158,24 @@ class LocalAttempt:
         if not self._exited.done():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._exited), grace_sec)
-        while not self._group_empty() and self._loop.time() < deadline:
+        while not self._all_gone() and self._loop.time() < deadline:
             await asyncio.sleep(GROUP_POLL_SEC)
-        if self._group_empty():
+        if self._all_gone():
             return
         self._signal_group(signal.SIGKILL)
         await asyncio.shield(self._exited)
         settle = self._loop.time() + KILL_SETTLE_SEC
-        while not self._group_empty() and self._loop.time() < settle:
+        while not self._all_gone() and self._loop.time() < settle:
+            # Killing an adopted process hands its children to us in turn: kill those too.
+            signal_all(KEEPER.leftovers(self._identity), signal.SIGKILL)
             await asyncio.sleep(GROUP_POLL_SEC)
 
     def _signal_group(self, sig: int) -> None:
+        """Signals the group, descendants that left it, and the attempt's adopted processes."""
+        if not self._exited.done():
+            # A descendant that called setsid is out of the group but still in the tree.
+            signal_all(descendants([self._pgid]), sig)
+        signal_all(KEEPER.leftovers(self._identity), sig)
         if self._group_gone:
             return
         try:
@@ -173,6 +185,10 @@ class LocalAttempt:
                 self._group_gone = True
         except PermissionError:
             pass  # a member changed its uid (setuid binary); nothing more we may do
+
+    def _all_gone(self) -> bool:
+        """Whether the group is empty and no process the engine adopted from it is left."""
+        return self._group_empty() and not KEEPER.leftovers(self._identity)
 
     def _group_empty(self) -> bool:
         """Whether no process is left in the group; only answerable once the main process is reaped.
@@ -191,8 +207,17 @@ class LocalAttempt:
         except PermissionError:
             return False
         else:
-            # Killed orphans stay zombies until init reaps them (a container's init may take a
-            # second), and zombies still count for killpg: look for a member that is not one.
+            if KEEPER.active:
+                # Members orphaned by the main process are our children now: once the dead ones
+                # are reaped, the probe answers without a /proc scan.
+                KEEPER.reap_exited()
+                try:
+                    os.killpg(self._pgid, 0)
+                except ProcessLookupError:
+                    self._group_gone = True
+                    return True
+            # Killed orphans stay zombies until their reaper reaps them (a container's init may
+            # take a second), and zombies still count for killpg: look for a member that is not.
             self._group_gone = not _group_has_live_member(self._pgid)
         return self._group_gone
 
@@ -202,7 +227,7 @@ class LocalAttempt:
         try:
             if self._stopper is not None:
                 await self._stopper
-            elif not self._group_empty():
+            elif not self._all_gone():
                 await self._stop_group(min(LEFTOVER_GRACE_SEC, self._spec.kill_grace_sec))
             if self._read_fd is not None:
                 with contextlib.suppress(TimeoutError):

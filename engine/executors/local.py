@@ -40,21 +40,27 @@ from typing import NamedTuple
 from engine.executors.attempt import LocalAttempt
 from engine.executors.base import AttemptResult, LaunchSpec
 from engine.executors.exits import ExitWatcher, choose_exit_watch, make_exit_watcher
+from engine.executors.keeper import KEEPER, signal_all
 from engine.executors.logfile import LOG_FLAGS, read_tail, write_all
 from engine.executors.spawn import spawn
 from engine.masking import StreamMasker
 
 PIPE_SIZE = 1024 * 1024
+ADOPTED_KILL_SEC = 5.0
 
 
 class LocalExecutor:
     """Runs attempts as local subprocesses; one instance serves a whole run (it caches log dirs)."""
 
-    def __init__(self, *, spawn_threads: int = 0, exit_watch: str | None = None) -> None:
+    def __init__(
+        self, *, spawn_threads: int = 0, exit_watch: str | None = None, adopt_orphans: bool = False
+    ) -> None:
         """`spawn_threads > 0` moves log creation and fork/exec off the loop thread.
 
         `exit_watch` ("epoll" or "thread") overrides `choose_exit_watch`'s choice; UserError if
-        it names neither.
+        it names neither. `adopt_orphans` makes this process a child subreaper where Linux allows
+        (engine/executors/keeper.py): only for a process whose children are all steps, since
+        the keeper reaps every child it did not spawn as a step.
 
         Direct spawning (the default) is cheapest when the loop has nothing else to do; a spawner
         thread costs a thread hop per launch but frees the loop thread while a slow file system
@@ -67,6 +73,8 @@ class LocalExecutor:
         self._spawner: ThreadPoolExecutor | None = None
         self._exits: ExitWatcher | None = None
         self.exit_watch = choose_exit_watch(exit_watch)
+        if adopt_orphans:
+            KEEPER.enable()
 
     async def launch(self, spec: LaunchSpec) -> LocalAttempt | FailedAttempt:
         """Starts the attempt; a spawn failure comes back as a handle whose result says so."""
@@ -101,6 +109,7 @@ class LocalExecutor:
         if self._exits is not None:
             self._exits.close()
             self._exits = None
+        _kill_adopted()
         if self._devnull >= 0:
             os.close(self._devnull)
             self._devnull = -1
@@ -124,6 +133,9 @@ class LocalExecutor:
                 with contextlib.suppress(OSError):
                     fcntl.fcntl(out_fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         started_at = time.time()
+        elsewhere = self._spawn_threads > 0  # then the loop thread may look at our children now
+        if elsewhere:
+            KEEPER.spawning()
         try:
             if not spec.argv:
                 raise ValueError("empty command")
@@ -136,6 +148,8 @@ class LocalExecutor:
                 stderr=out_fd,
             )
         except (OSError, ValueError) as exc:
+            if elsewhere:
+                KEEPER.spawned(None)
             if read_fd is not None:
                 os.close(read_fd)
                 os.close(out_fd)
@@ -148,6 +162,9 @@ class LocalExecutor:
             return _failed_result(
                 message, started_at, read_tail(os.fspath(spec.log_path), log_start)
             )
+        KEEPER.track(pid)
+        if elsewhere:
+            KEEPER.spawned(pid)
         if read_fd is None:
             # The child writes this log itself; the engine keeps the descriptor only to read the
             # tail when the attempt ends, without opening the file again.
@@ -176,12 +193,25 @@ class _Started(NamedTuple):
     masker: StreamMasker | None
 
 
+def _kill_adopted() -> None:
+    """Kills what steps left behind that no attempt claimed (an environment rewritten on purpose).
+
+    Every process the engine adopted descends from one of its steps, so at the end of a run none
+    may stay. Killing one hands its children to the engine in turn, hence the loop (bounded).
+    """
+    deadline = time.monotonic() + ADOPTED_KILL_SEC
+    while (left := KEEPER.leftovers(None)) and time.monotonic() < deadline:
+        signal_all(left, signal.SIGKILL)
+        time.sleep(0.01)
+
+
 def _kill_unwatched(started: _Started | AttemptResult) -> None:
     """Kills and reaps a process whose launch was canceled before anyone could watch it."""
     if isinstance(started, _Started):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(started.pid, signal.SIGKILL)
         os.waitpid(started.pid, 0)
+        KEEPER.untrack(started.pid)
         for fd in (started.log_fd, started.read_fd):
             if fd is not None:
                 os.close(fd)

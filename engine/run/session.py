@@ -127,7 +127,8 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             resumed_from=request.resumed_from,
         )
         environment = EnvironmentBuilder(plan, caller, request.env_file, secrets)
-        executor = LocalExecutor(exit_watch=exit_watch)
+        # An `engine run` process has no children but its steps: it may adopt their orphans.
+        executor = LocalExecutor(exit_watch=exit_watch, adopt_orphans=True)
         scheduler = Scheduler(
             loaded, settings, writer=writer, executor=executor, environment=environment,
             caller_env=caller, emit=reporter.emit,

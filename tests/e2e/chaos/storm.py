@@ -29,7 +29,7 @@ FAILURE_KINDS = (
 
 
 def storm_plan(marker: str) -> dict[str, object]:
-    """Grandchildren, a retried step, outputs feeding a dependent, a secret in a log."""
+    """Grandchildren, a setsid escaper, a retried step, outputs feeding a dependent, a secret."""
     hold = f"sleep {marker} & sleep {marker}; wait"
     return {
         "name": "storm",
@@ -41,6 +41,7 @@ def storm_plan(marker: str) -> dict[str, object]:
             {"id": "flaky", "shell": True, "command": '[ "$ENGINE_ATTEMPT" -ge 3 ]',
              "retry": {"max_attempts": 3, "delay_sec": 0}},
             {"id": "hold", "shell": True, "command": hold},
+            {"id": "escape", "shell": True, "command": f"setsid sleep {marker} & {hold}"},
             {"id": "fed", "shell": True, "depends_on": ["out", "flaky"],
              "command": f"echo ${{steps.out.outputs.V}}; {hold}"},
         ],
