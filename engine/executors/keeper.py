@@ -25,6 +25,7 @@ from engine.processes.identity import AttemptIdentity, parse_environ
 PR_SET_CHILD_SUBREAPER = 36
 # A descendant tree deeper or wider than this is not walked further (a fork bomb must not hang us).
 _MAX_TREE = 10_000
+_READ = 65536
 
 
 class Mechanism(NamedTuple):
@@ -53,7 +54,7 @@ class Keeper:
 
     def __init__(self) -> None:
         self.active = False
-        self._children_file = f"/proc/self/task/{os.getpid()}/children"
+        self._children_fd = -1  # /proc/self/task/<pid>/children, kept open: pread costs ~2 µs
         self._leaders: set[int] = set()  # step processes the exit watch reaps: never ours to reap
         self._identities: dict[int, AttemptIdentity | None] = {}  # adopted pid -> its identity
         self._spawning = 0  # spawns in flight on other threads: their pid is not tracked yet
@@ -65,15 +66,20 @@ class Keeper:
             return True
         if not sys.platform.startswith("linux"):
             return False
-        self._children_file = f"/proc/self/task/{os.getpid()}/children"
+        # Adopted orphans go to the main thread (the first live one), whichever thread forked.
         try:
-            with open(self._children_file, "rb"):
-                pass
+            fd = os.open(f"/proc/self/task/{os.getpid()}/children", os.O_RDONLY)
+        except OSError:
+            return False  # no /proc children list (CONFIG_PROC_CHILDREN)
+        try:
             libc = ctypes.CDLL(None, use_errno=True)
             if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+                os.close(fd)
                 return False
         except (OSError, AttributeError):
-            return False  # no /proc children list (CONFIG_PROC_CHILDREN) or no prctl
+            os.close(fd)
+            return False
+        self._children_fd = fd
         self.active = True
         return True
 
@@ -131,12 +137,18 @@ class Keeper:
     def _adopted(self) -> list[int]:
         """Children of this process that are not step leaders (reparented orphans)."""
         try:
-            with open(self._children_file, "rb") as children:
-                listed = children.read().split()
+            listed = os.pread(self._children_fd, _READ, 0)
+            while len(listed) % _READ == 0 and listed:  # thousands of children: read on
+                more = os.pread(self._children_fd, _READ, len(listed))
+                if not more:
+                    break
+                listed += more
         except OSError:
             return []
+        if not listed:
+            return []
         leaders = self._leaders
-        return [pid for pid in map(int, listed) if pid not in leaders]
+        return [pid for pid in map(int, listed.split()) if pid not in leaders]
 
     def _reap(self, adopted: list[int]) -> None:
         """Reaps the adopted processes that exited (never a step leader the exit watch reaps)."""

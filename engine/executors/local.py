@@ -19,10 +19,9 @@ Why it looks like this (per-step overhead must stay close to `make -j2`, see ben
   they are TERMed, then KILLed after a short grace, before the result is returned. A step's
   background children never outlive it, as GitHub Actions kills a job's orphans at its end; a step
   that needs a lasting daemon must start it outside the engine.
-- A process that leaves the group with `setsid` escapes all of this. Becoming a child subreaper
-  (`PR_SET_CHILD_SUBREAPER`) would make such processes our children, but reaping them needs
-  `waitpid(-1)`, which would steal the exit status of every other child of the engine (asyncio
-  subprocesses, `subprocess.run`); the robust answer is a cgroup per attempt, left for later.
+- A process that leaves the group with `setsid` is still caught: while its parent lives, a stop
+  walks the step's process tree; once its parent exits, `engine run` (a child subreaper) adopts
+  it and kills it with its attempt (engine/executors/keeper.py).
 """
 
 from __future__ import annotations
