@@ -171,11 +171,20 @@ class LocalAttempt:
             await asyncio.sleep(GROUP_POLL_SEC)
 
     def _signal_group(self, sig: int) -> None:
-        """Signals the group, descendants that left it, and the attempt's adopted processes."""
-        if not self._exited.done():
-            # A descendant that called setsid is out of the group but still in the tree.
-            signal_all(descendants([self._pgid]), sig)
-        signal_all(KEEPER.leftovers(self._identity), sig)
+        """Signals the group, descendants that left it, and the attempt's adopted processes.
+
+        The tree is read before the group is signalled (a dead parent's children are no longer
+        in it) and signalled after (the main process must die of `sig`, not of a child's end).
+        """
+        # A descendant that called setsid is out of the group but still in the tree.
+        tree = descendants([self._pgid]) if not self._exited.done() else []
+        try:
+            self._signal_process_group(sig)
+        finally:
+            signal_all(tree, sig)
+            signal_all(KEEPER.leftovers(self._identity), sig)
+
+    def _signal_process_group(self, sig: int) -> None:
         if self._group_gone:
             return
         try:

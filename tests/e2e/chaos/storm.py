@@ -28,11 +28,11 @@ FAILURE_KINDS = (
 )  # fmt: skip
 
 
-def storm_plan(marker: str) -> dict[str, object]:
+def storm_plan(marker: str, name: str = "storm") -> dict[str, object]:
     """Grandchildren, a setsid escaper, a retried step, outputs feeding a dependent, a secret."""
     hold = f"sleep {marker} & sleep {marker}; wait"
     return {
-        "name": "storm",
+        "name": name,
         "globals": {"max_concurrency": 4},
         "secrets": ["TOKEN"],
         "steps": [
@@ -51,18 +51,22 @@ def storm_plan(marker: str) -> dict[str, object]:
 class Storm:
     """Kills engines running `storm_plan` against one ledger and counts what went wrong."""
 
-    def __init__(self, workdir: Path, marker: str, secret: str, seed: int = 0) -> None:
+    def __init__(
+        self, workdir: Path, marker: str, secret: str, seed: int = 0, name: str = "storm"
+    ) -> None:
+        """Storms sharing `workdir` share its ledger; give each its own `name` and `marker`."""
         self.workdir = workdir
+        self.name = name
         self.marker = marker
         self.secret = secret
         self.ledger = workdir / "ledger" / "framework.db"
-        self.plan = workdir / "storm.json"
-        self.plan.write_text(json.dumps(storm_plan(marker)))
+        self.plan = workdir / f"{name}.json"
+        self.plan.write_text(json.dumps(storm_plan(marker, name)))
         self.rng = random.Random(seed)
         self.failures: Counter[str] = Counter()
         self.notes: list[str] = []
         self.kills = 0
-        self.kills_mid_step = 0  # kills that found at least one attempt started
+        self.kills_mid_step = 0  # kills that left step processes behind for recovery
         self._finished: dict[str, tuple[str, int]] = {}  # run id -> (status, attempts) once ended
 
     def env(self) -> dict[str, str]:
@@ -76,13 +80,28 @@ class Storm:
         )  # fmt: skip
 
     def kill_one(self, latest_sec: float = 1.5) -> None:
-        """One engine, SIGKILLed at a random moment in its first `latest_sec`, then recovered."""
+        """One engine SIGKILLed, then recovered.
+
+        Every other kill comes at a random moment of the engine's first `latest_sec` (start-up
+        included); the others just after its first step process appeared, when more steps are
+        being spawned and their attempt rows may not be committed yet.
+        """
         proc = self.start()
+        if self.kills % 2:
+            deadline = time.monotonic() + 30
+            while not processes_with(self.marker) and time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    break
+            delay = self.rng.uniform(0.0, 0.05)
+        else:
+            delay = self.rng.uniform(0.0, latest_sec)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=self.rng.uniform(0.0, latest_sec))  # the random moment of the kill
+            proc.wait(timeout=delay)  # the random moment of the kill
         proc.send_signal(signal.SIGKILL)
         _, stderr = proc.communicate(timeout=60)
         self.kills += 1
+        if processes_with(self.marker):
+            self.kills_mid_step += 1
         if proc.returncode != -signal.SIGKILL:
             self._fail("unexpected_exit", f"engine run exited {proc.returncode}: {stderr}")
         self._check(stderr)
@@ -105,7 +124,7 @@ class Storm:
         else:
             runs = json.loads(listed.stdout)
         for run in runs:
-            if run["status"] in ("running", "pending"):
+            if run["plan_name"] == self.name and run["status"] in ("running", "pending"):
                 self._fail("wrong_status", f"run {run['id']} still {run['status']}")
         self._check_survivors()
         if self.ledger.exists():
@@ -137,12 +156,16 @@ class Storm:
                 return  # killed while it created the schema (in one transaction): nothing lost
             rows = connection.execute(
                 "SELECT r.id, r.status,"
-                " (SELECT count(*) FROM step_attempts a WHERE a.run_id = r.id) FROM runs r"
+                " (SELECT count(*) FROM step_attempts a WHERE a.run_id = r.id), r.plan_name"
+                " FROM runs r"
             ).fetchall()
         finally:
             connection.close()
-        now = {run_id: (status, attempts) for run_id, status, attempts in rows}
-        self.kills_mid_step += sum(1 for k, v in now.items() if v[1] and k not in self._finished)
+        now = {
+            run_id: (status, attempts)
+            for run_id, status, attempts, name in rows
+            if name == self.name
+        }
         for run_id, before in self._finished.items():
             if now.get(run_id) != before:
                 self._fail("lost_rows", f"run {run_id} was {before}, now {now.get(run_id)}")
