@@ -129,3 +129,50 @@ def test_problems_go_to_stderr_and_nothing_to_stdout(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert 'steps[0]: "command" is a required field' in result.stderr
+
+
+def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    # Nobody ever writes to it: opening it for reading would wait forever.
+    fifo = tmp_path / "plan.json"
+    os.mkfifo(fifo)
+    code, stderr = _validate(fifo)
+    assert code == 2
+    assert stderr == f"engine: {fifo} is a FIFO (named pipe), not a regular plan file\n"
+    result = run_engine("run", str(fifo), "--ledger", str(tmp_path / "l.db"))
+    assert result.returncode == 2 and "is a FIFO (named pipe)" in result.stderr
+
+
+def test_a_device_is_refused(tmp_path: Path) -> None:
+    code, stderr = _validate("/dev/null")
+    assert code == 2 and "/dev/null is a device, not a regular plan file" in stderr
+
+
+SURROGATES = {
+    "lone high in args": ('"args": ["\\ud800"]', 3, "\\ud800"),
+    "lone low after text": ('"args": ["x\\udc00y"]', 3, "\\udc00"),
+    "high then high": ('"args": ["\\ud83d\\ud83d\\ude00"]', 3, "\\ud83d"),
+    "in an env name": ('"env": {"\\udfff": "x"}', 3, "\\udfff"),
+}
+
+
+@pytest.mark.parametrize("field, line, escape", SURROGATES.values(), ids=SURROGATES.keys())
+def test_a_lone_surrogate_escape_is_one_sentence(
+    tmp_path: Path, field: str, line: int, escape: str
+) -> None:
+    text = '{"name": "x",\n "steps": [{"id": "a", "command": "true",\n' + field + "}]}"
+    path = _write_bytes(tmp_path, text.encode())
+    code, stderr = _validate(path)
+    assert code == 2
+    assert stderr == (
+        f"engine: {path}:{line}: {escape} is a lone UTF-16 surrogate, not a character; "
+        "write the character itself or a complete surrogate pair\n"
+    )
+    run = run_engine("run", str(path), "--ledger", str(tmp_path / "l.db"))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+
+
+def test_surrogate_pairs_and_escaped_backslashes_are_text(tmp_path: Path) -> None:
+    args = '["\\ud83d\\ude00", "\\\\ud800"]'
+    text = '{"name": "x", "steps": [{"id": "a", "command": "echo", "args": ' + args + "}]}"
+    code, stderr = _validate(_write_bytes(tmp_path, text.encode()))
+    assert code == 0, stderr
