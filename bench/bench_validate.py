@@ -1,5 +1,6 @@
-"""How fast a plan is validated: in-process at 10,000 steps, the `engine validate` process, and
-whether the DAG checks stay linear. Not a test; prints a table. Run:
+"""How fast a plan is validated: in-process at 10,000 steps, the `engine validate` process,
+whether the DAG checks stay linear, and the peak memory of explaining a rejected 10 MB plan.
+Not a test; prints a table. Run:
 
     python bench/bench_validate.py [--quick]
 """
@@ -7,10 +8,12 @@ whether the DAG checks stay linear. Not a test; prints a table. Run:
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -104,6 +107,41 @@ def main() -> None:
     print(f"{'command':<40} {'ms':>7} {'× python':>9}")
     for label, seconds in rows:
         print(f"{label:<40} {seconds * 1000:>7.1f} {seconds / baseline:>9.2f}")
+
+    print()
+    rejection_memory()
+
+
+# Runs `engine validate` in a fresh interpreter and prints its peak RSS in KB (Linux units).
+_PEAK_RSS = (
+    "import resource, sys\n"
+    "from engine.cli.main import main\n"
+    "try:\n    main(['validate', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.__stderr__)\n"
+)
+
+
+def peak_rss_mb(plan: Path) -> float:
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, str(plan)], capture_output=True, text=True, check=False
+    )
+    return int(result.stderr.strip().splitlines()[-1]) / 1024
+
+
+def rejection_memory() -> None:
+    """Peak RSS of `engine validate` on a ~10 MB plan, valid and wrong in every step."""
+    steps = 250_000
+    valid = {"name": "big", "steps": [{"id": f"s{i}", "command": "true"} for i in range(steps)]}
+    wrong = {"name": "big", "steps": [{"id": f"s{i}", "command": 5} for i in range(steps)]}
+    print(f"Peak RSS of `engine validate` on a {steps:,}-step plan")
+    print(f"{'plan':<32} {'file MB':>8} {'peak MB':>8} {'× file':>7}")
+    with tempfile.TemporaryDirectory() as directory:
+        for label, document in (("valid", valid), ("every step wrong (500,000)", wrong)):
+            path = Path(directory) / "plan.json"
+            path.write_text(json.dumps(document), encoding="utf-8")
+            size_mb = path.stat().st_size / 1048576
+            peak = peak_rss_mb(path)
+            print(f"{label:<32} {size_mb:>8.1f} {peak:>8.0f} {peak / size_mb:>7.0f}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from engine.plan.checks import CheckResult, check_plan, step_strings
 from engine.plan.document import parse_document, read_plan_text
 from engine.plan.locate import LineIndex
 from engine.plan.model import Plan
-from engine.plan.problems import InvalidPlan, JsonPath, Problem
+from engine.plan.problems import MAX_SHOWN_PROBLEMS, InvalidPlan, JsonPath, Problem
 from engine.plan.spec import GROUPS, LoadedPlan, canonical_json, plan_from_dict
 from engine.plan.spec import Plan as PlanSpec
 from engine.plan.variables import BadRef, VarRef, references, substitute_vars, var_text
@@ -68,18 +68,26 @@ def _load(
     given_vars: Mapping[str, str],
     text: str | None,
 ) -> LoadedPlan:
+    rejected: tuple[list[Problem], int] | None = None
     try:
         plan = Plan.model_validate(document)
     except ValidationError as error:
-        problems = _structure_problems(document, error)
-        # A schema error does not hide the rest: the checks run on a repaired copy of the plan.
-        from engine.plan.salvage import semantic_problems
+        rejected = _structure_problems(document, error)
+    if rejected is not None:
+        # Out here, so the models' error (every failure of a bad 10 MB plan) is freed first
+        # rather than kept as the new error's context.
+        problems, total = rejected
+        if total < MAX_SHOWN_PROBLEMS:
+            # A schema error does not hide the rest: the checks run on a repaired copy of the
+            # plan. Past the cap nothing more would be shown, so the repair is not paid for.
+            from engine.plan.salvage import semantic_problems
 
-        def check(repaired: Plan) -> list[Problem]:
-            return _semantics(repaired, given_vars)[0]
+            def check(repaired: Plan) -> list[Problem]:
+                return _semantics(repaired, given_vars)[0]
 
-        problems += semantic_problems(document, check, problems)
-        raise _invalid(problems, source, text) from None
+            semantic = semantic_problems(document, check, problems)
+            problems, total = problems + semantic, total + len(semantic)
+        raise _invalid(problems, source, text, total)
     problems, values, runtime, result = _semantics(plan, given_vars)
     if problems:
         raise _invalid(problems, source, text)
@@ -103,22 +111,29 @@ def _semantics(
     return problems, values, runtime, result
 
 
-def _structure_problems(document: dict[str, Any], error: ValidationError) -> list[Problem]:
+def _structure_problems(
+    document: dict[str, Any], error: ValidationError
+) -> tuple[list[Problem], int]:
     from engine.plan.schema import schema_problems
 
-    problems = schema_problems(document)
+    problems, total = schema_problems(document)
     if problems:
-        return problems
+        return problems, total
     # The models and the schema agree (a test proves it); this is only a safety net.
-    return [Problem(tuple(e["loc"]), e["msg"]) for e in error.errors()]
+    shown = error.errors(include_input=False, include_url=False)[:MAX_SHOWN_PROBLEMS]
+    return [Problem(tuple(e["loc"]), e["msg"]) for e in shown], error.error_count()
 
 
-def _invalid(problems: list[Problem], source: str, text: str | None) -> InvalidPlan:
+def _invalid(
+    problems: list[Problem], source: str, text: str | None, total: int | None = None
+) -> InvalidPlan:
+    total = max(total or 0, len(problems))
+    problems = problems[:MAX_SHOWN_PROBLEMS]
     if text is not None:
         index = LineIndex(text)
         problems = [p.located(index.line_of(p.path)) for p in problems]
         problems.sort(key=lambda p: p.line or 0)  # in file order; stable within a line
-    return InvalidPlan(problems, source)
+    return InvalidPlan(problems, source, total)
 
 
 def _resolve_vars(plan: Plan, given: Mapping[str, str], problems: list[Problem]) -> dict[str, str]:

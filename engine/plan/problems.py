@@ -10,6 +10,9 @@ from typing import Any
 from engine.errors import PlanError
 
 JsonPath = tuple[str | int, ...]
+# A rejection lists at most this many problems: explaining 500,000 of them in a 10 MB plan
+# cost 100 times the file's size in memory, and nobody reads past the first screen.
+MAX_SHOWN_PROBLEMS = 50
 
 
 def format_path(path: JsonPath) -> str:
@@ -49,10 +52,22 @@ class Problem:
 
 
 class InvalidPlan(PlanError):
-    """The plan has problems; `problems` lists every one of them, located."""
+    """The plan has problems; `problems` lists them, located: all, or the first MAX_SHOWN_PROBLEMS.
 
-    def __init__(self, problems: Sequence[Problem], source: str | None = None) -> None:
+    `total` counts every problem found, shown or not.
+    """
+
+    def __init__(
+        self, problems: Sequence[Problem], source: str | None = None, total: int | None = None
+    ) -> None:
         self.problems = list(problems)
         self.source = source
-        noun = "problem" if len(self.problems) == 1 else "problems"
-        super().__init__(f"{source or 'plan'} is not a valid plan ({len(self.problems)} {noun})")
+        self.total = max(total or 0, len(self.problems))
+        super().__init__(f"{source or 'plan'} is not a valid plan ({self.count_text()})")
+
+    def count_text(self) -> str:
+        """`3 problems`, or `500000 problems, the first 50 shown`."""
+        noun = "problem" if self.total == 1 else "problems"
+        hidden = self.total - len(self.problems)
+        shown = f", the first {len(self.problems)} shown" if hidden else ""
+        return f"{self.total} {noun}{shown}"

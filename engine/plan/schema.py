@@ -7,13 +7,14 @@ jsonschema is imported only to explain a plan the models rejected, in the schema
 
 from __future__ import annotations
 
+import itertools
 import json
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from engine.plan.model import CONSUMES_PATTERN, STEP_ID_PATTERN
-from engine.plan.problems import Problem
+from engine.plan.problems import MAX_SHOWN_PROBLEMS, Problem
 
 _FRIENDLY_PATTERNS = {
     STEP_ID_PATTERN: "may contain only letters, digits, `_`, `.` and `-`",
@@ -32,16 +33,23 @@ def plan_schema() -> dict[str, Any]:
     return schema
 
 
-def schema_problems(document: Any) -> list[Problem]:
-    """Every way `document` breaks the schema, as problems with JSON paths (lines added later)."""
+def schema_problems(document: Any, limit: int = MAX_SHOWN_PROBLEMS) -> tuple[list[Problem], int]:
+    """The first `limit` ways `document` breaks the schema, as problems with JSON paths (lines
+    are added later), and how many there are in all.
+
+    Errors past the limit are only counted: each jsonschema error holds its instance, schema
+    and paths, and keeping them all for a plan wrong in every step cost gigabytes.
+    """
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(plan_schema())
+    errors = Draft202012Validator(plan_schema()).iter_errors(document)
     problems = [
         Problem(tuple(error.absolute_path), _message(error))
-        for error in validator.iter_errors(document)
+        for error in itertools.islice(errors, limit)
     ]
-    return sorted(problems, key=lambda p: [(isinstance(x, int), x) for x in p.path])
+    total = len(problems) + sum(1 for _ in errors)
+    problems.sort(key=lambda p: [(isinstance(x, int), x) for x in p.path])
+    return problems, total
 
 
 def _message(error: Any) -> str:
