@@ -1,9 +1,10 @@
-"""`engine validate PLAN`: check a plan and report every problem, each with its path and line."""
+"""`engine validate PLAN...`: check plans and report every problem, each with its path and line."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,36 +16,48 @@ from engine.states import ExitCode
 
 
 @click.command("validate")
-@click.argument("plan_file", type=click.Path(path_type=Path, dir_okay=True))
+@click.argument("plan_files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @var_option
 @json_option
-def command(plan_file: Path, var_pairs: tuple[str, ...], as_json: bool) -> int:
-    """Check PLAN_FILE without running it. Exit 0 when valid, 2 when not."""
+def command(plan_files: tuple[Path, ...], var_pairs: tuple[str, ...], as_json: bool) -> int:
+    """Check each PLAN_FILE without running it. Exit 0 when all are valid, 2 when any is not."""
     given = parse_vars(var_pairs)
+    verdicts = [_judge(path, given, as_json) for path in plan_files]
+    invalid = sum(not verdict["valid"] for verdict in verdicts)
+    if as_json and len(verdicts) == 1:  # one plan: its verdict alone, as before many were allowed
+        click.echo(json.dumps({k: v for k, v in verdicts[0].items() if k != "file"}, indent=2))
+    elif as_json:
+        click.echo(json.dumps(verdicts, indent=2))
+    elif len(verdicts) > 1 and invalid:
+        click.echo(f"engine: {invalid} of {len(verdicts)} plans are invalid", err=True)
+    return int(ExitCode.USAGE if invalid else ExitCode.OK)
+
+
+def _judge(plan_file: Path, given: dict[str, str], as_json: bool) -> dict[str, Any]:
+    """Load one plan and print its verdict (unless JSON is asked for); return it as JSON data."""
+    source = str(plan_file)
     try:
         loaded = load_plan(plan_file, given)
     except InvalidPlan as error:
-        return _report(str(plan_file), error.problems, as_json)
+        return _report(source, error, as_json)
     except PlanError as error:
-        if as_json:
-            return _report(str(plan_file), [Problem((), error.message)], True)
-        raise
-    if as_json:
-        click.echo(json.dumps({"valid": True, "plan": loaded.plan.name, "problems": []}))
-    else:
+        if not as_json:
+            click.echo(f"engine: {error.message}", err=True)
+        return {"file": source, "valid": False, "problems": [Problem((), error.message).as_json()]}
+    if not as_json:
         steps = len(loaded.plan.steps)
         noun = "step" if steps == 1 else "steps"
         click.echo(f"{plan_file}: valid plan {loaded.plan.name!r} ({steps} {noun})")
-    return int(ExitCode.OK)
+    return {"file": source, "valid": True, "plan": loaded.plan.name, "problems": []}
 
 
-def _report(source: str, problems: list[Problem], as_json: bool) -> int:
-    if as_json:
-        document = {"valid": False, "problems": [p.as_json() for p in problems]}
-        click.echo(json.dumps(document, indent=2))
-    else:
-        for problem in problems:
+def _report(source: str, error: InvalidPlan, as_json: bool) -> dict[str, Any]:
+    if not as_json:
+        for problem in error.problems:
             click.echo(problem.render(source), err=True)
-        noun = "problem" if len(problems) == 1 else "problems"
-        click.echo(f"{source}: {len(problems)} {noun}", err=True)
-    return int(ExitCode.USAGE)
+        click.echo(f"{source}: {error.count_text()}", err=True)
+    verdict: dict[str, Any] = {"file": source, "valid": False}
+    verdict["problems"] = [p.as_json() for p in error.problems]
+    if error.total > len(error.problems):
+        verdict["problems_total"] = error.total
+    return verdict

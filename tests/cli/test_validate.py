@@ -116,3 +116,26 @@ def test_schema_prints_the_shipped_schema() -> None:
     printed = json.loads(result.stdout)
     assert result.stdout == (REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8")
     Draft202012Validator.check_schema(printed)
+
+
+def test_many_plans_at_once_one_verdict_each(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text('{"name": "ok", "steps": [{"id": "a", "command": "true"}]}')
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "bad", "steps": [{"id": "a", "command": "true", "x": 1}]}')
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    result = engine("validate", str(good), str(bad), str(empty))
+    assert result.returncode == 2
+    assert result.stdout == f"{good}: valid plan 'ok' (1 step)\n"
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f'{bad}:1: steps[0]: unknown field "x"')
+    assert lines[1:] == [
+        f"{bad}: 1 problem",
+        f"engine: {empty} is empty; a plan is a JSON object with `name` and `steps`",
+        "engine: 2 of 3 plans are invalid",
+    ]
+    assert engine("validate", str(good), str(good)).returncode == 0
+    verdicts = json.loads(engine("validate", "--json", str(good), str(bad)).stdout)
+    assert [(v["file"], v["valid"]) for v in verdicts] == [(str(good), True), (str(bad), False)]
+    assert verdicts[1]["problems"][0]["path"] == "steps[0]"
