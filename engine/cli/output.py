@@ -24,6 +24,7 @@ from engine.ledger.recovery import reconcile
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 STATUS_STYLES = {
     "succeeded": "green",
     "reused": "green",
@@ -68,12 +69,11 @@ def note(message: str) -> None:
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in `30d`, `24h`, `1h30m`, `90s` or a bare number of seconds."""
+    """Seconds in `30d`, `24h`, `1h30m` or `90s`; a bare number is refused, its unit unknowable."""
     value = text.strip().lower()
-    try:
-        return float(value)
-    except ValueError:
-        pass
+    if _NUMBER.fullmatch(value):
+        units = ", ".join(f"{value}{unit}" for unit in "smh")
+        raise UserError(f"{text!r} has no unit; write e.g. {units} or {value}d.")
     parts = _DURATION.findall(value)
     if not parts or "".join(n + u for n, u in parts) != value:
         raise UserError(f"{text!r} is not a duration; use e.g. 90s, 15m, 24h, 30d or 2w.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from engine.errors import LedgerError
+
 LEDGER_DIR_NAME = ".ledger"
 LEDGER_FILE_NAME = "framework.db"
 ENV_VAR = "LEDGER_DB"
@@ -30,14 +32,18 @@ def resolve_ledger_path(explicit: str | None, *, create: bool, cwd: Path | None 
     if chosen:
         path = base / Path(chosen).expanduser()
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_dir(path.parent)
         return path
     found = find_ledger_dir(base)
     if found is not None:
         return found / LEDGER_FILE_NAME
     directory = base / LEDGER_DIR_NAME
+    if directory.exists() or directory.is_symlink():
+        raise LedgerError(
+            f"{directory} exists but is not a directory; move it away or pass --ledger PATH."
+        )
     if create:
-        directory.mkdir(parents=True, exist_ok=True)
+        _make_dir(directory)
         gitignore = directory / ".gitignore"
         if not gitignore.exists():
             # Logs and the database are local state, never something to commit.
@@ -45,6 +51,31 @@ def resolve_ledger_path(explicit: str | None, *, create: bool, cwd: Path | None 
     return directory / LEDGER_FILE_NAME
 
 
+def _make_dir(directory: Path) -> None:
+    """Create the ledger's directory, or say in one sentence why it cannot be."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise LedgerError(f"{directory} exists but is not a directory.") from None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise LedgerError(f"Cannot create the ledger directory {directory}: {reason}.") from None
+
+
 def logs_dir(ledger_path: Path) -> Path:
-    """Return the directory holding step logs: `<ledger dir>/logs`."""
+    """Return the directory holding this ledger's step logs, one per ledger file.
+
+    `framework.db` keeps `logs/` beside it; any other file `NAME.db` gets `NAME.logs/`, so two
+    ledgers in one directory never share (or garbage-collect) each other's logs.
+    """
+    if ledger_path.name == LEDGER_FILE_NAME:
+        return ledger_path.parent / "logs"
+    return ledger_path.parent / f"{ledger_path.stem}.logs"
+
+
+def shared_logs_dir(ledger_path: Path) -> Path:
+    """Return `logs/` beside the ledger, where every ledger file once wrote its logs.
+
+    Runs recorded then still point there (their `log_path`), so gc looks there for their logs.
+    """
     return ledger_path.parent / "logs"

@@ -5,16 +5,27 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from engine.ledger.connection import connect_writable, translate_errors
+from engine.ledger.connection import connect_readonly, connect_writable, translate_errors
 from engine.ledger.times import to_iso
 from engine.states import EventType
 
 T = TypeVar("T")
 _GC_RUNS_PER_TRANSACTION = 50  # keeps each delete transaction short for concurrent writers
+_OLD_FINISHED = "FROM runs WHERE created_at < ? AND status NOT IN ('pending', 'running')"
+
+
+@dataclass(frozen=True)
+class GcPreview:
+    """What `delete_runs_before` would delete now, and how big the ledger is."""
+
+    run_ids: tuple[str, ...]  # oldest first
+    events: int
+    total_runs: int
 
 
 @contextmanager
@@ -80,6 +91,21 @@ def mark_run_crashed(path: Path, run_id: str, *, at: float, error: str) -> bool:
         return _transaction(conn, path, lambda: work(conn))
 
 
+def gc_preview(path: Path, *, before: float) -> GcPreview:
+    """Count, without deleting, the finished runs created before `before` and their events."""
+    cutoff = to_iso(before)
+    with closing(connect_readonly(path)) as conn, translate_errors(path):
+        conn.execute("BEGIN")  # one snapshot for the three answers
+        rows = conn.execute(f"SELECT id {_OLD_FINISHED} ORDER BY created_at, id", (cutoff,))
+        ids = [row[0] for row in rows]
+        events = conn.execute(
+            f"SELECT count(*) FROM events WHERE run_id IN (SELECT id {_OLD_FINISHED})", (cutoff,)
+        ).fetchone()[0]
+        total = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+        conn.execute("COMMIT")
+    return GcPreview(tuple(ids), int(events), int(total))
+
+
 def delete_runs_before(path: Path, *, before: float) -> list[str]:
     """Delete finished runs created before `before`, with everything that belongs to them.
 
@@ -95,8 +121,7 @@ def delete_runs_before(path: Path, *, before: float) -> list[str]:
                 ids = [
                     row[0]
                     for row in conn.execute(
-                        "SELECT id FROM runs WHERE created_at < ?"
-                        " AND status NOT IN ('pending', 'running') ORDER BY created_at LIMIT ?",
+                        f"SELECT id {_OLD_FINISHED} ORDER BY created_at LIMIT ?",
                         (cutoff, _GC_RUNS_PER_TRANSACTION),
                     )
                 ]

@@ -160,3 +160,97 @@ def test_gc_slices_oldest_first_through_an_index(history: Path) -> None:
         plan = [row[3] for row in original("EXPLAIN QUERY PLAN " + captured[0][0], captured[0][1])]
     assert "SEARCH r USING INDEX runs_created (created_at<?)" in plan
     assert not [step for step in plan if step.startswith("SCAN r")]
+
+
+def test_an_age_without_a_unit_is_refused_and_nothing_goes(history: Path) -> None:
+    result = cli(history, "gc", "--older-than", "30")
+    assert result.code == 2
+    assert result.err == "engine: '30' has no unit; write e.g. 30s, 30m, 30h or 30d.\n"
+    assert len(cli(history, "runs", "--json").json()) == 5
+    assert cli(history, "runs", "--since", "24").code == 2  # the same rule for every duration
+
+
+def test_dry_run_says_what_would_go_and_deletes_nothing(history: Path) -> None:
+    old_logs = _log_dir(history, OLD_SUCCEEDED)
+    events = sqlite3.connect(history).execute(
+        "SELECT count(*) FROM events WHERE run_id IN (?, ?)", (OLD_SUCCEEDED, OLD_CANCELED)
+    ).fetchone()[0]
+    assert events > 0
+    result = cli(history, "gc", "--older-than", "30d", "--dry-run")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        OLD_SUCCEEDED,
+        OLD_CANCELED,
+        f"would delete 2 of 5 runs older than 30d, {events} events and 6 B of logs",
+    ]
+    document = cli(history, "gc", "--older-than", "30d", "--dry-run", "--json").json()
+    assert document == {
+        "dry_run": True, "runs": 2, "total_runs": 5, "events": events, "log_bytes": 6,
+        "run_ids": [OLD_SUCCEEDED, OLD_CANCELED],
+    }  # fmt: skip
+    assert old_logs.exists()
+    assert len(cli(history, "runs", "--json").json()) == 5
+
+
+def _gc_on_a_terminal(ledger: Path, *args: str, answer: bytes) -> tuple[int, str]:
+    """Run `engine gc ARGS` with a pseudo-terminal as stdin, answer its question, return output."""
+    import os
+    import pty
+    import subprocess
+
+    from cli_helpers import ENGINE, engine_env
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [*ENGINE, "gc", *args], stdin=follower, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=engine_env(ledger),
+    )  # fmt: skip
+    os.close(follower)
+    os.write(leader, answer)
+    out, err = proc.communicate(timeout=60)
+    os.close(leader)
+    return proc.returncode, err.decode() + out.decode()
+
+
+def test_deleting_most_runs_asks_on_a_terminal(history: Path) -> None:
+    code, output = _gc_on_a_terminal(history, "--older-than", "0s", answer=b"n\n")
+    assert code == 1
+    assert "Delete 4 of the ledger's 5 runs (older than 0s)? [y/N]" in output
+    assert "nothing was deleted" in output
+    assert len(cli(history, "runs", "--json").json()) == 5
+    code, output = _gc_on_a_terminal(history, "--older-than", "0s", answer=b"y\n")
+    assert code == 0 and "deleted 4 runs" in output
+
+
+def test_yes_skips_the_question_and_half_or_less_is_never_asked(history: Path) -> None:
+    code, output = _gc_on_a_terminal(history, "--older-than", "30d", answer=b"")
+    assert code == 0 and "deleted 2 runs" in output and "?" not in output
+    code, output = _gc_on_a_terminal(history, "--older-than", "0s", "--yes", answer=b"")
+    assert code == 0 and "deleted 2 runs" in output and "?" not in output
+
+
+def test_two_ledgers_in_one_directory_keep_their_own_logs(tmp_path: Path) -> None:
+    plan = write_plan(tmp_path, "hello", [{"id": "hi", "command": "echo", "args": ["hi"]}])
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    for ledger in (a, b):
+        assert engine(ledger, "run", str(plan), "-q", cwd=tmp_path).code == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".logs") == [
+        "a.logs",
+        "b.logs",
+    ]
+    (b_run,) = [p.name for p in (tmp_path / "b.logs").iterdir()]
+    gc = engine(a, "gc", "--older-than", "0s", cwd=tmp_path)
+    assert gc.code == 0 and gc.out.startswith("deleted 1 runs") and "and 1 log dirs" in gc.out
+    assert not any((tmp_path / "a.logs").iterdir())
+    assert (tmp_path / "b.logs" / b_run / "hi.1.log").read_text() == "hi\n"
+    assert engine(b, "logs", b_run, "hi", cwd=tmp_path).out == "hi\n"
+
+
+def test_gc_removes_logs_that_runs_wrote_to_the_shared_logs_dir(history: Path) -> None:
+    # Before each ledger had its own logs, every file beside it wrote to `logs/`.
+    other = history.parent / "other.db"
+    history.rename(other)
+    shared = _log_dir(other, OLD_SUCCEEDED)
+    someone_elses = _log_dir(other, "0else00000000")
+    assert cli(other, "gc", "--older-than", "30d").code == 0
+    assert not shared.exists() and someone_elses.exists()
