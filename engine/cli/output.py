@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.errors import LedgerError, UserError
+from engine.ledger.ids import RUN_ID_LENGTH
 from engine.ledger.json_shapes import jsonable as jsonable
 from engine.ledger.location import resolve_ledger_path
 from engine.ledger.reader import LedgerReader
@@ -25,6 +26,7 @@ from engine.ledger.recovery import reconcile
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+ID_COLUMNS = frozenset({"RUN"})
 STATUS_STYLES = {
     "succeeded": "green",
     "reused": "green",
@@ -106,10 +108,13 @@ def console() -> Console:
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[str | Text]], title: str | None = None
 ) -> None:
-    """Print rows as a plain table with a header."""
+    """Print rows as a plain table with a header; run ids never wrap, other columns give way."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title=title)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        if column in ID_COLUMNS:  # an id is copied whole: it must stay on one line
+            table.add_column(column, no_wrap=True, min_width=RUN_ID_LENGTH)
+        else:
+            table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
     console().print(table)

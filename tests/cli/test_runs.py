@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from cli_helpers import FAILED, LIVE, OLD_CANCELED, OLD_SUCCEEDED, SUCCEEDED, cli
@@ -66,3 +67,20 @@ def test_ambiguous_and_unknown_prefixes_exit_2(history: Path) -> None:
 def test_missing_ledger_is_one_sentence_exit_3(tmp_path: Path) -> None:
     result = cli(tmp_path / "nothing" / "framework.db", "runs")
     assert result.code == 3 and "no ledger" in result.err and "Traceback" not in result.err
+
+
+def test_run_ids_never_wrap_on_an_80_column_terminal(history: Path) -> None:
+    import os
+    import subprocess
+
+    from cli_helpers import ENGINE
+
+    # FORCE_COLOR makes rich treat the pipe as a terminal COLUMNS wide, as `engine runs` in a
+    # real 80-column terminal; the header's bold codes are taken out before measuring.
+    env = dict(os.environ, LEDGER_DB=str(history), FORCE_COLOR="1", COLUMNS="80", NO_COLOR="1")
+    styled = subprocess.run(
+        [*ENGINE, "runs"], env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    out = re.sub(r"\x1b\[[0-9;]*m", "", styled)
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert all(run_id in out for run_id in NEWEST_FIRST), out
