@@ -44,8 +44,8 @@ class LedgerWatch:
         if self.reader is not None:
             return self.reader
         try:
-            if not self.path.exists() or self.path.stat().st_size == 0:
-                return None
+            if not self.path.exists() or (self.path.is_file() and self.path.stat().st_size == 0):
+                return None  # not there yet, or an engine is creating it right now
         except OSError:
             return None
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,8 +49,11 @@ def ledger_error(exc: sqlite3.Error, path: Path) -> LedgerError:
         message = f"{path} is not an SQLite database, so it cannot be a ledger."
     elif primary == _SQLITE_CORRUPT:
         message = f"The ledger {path} is corrupt ({exc}); restore it from a copy or move it away."
-    elif primary == _SQLITE_READONLY:
-        message = f"The ledger {path} is read-only for this process; check its permissions."
+    elif primary == _SQLITE_READONLY or (primary == _SQLITE_CANTOPEN and path.exists()):
+        message = (
+            f"The ledger {path} can be read but not written by this user (the file or its "
+            "directory is read-only); reading commands work, this one needs write access."
+        )
     elif primary == _SQLITE_CANTOPEN:
         message = f"The ledger {path} cannot be opened; check that its directory exists."
     elif primary == _SQLITE_BUSY:
@@ -73,8 +77,24 @@ def translate_errors(path: Path) -> Iterator[None]:
 
 
 def _refuse_non_file(path: Path) -> None:
-    if path.is_dir():
+    """Refuse a directory, FIFO, socket or device: SQLite would fail on it, or block on a FIFO."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # missing (the caller says so) or unreachable (SQLite says why)
+    if stat.S_ISDIR(mode):
         raise LedgerError(f"{path} is a directory, not a ledger file.")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a special file"
+        raise LedgerError(f"{path} is {kind}, not a ledger file.")
+
+
+def _has_no_wal(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    try:
+        return wal.stat().st_size == 0
+    except FileNotFoundError:
+        return True
 
 
 def configure(conn: sqlite3.Connection, *, synchronous: Synchronous, writable: bool) -> None:
@@ -118,15 +138,32 @@ def connect_writable(
 
 
 def connect_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
-    """Open an existing ledger read-only and check that this engine understands its schema."""
+    """Open an existing ledger read-only and check that this engine understands its schema.
+
+    A ledger in a directory this user cannot write has no `-shm` file SQLite can create, so
+    it is read as an immutable snapshot, as long as no `-wal` file holds commits it would miss.
+    """
     _refuse_non_file(path)
     if not path.exists():
         raise LedgerError(f"There is no ledger at {path} yet.")
+    try:
+        return _open_readonly(path, check_same_thread, immutable=False)
+    except LedgerError as error:
+        cause = error.__cause__
+        code = getattr(cause, "sqlite_errorcode", None)
+        primary = code & 0xFF if isinstance(code, int) else None
+        if primary not in (_SQLITE_CANTOPEN, _SQLITE_READONLY) or not _has_no_wal(path):
+            raise
+        return _open_readonly(path, check_same_thread, immutable=True)
+
+
+def _open_readonly(path: Path, check_same_thread: bool, *, immutable: bool) -> sqlite3.Connection:
     conn: sqlite3.Connection | None = None
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
     with translate_errors(path):
         try:
             conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro",
+                f"{path.resolve().as_uri()}?{flags}",
                 uri=True,
                 isolation_level=None,
                 timeout=BUSY_TIMEOUT_MS / 1000,
@@ -135,6 +172,8 @@ def connect_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.C
             configure(conn, synchronous="NORMAL", writable=False)
             app_id, version = schema.read_version(conn)
             schema.check_version(path, app_id, version)
+            if version == 0 and schema.has_tables(conn):
+                raise LedgerError(schema.foreign_message(path))
             if version < schema.SCHEMA_VERSION:
                 raise LedgerError(
                     f"{path} has schema {version}, older than this engine's "

@@ -209,10 +209,15 @@ def read_version(conn: sqlite3.Connection) -> tuple[int, int]:
     return int(app_id), int(version)
 
 
+def foreign_message(path: Path) -> str:
+    """The one sentence for an SQLite database some other application wrote."""
+    return f"{path} is an SQLite database but not a ledger."
+
+
 def check_version(path: Path, app_id: int, version: int) -> None:
     """Refuse a file that is not ours or was written by a newer engine."""
     if app_id not in (0, APPLICATION_ID) or (app_id == 0 and version != 0):
-        raise LedgerError(f"{path} is an SQLite database but not a ledger.")
+        raise LedgerError(foreign_message(path))
     if version > SCHEMA_VERSION:
         raise LedgerError(
             f"{path} was written by a newer version of engine (schema {version}, this engine "
@@ -234,8 +239,8 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
     try:
         app_id, version = read_version(conn)
         check_version(path, app_id, version)
-        if version == 0 and _has_tables(conn):
-            raise LedgerError(f"{path} is an SQLite database but not a ledger.")
+        if version == 0 and has_tables(conn):
+            raise LedgerError(foreign_message(path))
         for script in MIGRATIONS[version:]:
             for statement in split_statements(script):
                 conn.execute(statement)
@@ -249,6 +254,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
     return SCHEMA_VERSION
 
 
-def _has_tables(conn: sqlite3.Connection) -> bool:
+def has_tables(conn: sqlite3.Connection) -> bool:
+    """Tell whether the database holds any table (a ledger at version 0 holds none yet)."""
     row = conn.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").fetchone()
     return bool(row[0])
