@@ -172,9 +172,13 @@ def test_an_age_without_a_unit_is_refused_and_nothing_goes(history: Path) -> Non
 
 def test_dry_run_says_what_would_go_and_deletes_nothing(history: Path) -> None:
     old_logs = _log_dir(history, OLD_SUCCEEDED)
-    events = sqlite3.connect(history).execute(
-        "SELECT count(*) FROM events WHERE run_id IN (?, ?)", (OLD_SUCCEEDED, OLD_CANCELED)
-    ).fetchone()[0]
+    events = (
+        sqlite3.connect(history)
+        .execute(
+            "SELECT count(*) FROM events WHERE run_id IN (?, ?)", (OLD_SUCCEEDED, OLD_CANCELED)
+        )
+        .fetchone()[0]
+    )
     assert events > 0
     result = cli(history, "gc", "--older-than", "30d", "--dry-run")
     assert result.code == 0, result.err
