@@ -9,7 +9,7 @@ import time
 
 import click
 
-from engine.cli.options import json_option, ledger_option
+from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import note, open_ledger, print_json
 from engine.errors import UserError
 from engine.ledger.control import request_cancel
@@ -18,7 +18,7 @@ from engine.states import ExitCode
 
 
 @click.command("cancel")
-@click.argument("run_id")
+@run_id_argument
 @click.option("--step", "step_id", metavar="ID", help="Cancel only this step.")
 @click.option(
     "--wait",

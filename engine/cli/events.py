@@ -7,7 +7,7 @@ import time
 
 import click
 
-from engine.cli.options import json_option, ledger_option
+from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import open_ledger, recover
 from engine.ledger.json_shapes import stored_event_json
 from engine.ledger.reader import LedgerReader
@@ -20,7 +20,7 @@ RECOVER_EVERY_SEC = 2.0
 
 
 @click.command("events")
-@click.argument("run_id")
+@run_id_argument
 @click.option("--step", "step_id", metavar="ID", help="Only events of this step.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new events until the run ends.")
 @ledger_option

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from engine.cli.options import json_option, ledger_option
+from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import open_ledger, print_json
 from engine.errors import UserError
 from engine.humanize import duration
@@ -29,7 +29,7 @@ class Line:
 
 
 @click.command("explain")
-@click.argument("run_id")
+@run_id_argument
 @click.argument("step_id")
 @ledger_option
 @json_option

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli.options import json_option, ledger_option
+from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import note, open_ledger, recover
 from engine.errors import UserError
 from engine.ledger.reader import LedgerReader
@@ -23,7 +23,7 @@ RECOVER_EVERY_POLLS = 10
 
 
 @click.command("logs")
-@click.argument("run_id")
+@run_id_argument
 @click.argument("step_id")
 @click.option("--attempt", type=click.IntRange(min=1), help="Which attempt (default: the last).")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the attempt finishes.")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from engine.errors import UserError
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+COMPLETION_RUNS = 50
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +40,37 @@ def var_option(func: F) -> F:
 
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
+
+
+def run_id_argument(func: F) -> F:
+    """The RUN_ID argument (any unique prefix), which the shell completes from the ledger."""
+    return click.argument("run_id", shell_complete=complete_run_id)(func)
+
+
+def complete_run_id(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Recent run ids starting with `incomplete`; nothing at all if the ledger cannot be read.
+
+    Completion runs on every TAB, so it only reads (no crash recovery) and never says a word.
+    """
+    from click.shell_completion import CompletionItem
+
+    from engine.ledger.location import resolve_ledger_path
+    from engine.ledger.reader import LedgerReader
+
+    try:
+        path = resolve_ledger_path(ctx.params.get("ledger"), create=False)
+        with LedgerReader.open(path) as reader:
+            runs = reader.list_runs(limit=COMPLETION_RUNS)
+    except Exception:  # a shell completion must never print a traceback into the prompt
+        return []
+    prefix = incomplete.strip().lower()
+    return [
+        CompletionItem(run.id, help=f"{run.plan_name} {run.status}")
+        for run in runs
+        if run.id.lower().startswith(prefix)
+    ]
 
 
 def ledger_option(func: F) -> F:

@@ -7,13 +7,13 @@ from typing import Any
 import click
 
 from engine.cli.launch import launch, run_options
-from engine.cli.options import parse_vars, var_option
+from engine.cli.options import parse_vars, run_id_argument, var_option
 from engine.cli.output import note, open_ledger
 from engine.errors import UserError
 
 
 @click.command("resume")
-@click.argument("run_id")
+@run_id_argument
 @click.option("--step", "steps", multiple=True, metavar="ID", help="Re-run this step (repeatable).")
 @click.option("--downstream", is_flag=True, help="Also re-run what depends on the --step steps.")
 @var_option

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from engine.cli.options import json_option, ledger_option
+from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import open_ledger, print_json, print_table, status_text
 from engine.errors import UserError
 from engine.humanize import clock_time, duration
@@ -16,7 +16,7 @@ from engine.states import ExitCode
 
 
 @click.command("show")
-@click.argument("run_id")
+@run_id_argument
 @ledger_option
 @json_option
 def command(run_id: str, ledger: str | None, as_json: bool) -> int:
