@@ -17,6 +17,7 @@ def _ledger_path(explicit: str | None) -> Path:
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="plan-engine", prog_name="ledger-tui")
 @click.option("--ledger", metavar="PATH", help="The ledger (default: $LEDGER_DB, else .ledger/).")
 @click.option(
     "--poll-interval",
