@@ -63,14 +63,19 @@ def _make_dir(directory: Path) -> None:
 
 
 def logs_dir(ledger_path: Path) -> Path:
-    """Return the directory holding this ledger's step logs, one per ledger file.
+    """Return the directory holding this ledger's step logs (see `beside_ledger`)."""
+    return beside_ledger(ledger_path, "logs")
 
-    `framework.db` keeps `logs/` beside it; any other file `NAME.db` gets `NAME.logs/`, so two
-    ledgers in one directory never share (or garbage-collect) each other's logs.
+
+def beside_ledger(ledger_path: Path, kind: str) -> Path:
+    """Return the directory of one kind (`logs`, `scratch`) that belongs to this ledger file.
+
+    `framework.db` keeps `KIND/` beside it; any other file `NAME.db` gets `NAME.KIND/`, so two
+    ledgers in one directory never share (or garbage-collect) each other's files.
     """
     if ledger_path.name == LEDGER_FILE_NAME:
-        return ledger_path.parent / "logs"
-    return ledger_path.parent / f"{ledger_path.stem}.logs"
+        return ledger_path.parent / kind
+    return ledger_path.parent / f"{ledger_path.stem}.{kind}"
 
 
 def shared_logs_dir(ledger_path: Path) -> Path:

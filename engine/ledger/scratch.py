@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.errors import LedgerError
+from engine.ledger.location import beside_ledger
 
 SCRATCH_DIR_NAME = "scratch"
 _PRIVATE = 0o700
@@ -22,8 +23,9 @@ _LEGACY_PREFIX = "engine-"
 
 
 def scratch_root(ledger_path: Path) -> Path:
-    """The directory holding every run's scratch: `<ledger dir>/scratch`."""
-    return ledger_path.parent / SCRATCH_DIR_NAME
+    """The directory holding every run's scratch: `scratch/` beside `framework.db`, else
+    `NAME.scratch/` beside `NAME.db`, so gc on one ledger never takes another's live scratch."""
+    return beside_ledger(ledger_path, SCRATCH_DIR_NAME)
 
 
 def create_run_scratch(ledger_path: Path, run_id: str) -> Path:

@@ -258,3 +258,19 @@ def test_gc_removes_logs_that_runs_wrote_to_the_shared_logs_dir(history: Path) -
     someone_elses = _log_dir(other, "0else00000000")
     assert cli(other, "gc", "--older-than", "30d").code == 0
     assert not shared.exists() and someone_elses.exists()
+
+
+def test_gc_on_one_ledger_keeps_the_scratch_of_anothers_live_run(tmp_path: Path) -> None:
+    import os
+
+    from engine.ledger.scratch import create_run_scratch
+
+    plan = write_plan(tmp_path, "hello", [{"id": "hi", "command": "true"}])
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    assert engine(a, "run", str(plan), "-q", cwd=tmp_path).code == 0
+    # A long run of b.db: its scratch (outputs, raw secrets) was made over a minute ago.
+    scratch = create_run_scratch(b, "1bbbbbbbbbbbb")
+    os.utime(scratch, (time.time() - 3600, time.time() - 3600))
+    assert scratch.parent == tmp_path / "b.scratch"
+    assert engine(a, "gc", "--older-than", "0s", cwd=tmp_path).code == 0
+    assert scratch.is_dir()
