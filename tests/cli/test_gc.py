@@ -128,13 +128,20 @@ def test_gc_needs_a_valid_age(history: Path) -> None:
 
 
 def test_gc_while_an_engine_runs(history: Path, tmp_path: Path) -> None:
-    steps = [{"id": f"s{i}", "command": "sleep", "args": ["0.2"]} for i in range(6)]
+    gate = tmp_path / "gate"
+    steps = [{"id": f"s{i}", "command": "sleep", "args": ["0.2"]} for i in range(5)]
+    # The last step holds the run open until gc has finished (bounded: 30 s).
+    wait = f"for i in $(seq 600); do [ -e {gate} ] && exit 0; sleep 0.05; done; exit 1"
+    steps.append({"id": "s5", "command": "sh", "args": ["-c", wait]})
     for i in range(1, 6):
         steps[i]["depends_on"] = [f"s{i - 1}"]
     plan = write_plan(tmp_path, "chain", steps)
     run = start_engine(history, "run", str(plan), "-q")
-    wait_for(lambda: cli(history, "runs", "--plan", "chain", "--json").json())
-    gc = engine(history, "gc", "--older-than", "0s")
+    try:
+        wait_for(lambda: cli(history, "runs", "--plan", "chain", "--json").json())
+        gc = engine(history, "gc", "--older-than", "0s")
+    finally:
+        gate.touch()
     assert gc.code == 0, gc.err
     assert run.wait(timeout=30) == 0, run.stderr.read() if run.stderr else ""
     with LedgerReader.open(history) as reader:
