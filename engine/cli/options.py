@@ -24,8 +24,19 @@ def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name.isidentifier():
             raise UserError(f"--var {pair!r}: expected NAME=VALUE")
+        if not value.isascii() and not _is_text(value):
+            # Bytes that are not UTF-8 reach Python as lone surrogates; the ledger stores UTF-8.
+            raise UserError(f"--var {name}: the value is not UTF-8 text")
         result[name] = value
     return result
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def var_option(func: F) -> F:

@@ -139,3 +139,16 @@ def test_many_plans_at_once_one_verdict_each(tmp_path: Path) -> None:
     verdicts = json.loads(engine("validate", "--json", str(good), str(bad)).stdout)
     assert [(v["file"], v["valid"]) for v in verdicts] == [(str(good), True), (str(bad), False)]
     assert verdicts[1]["problems"][0]["path"] == "steps[0]"
+
+
+def test_a_var_that_is_not_utf8_is_one_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text('{"name": "v", "vars": {"X": "a"}, "steps": [{"id": "a", "command": "true"}]}')
+    for command in ([b"validate"], [b"run", b"--ledger", bytes(tmp_path / "l.db")]):
+        # Bytes that are not UTF-8 in argv, as a shell passes `--var X=$'\xff'`.
+        result = subprocess.run(
+            [sys.executable.encode(), b"-m", b"engine", *command, bytes(path), b"--var", b"X=\xff"],
+            capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert result.stderr == b"engine: --var X: the value is not UTF-8 text\n"
