@@ -14,7 +14,7 @@ import click
 from engine.cli.options import json_option, ledger_option
 from engine.cli.output import open_ledger, parse_duration, print_json
 from engine.ledger.location import logs_dir, shared_logs_dir
-from engine.ledger.maintenance import GcPreview, delete_runs_before, gc_preview
+from engine.ledger.maintenance import GcPreview, delete_runs, gc_preview
 from engine.ledger.reader import LedgerReader
 from engine.ledger.scratch import remove_legacy_scratch, remove_stale_scratch, scratch_root
 from engine.states import ExitCode
@@ -47,7 +47,7 @@ def command(older_than: str, dry_run: bool, yes: bool, ledger: str | None, as_js
             return int(ExitCode.FAILED)
         # Where $ENGINE_OUTPUT used to live, raw secrets included; while the runs are still known.
         legacy = remove_legacy_scratch(Path(tempfile.gettempdir()), lambda i: _is_over(reader, i))
-        deleted = _delete_in_slices(reader, cutoff)
+        deleted = _delete_in_slices(reader, preview.run_ids)
         removed = _remove_logs(reader, deleted, cutoff)
         scratch = remove_stale_scratch(reader.path, lambda i: _is_live(reader, i))
         scratch_count = len(scratch) + len(legacy)
@@ -102,22 +102,18 @@ def _show_preview(ledger: Path, preview: GcPreview, older_than: str, as_json: bo
     return int(ExitCode.OK)
 
 
-def _delete_in_slices(reader: LedgerReader, cutoff: float) -> list[str]:
-    """Delete the finished runs created before `cutoff`, oldest first, SLICE_RUNS at a time.
+def _delete_in_slices(reader: LedgerReader, run_ids: tuple[str, ...]) -> list[str]:
+    """Delete these runs, oldest first, SLICE_RUNS at a time.
 
     Back-to-back write transactions starve a concurrent engine (SQLite's busy handler sleeps
     with backoff, and finds the lock taken again when it wakes), so each slice is followed by a
     pause in which the engine's commits get through.
     """
     deleted: list[str] = []
-    while True:
-        oldest = reader.finished_runs_before(cutoff, limit=SLICE_RUNS)
-        if not oldest:
-            return deleted
-        # Up to and including the slice's newest run: ledger times have millisecond resolution.
-        edge = min(cutoff, oldest[-1].created_at + 0.001)
-        deleted.extend(delete_runs_before(reader.path, before=edge))
+    for start in range(0, len(run_ids), SLICE_RUNS):
+        deleted.extend(delete_runs(reader.path, run_ids[start : start + SLICE_RUNS]))
         time.sleep(PAUSE_SEC)
+    return deleted
 
 
 def _is_over(reader: LedgerReader, run_id: str) -> bool:

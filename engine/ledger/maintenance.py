@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +104,36 @@ def gc_preview(path: Path, *, before: float) -> GcPreview:
         total = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
         conn.execute("COMMIT")
     return GcPreview(tuple(ids), int(events), int(total))
+
+
+def delete_runs(path: Path, run_ids: Sequence[str]) -> list[str]:
+    """Delete these runs, those of them that are finished, in one transaction; return those ids.
+
+    `engine gc` deletes the runs its preview found, so a run that ends while gc works is kept
+    (it was running when gc looked), and a confirmation covers exactly what goes.
+    """
+    marks = ", ".join("?" * len(run_ids))
+
+    def work(conn: sqlite3.Connection) -> list[str]:
+        ids = [
+            row[0]
+            for row in conn.execute(
+                f"SELECT id FROM runs WHERE id IN ({marks})"
+                " AND status NOT IN ('pending', 'running') ORDER BY created_at, id",
+                list(run_ids),
+            )
+        ]
+        conn.executemany("DELETE FROM runs WHERE id = ?", [(i,) for i in ids])
+        conn.execute(
+            "DELETE FROM plans WHERE NOT EXISTS"
+            " (SELECT 1 FROM runs WHERE runs.plan_hash = plans.hash)"
+        )
+        return ids
+
+    if not run_ids:
+        return []
+    with _writable(path) as conn:
+        return _transaction(conn, path, lambda: work(conn))
 
 
 def delete_runs_before(path: Path, *, before: float) -> list[str]:

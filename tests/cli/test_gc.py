@@ -281,3 +281,34 @@ def test_gc_on_one_ledger_keeps_the_scratch_of_anothers_live_run(tmp_path: Path)
     assert scratch.parent == tmp_path / "b.scratch"
     assert engine(a, "gc", "--older-than", "0s", cwd=tmp_path).code == 0
     assert scratch.is_dir()
+
+
+def test_gc_deletes_what_it_asked_about_not_a_run_that_ended_meanwhile(history: Path) -> None:
+    import os
+    import pty
+    import subprocess
+
+    from cli_helpers import ENGINE, engine_env
+
+    from engine.ledger.maintenance import mark_run_crashed
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [*ENGINE, "gc", "--older-than", "0s"], stdin=follower, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=engine_env(history),
+    )  # fmt: skip
+    os.close(follower)
+    assert proc.stderr is not None
+    asked = b""
+    while b"[y/N]" not in asked:
+        chunk = os.read(proc.stderr.fileno(), 1024)
+        assert chunk, asked
+        asked += chunk
+    assert b"Delete 4 of the ledger's 5 runs" in asked
+    # The live run ends while the question waits: it was not part of what was asked.
+    assert mark_run_crashed(history, LIVE, at=time.time(), error="ended meanwhile")
+    os.write(leader, b"y\n")
+    out, _ = proc.communicate(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 0 and out.decode().startswith("deleted 4 runs")
+    assert [run["id"] for run in cli(history, "runs", "--json").json()] == [LIVE]

@@ -45,3 +45,23 @@ def test_delete_runs_before_cascades(populated: Path) -> None:
     # The running nightly run is kept whatever its age.
     assert delete_runs_before(populated, before=T0 + 10_000) == ["r4eeeeeeeeeee"]
     assert conn.execute("SELECT hash FROM plans").fetchall() == [("hash-nightly",)]
+
+
+def test_delete_runs_deletes_only_the_given_finished_runs(populated: Path) -> None:
+    from engine.ledger.maintenance import delete_runs, gc_preview
+
+    preview = gc_preview(populated, before=T0 + 250)
+    assert preview.run_ids == ("r1aaaaaaaaaaa", "r2bbbbbbbbbbb", "r3ccccccccccc")
+    assert preview.total_runs == 5 and preview.events > 0
+    # The running run is never deleted, even when named; a run not named is kept.
+    assert delete_runs(populated, ["n1ddddddddddd", "r2bbbbbbbbbbb", "r1aaaaaaaaaaa"]) == [
+        "r1aaaaaaaaaaa",
+        "r2bbbbbbbbbbb",
+    ]
+    conn = sqlite3.connect(populated)
+    assert {row[0] for row in conn.execute("SELECT id FROM runs")} == {
+        "n1ddddddddddd",
+        "r3ccccccccccc",
+        "r4eeeeeeeeeee",
+    }
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
