@@ -27,8 +27,8 @@ def test_a_cancel_request_cancels_the_whole_run(engine: Engine, marker: str) -> 
     run_id = running_run_id(engine, marker)
     request_cancel(engine.ledger_path, run_id, requested_by="test")
     started = time.monotonic()
-    proc.communicate(timeout=15)
-    assert time.monotonic() - started < 5
+    proc.communicate(timeout=60)
+    assert time.monotonic() - started < 20  # promptly (healthy: well under a second)
     assert proc.returncode == 1
     run = engine.last_run()
     assert run.status == "canceled"
@@ -64,8 +64,8 @@ def test_sigint_during_a_retry_delay_cancels_at_once(engine: Engine) -> None:
     wait_for(lambda: engine.runs() and engine.statuses().get("flaky") == "retrying")
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()
-    proc.communicate(timeout=15)
-    assert time.monotonic() - started < 5
+    proc.communicate(timeout=60)
+    assert time.monotonic() - started < 20  # not the 60 s retry delay
     assert proc.returncode == 130
     assert engine.statuses() == {"flaky": "canceled"}
     assert len(engine.attempts("flaky")) == 1
@@ -91,7 +91,7 @@ def test_max_step_duration_caps_a_step_timeout(engine: Engine, marker: str) -> N
             "max_concurrency": 2,
         },
     )
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 25  # not the 100 s timeouts
     assert result.returncode == 1
     assert [a.error_code for a in engine.attempts()] == ["timeout", "timeout"]
     assert live_processes_with(marker) == []

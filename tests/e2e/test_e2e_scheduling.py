@@ -166,7 +166,7 @@ def test_a_timeout_kills_the_whole_process_group(engine: Engine, marker: str) ->
         [{"id": "s", **sh(f"sleep {marker} & sleep {marker}"), "timeout_sec": 0.5}],
         globals={"kill_grace_sec": 0.2},
     )
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 25  # not the sleep's 300 s
     assert result.returncode == 1
     (attempt,) = engine.attempts("s")
     assert attempt.error_code == "timeout"
@@ -336,7 +336,7 @@ def test_the_run_timeout_stops_everything(engine: Engine, marker: str) -> None:
         globals={"timeout_sec": 0.5, "kill_grace_sec": 0.2},
         on_failure=[{"id": "restore", "command": "true"}],
     )
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 25  # not the sleep's 300 s
     assert result.returncode == 1
     run = engine.last_run()
     # Failed, not canceled (docs/plans.md, "Timeouts"): its on_failure hooks clean up after it.
