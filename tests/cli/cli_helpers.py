@@ -56,7 +56,7 @@ def cli(ledger: Path, *args: str) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
-def engine(ledger: Path, *args: str, timeout: float = 30, cwd: Path | None = None) -> Result:
+def engine(ledger: Path, *args: str, timeout: float = 60, cwd: Path | None = None) -> Result:
     """Run `engine ARGS` as a real process with LEDGER_DB set; wait for it."""
     proc = subprocess.run(
         [*ENGINE, *args], env=engine_env(ledger), cwd=cwd or ledger.parent.parent,

@@ -50,8 +50,8 @@ def test_follow_a_live_run_until_it_ends(ledger: Path, tmp_path: Path) -> None:
     )
     run = start_engine(ledger, "run", str(plan), "-q")
     run_id = wait_for(lambda: latest_run_id(ledger))
-    follower = engine(ledger, "events", run_id[:8], "--follow", "--json", timeout=20)
-    assert run.wait(timeout=20) == 0
+    follower = engine(ledger, "events", run_id[:8], "--follow", "--json", timeout=60)
+    assert run.wait(timeout=60) == 0
     assert follower.code == 0, follower.err
     types = [json.loads(line)["type"] for line in follower.out.splitlines()]
     assert types[0] == "run_created" and types[-1] == "run_completed"
@@ -69,6 +69,6 @@ def test_follow_ends_when_the_engine_dies(ledger: Path, tmp_path: Path) -> None:
     finally:
         run.send_signal(signal.SIGKILL)
         run.wait()
-    out, err = follower.communicate(timeout=15)
+    out, err = follower.communicate(timeout=60)
     assert follower.returncode == 0, err
     assert "run_crashed" in out and f"run {run_id} was marked crashed" in err

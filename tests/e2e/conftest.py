@@ -84,7 +84,7 @@ class Engine:
         return proc
 
     def run(
-        self, *args: str | Path, env: Mapping[str, str] | None = None, timeout: float = 30.0
+        self, *args: str | Path, env: Mapping[str, str] | None = None, timeout: float = 60.0
     ) -> Result:
         """Run `engine ARGS...` to its end."""
         proc = self.start(*args, env=env)
@@ -96,7 +96,7 @@ class Engine:
         steps: Sequence[Mapping[str, Any]],
         *args: str,
         env: Mapping[str, str] | None = None,
-        timeout: float = 30.0,
+        timeout: float = 60.0,
         **top: Any,
     ) -> Result:
         return self.run("run", self.plan(steps, **top), *args, env=env, timeout=timeout)

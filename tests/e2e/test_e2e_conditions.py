@@ -102,7 +102,7 @@ def test_always_runs_a_cleanup_step_after_sigint(engine: Engine, marker: str) ->
     proc = engine.start("run", path)
     wait_for(lambda: live_processes_with(marker))
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=15)
+    proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert engine.last_run().status == "canceled"
     assert engine.statuses() == {"long": "canceled", "cleanup": "succeeded", "normal": "skipped"}

@@ -261,7 +261,7 @@ def test_on_exit_runs_after_a_cancel(engine: Engine, marker: str) -> None:
     proc = engine.start("run", path)
     wait_for(lambda: live_processes_with(marker))
     proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=15)
+    proc.communicate(timeout=60)
     assert proc.returncode == 143
     assert engine.last_run().status == "canceled"
     assert (d / "exit_hook").exists()

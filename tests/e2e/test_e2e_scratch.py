@@ -76,7 +76,7 @@ def test_a_crashed_runs_scratch_is_removed_by_the_command_that_recovers_it(
     assert str(engine.last_run().status) == "crashed"
     assert list(scratch.iterdir()) == []
     assert _files_containing(secret, engine.ledger_dir) == []
-    wait_for(lambda: not live_processes_with(marker), timeout=10)
+    wait_for(lambda: not live_processes_with(marker), timeout=30)
 
 
 def test_a_crashed_runs_scratch_goes_even_when_the_full_ledger_cannot_mark_it(
@@ -108,4 +108,4 @@ def test_a_crashed_runs_scratch_goes_even_when_the_full_ledger_cannot_mark_it(
         assert "could not mark crashed runs" in result.stderr
         assert str(engine.last_run().status) == "running"  # the disk is full: marked later
         assert list(scratch.iterdir()) == []
-        wait_for(lambda: not live_processes_with(marker), timeout=10)
+        wait_for(lambda: not live_processes_with(marker), timeout=30)

@@ -83,7 +83,7 @@ def test_kill_9_mid_stream_loses_nothing_committed(ledger_path: Path) -> None:
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    proc.wait(timeout=60)
     conn.close()
 
     conn = sqlite3.connect(ledger_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,8 +89,14 @@ def test_a_hit_never_imports_pydantic_nor_psutil(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger" / "framework.db"
     command = [sys.executable, "-X", "importtime", "-m", "engine", "run", "-q"]
     command += ["--ledger", str(ledger), str(path)]
-    first = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    # The key covers the engine's source files, so an edit or a `git rebase` in this checkout
+    # between the two runs rightly makes the second a miss (two entries): then try again.
+    for _ in range(3):
+        shutil.rmtree(ledger.parent / "cache", ignore_errors=True)
+        first = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if len(list((ledger.parent / "cache").glob("*.json"))) == 1:
+            break
     assert first.returncode == second.returncode == 0, second.stderr
     assert "pydantic" in first.stderr  # the first run validated in full
     assert "pydantic" not in second.stderr

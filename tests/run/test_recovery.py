@@ -216,7 +216,7 @@ def test_recovery_kills_a_step_whose_attempt_row_was_never_committed(
     assert reconcile_path(ledger) == ["dead000000000"]
     assert wait_for(lambda: step.poll() is not None) and step.returncode == -signal.SIGKILL
     assert wait_for(lambda: escaped.poll() is not None)
-    _, alive = psutil.wait_procs(grandchildren, timeout=10)
+    _, alive = psutil.wait_procs(grandchildren, timeout=30)
     assert alive == []
     assert _alive(other_run)
 
