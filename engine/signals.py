@@ -50,7 +50,10 @@ def _handle(signum: int, frame: FrameType | None) -> None:
     if target is not None:
         target()
     elif _held_from is None:
-        raise SystemExit(exit_code(signum))
+        # Exiting from anywhere, even outside main()'s cleanup: the rest of a storm must not find
+        # the default handlers Python puts back while it finalizes.
+        ignore()
+        raise SystemExit(exit_code(received[0]))
 
 
 def install() -> bool:
@@ -77,6 +80,8 @@ def ignore() -> None:
     process halfway through its exit.
     """
     if _installed:
+        # Blocked first, so that no handler runs between two of these calls.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         for signum in STOP_SIGNALS:
             if signal.getsignal(signum) is _handle:
                 signal.signal(signum, signal.SIG_IGN)
