@@ -108,7 +108,7 @@ def test_a_second_sigint_kills_at_once(engine: Engine, marker: str) -> None:
     proc.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, stderr = proc.communicate(timeout=30)
-    assert time.monotonic() - started < 10  # not the 60 s grace
+    assert time.monotonic() - started < 30  # not the 60 s grace
     assert (proc.returncode, stderr) == (130, "")
     assert live_processes_with(marker) == []
     assert engine.last_run().status == "canceled"
@@ -156,7 +156,7 @@ def test_under_nohup_a_hangup_does_not_stop_the_run(engine: Engine, marker: str)
 def test_kill_9_leaves_a_consistent_ledger(engine: Engine, marker: str) -> None:
     proc = sleepers(engine, marker)
     proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=10)
+    proc.communicate(timeout=60)
     with sqlite3.connect(engine.ledger_path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     run = engine.last_run()
@@ -172,7 +172,7 @@ def test_kill_9_leaves_a_consistent_ledger(engine: Engine, marker: str) -> None:
         crashed = reader.get_run(run.id)
         assert crashed is not None and crashed.status == "crashed"
         assert {str(a.status) for a in reader.attempts(run.id)} == {"abandoned"}
-    wait_for(lambda: live_processes_with(marker) == [], timeout=5)
+    wait_for(lambda: live_processes_with(marker) == [], timeout=30)
 
 
 def test_two_engines_and_a_reader_share_one_ledger(engine: Engine) -> None:

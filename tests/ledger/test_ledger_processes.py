@@ -78,7 +78,7 @@ def test_kill_9_mid_stream_loses_nothing_committed(ledger_path: Path) -> None:
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
     conn = sqlite3.connect(ledger_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while conn.execute("SELECT count(*) FROM step_attempts").fetchone()[0] < 2000:
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.02)

@@ -132,11 +132,11 @@ def test_dunder_keys_are_plain_data_never_object_access(source: str) -> None:
     ],
 )
 def test_huge_or_deep_input_is_rejected_quickly(source: str, fragment: str) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: a busy machine's wall clock counts other processes
     with pytest.raises(ExpressionError) as caught:
         parse_expression(source)
     assert fragment in caught.value.message
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
 
 
 def test_deep_but_allowed_nesting_evaluates_without_recursion_trouble() -> None:
