@@ -107,6 +107,7 @@ def test_query_commands_print_the_one_shape(
     check(query(engine, "stats"), "stats")
     check(query(engine, "logs", run_id, "flaky", "--attempt", "1"), "logs")
     check(query(engine, "explain", run_id, "flaky"), "explain")
+    check(query(engine, "gc", "--older-than", "0s", "--dry-run"), "gc_dry_run")
     check(query(engine, "gc", "--older-than", "30d"), "gc")
     dry_run = query(engine, "run", engine.plan(STEPS, name="plan1", **HOOKS), "--dry-run")
     check(dry_run, "dry_run")
