@@ -13,10 +13,13 @@ from tests.e2e.conftest import ENGINE, Engine
 from tests.support import wait_for
 
 
-def start(engine: Engine, *args: str | Path, **popen: Any) -> subprocess.Popen[str]:
+def start(
+    engine: Engine, *args: str | Path, env_extra: dict[str, str] | None = None, **popen: Any
+) -> subprocess.Popen[str]:
     """`engine ARGS` with the standard streams as the test says (Engine.start pipes both)."""
+    env = engine.env(env_extra)
     proc = subprocess.Popen(
-        [ENGINE, *map(str, args)], cwd=engine.tmp_path, env=engine.env(), text=True, **popen
+        [ENGINE, *map(str, args)], cwd=engine.tmp_path, env=env, text=True, **popen
     )
     engine._procs.append(proc)  # killed at teardown if the test fails half-way
     return proc
@@ -95,4 +98,25 @@ def test_a_stdout_closed_from_the_start(engine: Engine) -> None:
     proc = start(engine, "run", plan, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1))
     _, stderr = proc.communicate(timeout=30)
     assert (proc.returncode, stderr) == (0, "")
+    assert str(engine.last_run().status) == "succeeded"
+
+
+def test_a_closed_stderr_changes_nothing(engine: Engine) -> None:
+    """A warning written to a stderr nobody reads (`2>&1 >log | true`) is lost, nothing more."""
+    plan = engine.plan(
+        [{"id": "one", "command": "echo", "args": ["hello"]}], secrets=["PIN"]
+    )  # a number as a secret draws a warning on stderr before the run starts
+    proc = start(
+        engine,
+        "run",
+        plan,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env_extra={"PIN": "20261204"},
+    )
+    assert proc.stderr is not None
+    proc.stderr.close()
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "succeeded" in stdout
     assert str(engine.last_run().status) == "succeeded"
