@@ -23,12 +23,22 @@ from collections.abc import Callable, Mapping, Sequence
 
 # typeshed types cwd and preexec_fn as never None; CPython takes None for both, as Popen passes.
 _fork_exec: Callable[..., int] = _posixsubprocess.fork_exec
-# Whether fork_exec is called directly; tests switch it off to cover the Popen path.
-DIRECT = (3, 11) <= sys.version_info[:2] <= (3, 13)
+# The CPython versions fork_exec's argument list is written for, and the ones .ci/run tests the
+# whole suite on (tests/executors/test_versions.py holds the two, and pyproject.toml, together).
+TESTED_VERSIONS = ((3, 11), (3, 12), (3, 13))
 _FS_ENCODING = sys.getfilesystemencoding()
 _FS_ERRORS = sys.getfilesystemencodeerrors()
 # The child reports a failed exec as "ExceptionName:hex errno:message" on a CLOEXEC pipe.
 _REPORT_MAX = 50_000
+
+
+def calls_fork_exec(version: tuple[int, int]) -> bool:
+    """Whether `spawn` calls fork_exec directly on this CPython version (else Popen)."""
+    return version in TESTED_VERSIONS
+
+
+# Whether fork_exec is called directly here; tests switch it off to cover the Popen path.
+DIRECT = calls_fork_exec((sys.version_info.major, sys.version_info.minor))
 
 
 def spawn(
