@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
@@ -70,6 +71,15 @@ class LedgerApp(App[None]):
         self._missing = False
         self._last_error: str | None = None
         self.last_run_id: str | None = None
+
+    def clear_selection(self) -> None:
+        """Clears the text selection; a no-op while no screen is up yet.
+
+        On CPython 3.12 and later, Textual 8.2 mounts the default mode's screen (and its filter
+        Input, whose watcher clears the selection) before that screen is on the stack.
+        """
+        with contextlib.suppress(ScreenStackError):
+            super().clear_selection()
 
     def on_mount(self) -> None:
         if self._theme_name:
