@@ -16,11 +16,12 @@ from engine.errors import LedgerError
 from engine.ledger.reader import LedgerReader
 from engine.states import ExitCode
 from ledger_tui.commands import RunJumpProvider
+from ledger_tui.queries import WINDOWS
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.screens.events import EventsScreen
 from ledger_tui.screens.run_detail import RunDetailScreen
 from ledger_tui.screens.runs import RunsScreen
-from ledger_tui.screens.stats import WINDOWS, StatsScreen
+from ledger_tui.screens.stats import StatsScreen
 from ledger_tui.watch import DEFAULT_POLL_INTERVAL, LedgerWatch, PollLoop
 
 Clock = Callable[[], float]
@@ -114,16 +115,16 @@ class LedgerApp(App[None]):
             self._next_reconcile = time.monotonic() + RECONCILE_EVERY_SEC
             self._reconcile_crashed(reader)
         screen = self._visible
+        query = None if screen is None else screen.ledger_query
         try:
             version = reader.data_version()
-            if screen is None or not screen.wants_fetch(version):
+            if screen is None or query is None or not query.wants(version):
                 return
-            screen.begin_fetch(version)
-            payload = screen.fetch(reader)
+            payload = query.run(reader, version)
         except LedgerError as error:
             # Transient (a locked or busy file): say it once, retry on the next poll.
-            if screen is not None:
-                screen.fetched_version = None
+            if query is not None:
+                query.failed()
             if error.message != self._last_error:
                 self._last_error = error.message
                 self.call_from_thread(self.notify, error.message, severity="error")
@@ -200,7 +201,7 @@ class LedgerApp(App[None]):
             if self.screen.run_id == run_id:
                 return
             self.pop_screen()
-        self.push_screen(RunDetailScreen(run_id))
+        self.push_screen(RunDetailScreen(run_id, self.ledger_path))
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

@@ -1,13 +1,12 @@
-"""What every live screen shares: fetch in the poll thread, apply in a message handler.
+"""What every live screen shares: a query the poll thread runs, applied in a message handler.
 
-The app's poll thread calls `fetch(reader)` on the visible screen only, and only when the ledger
-changed (or the screen asked for fresh data); the screen gets the result as a `Loaded` message
-and is the only one to touch its widgets.
+The app's poll thread runs the visible screen's query only, and only when the ledger changed (or
+the screen asked for fresh data); the screen gets the result as a `Loaded` message and is the
+only one to touch its widgets.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Footer, Header, Static
 
-from engine.ledger.reader import LedgerReader
+from ledger_tui.queries import AnyQuery
 
 if TYPE_CHECKING:
     from ledger_tui.app import LedgerApp
@@ -32,13 +31,10 @@ class LedgerScreen(Screen[None]):
 
         payload: Any
 
-    def __init__(self) -> None:
+    def __init__(self, ledger_query: AnyQuery) -> None:
         super().__init__()
-        self.fetched_version: int | None = None
-        self._stale = threading.Event()
-        self._stale.set()
+        self.ledger_query = ledger_query  # its state belongs to the poll thread
         self.loaded = False  # first data applied (tests and the bench wait for it)
-        self.ledger_changed = True  # poll-thread side: set by begin_fetch
         self._theme_subscribed = False
 
     @property
@@ -55,27 +51,11 @@ class LedgerScreen(Screen[None]):
     def compose_footer(self) -> ComposeResult:
         yield Footer()
 
-    # -- the poll thread's side ---------------------------------------------------------------
-
-    def wants_fetch(self, version: int) -> bool:
-        """Tell the poll thread whether to fetch: the ledger changed or we asked for it."""
-        return self._stale.is_set() or version != self.fetched_version
-
-    def begin_fetch(self, version: int) -> None:
-        """Record that a fetch for `version` starts; `ledger_changed` says if SQL is needed."""
-        self.ledger_changed = self._stale.is_set() or version != self.fetched_version
-        self._stale.clear()
-        self.fetched_version = version
-
-    def fetch(self, reader: LedgerReader) -> Any:
-        """Read what this screen shows (runs in the poll thread: never touch widgets here)."""
-        raise NotImplementedError
-
     # -- the UI side ----------------------------------------------------------------------------
 
     def refetch(self) -> None:
         """Ask for fresh data at once (after a filter or selection change)."""
-        self._stale.set()
+        self.ledger_query.refresh()
         self.ledger_app.wake_poll()
 
     def on_screen_resume(self) -> None:
@@ -87,7 +67,8 @@ class LedgerScreen(Screen[None]):
     def _theme_changed(self, _theme: Theme) -> None:
         """Cells carry colours resolved from the theme: rebuild them with the new one."""
         self.theme_changed()
-        self.refetch()
+        self.ledger_query.restart()
+        self.ledger_app.wake_poll()
 
     def theme_changed(self) -> None:
         """Drop anything rendered with the old theme's colours (extend if more is cached)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -16,11 +16,9 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from engine.errors import UserError
 from engine.ledger.control import request_cancel
-from engine.ledger.reader import LedgerReader
-from engine.ledger.records import Attempt, Event, Output, RunDetail, StepState
-from engine.states import StepStatus
+from engine.ledger.records import Attempt, StepState
 from ledger_tui import format as fmt
-from ledger_tui.logtail import LogChunk, LogTail, resolve_log_path
+from ledger_tui.queries import RunPayload, RunQuery
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.screens.confirm import ConfirmScreen
 from ledger_tui.widgets.cells import event_cells, plain, status_cell
@@ -28,8 +26,6 @@ from ledger_tui.widgets.live_table import Cells, LiveTable
 from ledger_tui.widgets.log_pane import LogPane
 from ledger_tui.widgets.run_texts import show_texts, text_panes
 
-EVENTS_FIRST = 200
-EVENTS_PER_POLL = 500
 EVENTS_KEPT = 1000
 STEP_COLUMNS = (
     ("step", "Step"),
@@ -41,34 +37,6 @@ STEP_COLUMNS = (
 )
 EVENT_COLUMNS = (("time", "Time (UTC)"), ("step", "Step"), ("type", "Type"), ("data", "Data"))
 TABS = ("tab-log", "tab-events", "tab-plan", "tab-vars", "tab-outputs", "tab-error")
-
-
-@dataclass(frozen=True)
-class RunPayload:
-    detail: RunDetail | None
-    steps: tuple[StepState, ...]
-    events: tuple[Event, ...]
-    outputs: tuple[Output, ...]
-    step_id: str | None
-    attempts: tuple[Attempt, ...]  # of the whole run, in start order
-    log: LogChunk
-
-    last_attempts: dict[str, Attempt]  # the latest attempt of each step
-
-    def last_attempt(self, step_id: str | None) -> Attempt | None:
-        return None if step_id is None else self.last_attempts.get(step_id)
-
-
-def default_step(steps: tuple[StepState, ...]) -> str | None:
-    """The step worth looking at first: a running one, else a failed one, else the last started."""
-    for wanted in (StepStatus.RUNNING, StepStatus.RETRYING, StepStatus.FAILED):
-        for step in steps:
-            if step.status == wanted:
-                return step.step_id
-    started = [s for s in steps if s.started_at is not None]
-    if started:
-        return max(started, key=lambda s: s.started_at or 0.0).step_id
-    return steps[0].step_id if steps else None
 
 
 class RunDetailScreen(LedgerScreen):
@@ -83,15 +51,12 @@ class RunDetailScreen(LedgerScreen):
         Binding("t", "next_tab", "Next tab", id="run.next_tab"),
     ]
 
-    def __init__(self, run_id: str) -> None:
-        super().__init__()
+    def __init__(self, run_id: str, ledger_path: Path) -> None:
+        self.run_query = RunQuery(run_id, ledger_path)
+        super().__init__(self.run_query)
         self.run_id = run_id
         self.selected_step: str | None = None
         self._user_chose_step = False
-        self._events_after: int | None = None  # poll-thread side
-        self._log = LogTail()  # poll-thread side
-        self._log_live = False
-        self._fetched: RunPayload | None = None  # poll-thread side: the last rows read
         self._payload: RunPayload | None = None
         self._cell_cache: dict[str, tuple[StepState, Attempt | None, Cells]] = {}
 
@@ -111,50 +76,6 @@ class RunDetailScreen(LedgerScreen):
         self.title = f"Run {self.run_id}"
         self._ticker = self.set_interval(1.0, self._render_header, pause=True)
         self.query_one("#steps-table").focus()
-
-    # -- poll thread ----------------------------------------------------------------------------
-
-    def wants_fetch(self, version: int) -> bool:
-        return self._log_live or super().wants_fetch(version)
-
-    def fetch(self, reader: LedgerReader) -> RunPayload:
-        rows = self._fetched
-        if rows is None or self.ledger_changed or rows.step_id != self.selected_step:
-            rows = self._fetch_rows(reader)
-        else:
-            rows = replace(rows, events=())  # only the log can have grown; events were shown
-        latest = rows.last_attempt(rows.step_id)
-        path = resolve_log_path(latest.log_path if latest else None, self.ledger_app.ledger_path)
-        chunk = self._log.read(path)
-        self._log_live = latest is not None and latest.finished_at is None
-        if not self._log_live and not chunk.missing:
-            tail = self._log.flush_partial()
-            if tail:
-                chunk = LogChunk(chunk.path, chunk.lines + tail, chunk.reset, chunk.skipped_bytes)
-        return replace(rows, log=chunk)
-
-    def _fetch_rows(self, reader: LedgerReader) -> RunPayload:
-        """Read the run from the ledger (skipped when only its log grew)."""
-        with reader.snapshot():
-            detail = reader.get_run(self.run_id)
-            steps = tuple(reader.run_steps(self.run_id))
-            if self._events_after is None:
-                events = reader.events(run_id=self.run_id, limit=EVENTS_FIRST)
-            else:
-                events = reader.events(
-                    run_id=self.run_id, after_id=self._events_after, limit=EVENTS_PER_POLL
-                )
-            outputs = tuple(reader.outputs(self.run_id))
-            attempts = tuple(reader.attempts(self.run_id))
-        if events:
-            self._events_after = events[-1].id
-        step_id = self.selected_step or default_step(steps)
-        last_attempts = {attempt.step_id: attempt for attempt in attempts}
-        self._fetched = RunPayload(
-            detail, steps, tuple(events), outputs, step_id, attempts, LogChunk(None, (), False),
-            last_attempts,
-        )  # fmt: skip
-        return self._fetched
 
     # -- UI -------------------------------------------------------------------------------------
 
@@ -199,9 +120,7 @@ class RunDetailScreen(LedgerScreen):
     def theme_changed(self) -> None:
         super().theme_changed()
         self._cell_cache.clear()
-        self.query_one("#run-events", LiveTable).reset()
-        self._events_after = None  # reload the events, in the new colours
-        self._fetched = None
+        self.query_one("#run-events", LiveTable).reset()  # the query reloads them on restart
 
     def _build_step_cells(self, step: StepState, last: Attempt | None) -> Cells:
         exit_code = "-"
@@ -263,7 +182,8 @@ class RunDetailScreen(LedgerScreen):
         if key is not None and key != self.selected_step:
             self._user_chose_step = True
             self.selected_step = key
-            self.refetch()
+            self.run_query.ask(key)
+            self.ledger_app.wake_poll()
 
     @on(DataTable.RowSelected, "#steps-table")
     def _step_selected(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on, work
@@ -11,15 +10,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from engine.ledger.reader import LedgerReader
 from engine.ledger.records import RunSummary
 from ledger_tui import format as fmt
-from ledger_tui.history import HistoryPage, read_head, read_history, read_typical
+from ledger_tui.history import HistoryPage
+from ledger_tui.queries import PAGE, RunsAsk, RunsPage, RunsQuery, older_runs
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.widgets.cells import plain, status_cell
 from ledger_tui.widgets.live_table import Cells, LiveTable
 
-PAGE = 100
 MAX_ROWS = 5000  # rows kept in memory however far the user scrolls
 COLUMNS = (
     ("status", "Status"),
@@ -37,14 +35,6 @@ EMPTY = (
 )
 
 
-@dataclass(frozen=True)
-class RunsPage:
-    active: tuple[RunSummary, ...]
-    history: HistoryPage
-    typical_ms: dict[str, float | None]
-    filter_text: str
-
-
 class RunsScreen(LedgerScreen):
     """Active runs first, then history; the cursor stays on its run when rows move."""
 
@@ -56,7 +46,8 @@ class RunsScreen(LedgerScreen):
     ]
 
     def __init__(self) -> None:
-        super().__init__()
+        self.runs_query = RunsQuery()
+        super().__init__(self.runs_query)
         self.filter_text = ""
         self._page: RunsPage | None = None
         self._older: list[RunSummary] = []
@@ -79,20 +70,6 @@ class RunsScreen(LedgerScreen):
         self.title = "Runs"
         self.query_one("#runs-empty").display = False
         self._ticker = self.set_interval(1.0, self._tick, pause=True)
-
-    # -- poll thread ----------------------------------------------------------------------------
-
-    def fetch(self, reader: LedgerReader) -> RunsPage:
-        text = self.filter_text
-        older = self._older  # read once: the UI thread replaces, never mutates, this list
-        with reader.snapshot():
-            active = [] if text else reader.active_runs()
-            history = read_head(
-                reader, text, limit=PAGE + len(active), down_to=older[0] if older else None
-            )
-            plans = {run.plan_name for run in (*active, *history.runs) if not run.status.is_final}
-            typical = read_typical(reader, plans)
-        return RunsPage(tuple(active), history, typical, text)
 
     # -- UI -------------------------------------------------------------------------------------
 
@@ -171,7 +148,7 @@ class RunsScreen(LedgerScreen):
     def _load_older(self, before_id: str, text: str) -> None:
         reader = self.ledger_app.ledger_watch.reader
         if reader is not None:
-            page = read_history(reader, text, limit=PAGE, before_id=before_id)
+            page = older_runs(reader, text, before_id)
             self.app.call_from_thread(self._older_loaded, page, text)
 
     def _older_loaded(self, page: HistoryPage, text: str) -> None:
@@ -180,6 +157,8 @@ class RunsScreen(LedgerScreen):
             return
         self._paged = True
         self._older = [*self._older, *page.runs]
+        down_to = self._older[0] if self._older else None
+        self.runs_query.ask(RunsAsk(self.filter_text, down_to), refresh=False)
         self._older_cursor = page.next_before
         self._render_rows()
         self._keep_searching()
@@ -226,4 +205,5 @@ class RunsScreen(LedgerScreen):
         self._older = []
         self._older_cursor = None
         self._paged = False
-        self.refetch()
+        self.runs_query.ask(RunsAsk(text))
+        self.ledger_app.wake_poll()

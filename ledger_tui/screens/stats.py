@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,17 +11,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Sparkline, Static
 
-from engine.ledger.reader import LedgerReader
-from engine.ledger.records import Stats, StepStats
+from engine.ledger.records import StepStats
 from engine.states import RunStatus
 from ledger_tui import format as fmt
+from ledger_tui.queries import WINDOWS, StatsPayload, StatsQuery
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.widgets.cells import plain, status_cell, theme_style
 from ledger_tui.widgets.live_table import Cells, LiveTable
 
-WINDOWS = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
-BUCKETS = 48
-SLIDE_SEC = 30.0  # refetch at least this often so the window moves with the clock
 PLAN_COLUMNS = (
     ("plan", "Plan"),
     ("runs", "Runs"),
@@ -41,12 +37,6 @@ STEP_COLUMNS = (
     ("p50", "p50"),
     ("p95", "p95"),
 )
-
-
-@dataclass(frozen=True)
-class StatsPayload:
-    window: str
-    stats: Stats
 
 
 def step_cells(step: StepStats) -> Cells:
@@ -85,9 +75,9 @@ class StatsScreen(LedgerScreen):
     ]
 
     def __init__(self) -> None:
-        super().__init__()
+        self.stats_query = StatsQuery(lambda: self.ledger_app.clock())
+        super().__init__(self.stats_query)
         self.window = "24h"
-        self._fetched_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -111,17 +101,6 @@ class StatsScreen(LedgerScreen):
 
     def on_mount(self) -> None:
         self.title = "Stats"
-
-    def wants_fetch(self, version: int) -> bool:
-        slid = self.ledger_app.clock() - self._fetched_at > SLIDE_SEC
-        return slid or super().wants_fetch(version)
-
-    def fetch(self, reader: LedgerReader) -> StatsPayload:
-        window = self.window
-        now = self.ledger_app.clock()
-        self._fetched_at = now
-        stats = reader.stats(now - WINDOWS[window], until=now, buckets=BUCKETS, top=8)
-        return StatsPayload(window, stats)
 
     def apply(self, payload: StatsPayload) -> None:
         if payload.window != self.window:
@@ -170,4 +149,5 @@ class StatsScreen(LedgerScreen):
     def action_window(self, window: str) -> None:
         if window in WINDOWS and window != self.window:
             self.window = window
-            self.refetch()
+            self.stats_query.ask(window)
+            self.ledger_app.wake_poll()

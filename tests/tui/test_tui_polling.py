@@ -9,24 +9,23 @@ from typing import Any
 import pytest
 
 from engine.ledger.reader import LedgerReader
-from ledger_tui.screens.events import EventsScreen
-from ledger_tui.screens.runs import RunsScreen
+from ledger_tui.queries import EventsQuery, RunsQuery
 from tests.tui.conftest import make_app, until_loaded, wait_for, whole_polls
 from tests.tui.ledger_builder import ACTIVE_RUN
 
 
 class Counting:
-    """Counts fetches of a screen class."""
+    """Counts the reads of a query class."""
 
     def __init__(self, cls: type[Any]) -> None:
         self.calls = 0
-        original = cls.fetch
+        original = cls.read
 
-        def fetch(screen: Any, reader: LedgerReader) -> Any:
+        def read(query: Any, reader: LedgerReader, params: Any) -> Any:
             self.calls += 1
-            return original(screen, reader)
+            return original(query, reader, params)
 
-        self.patch = fetch
+        self.patch = read
 
 
 def commit_an_event(path: Path) -> None:
@@ -41,9 +40,9 @@ def commit_an_event(path: Path) -> None:
 async def test_fetches_only_on_change_and_only_when_visible(
     ledger: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runs, events = Counting(RunsScreen), Counting(EventsScreen)
-    monkeypatch.setattr(RunsScreen, "fetch", runs.patch)
-    monkeypatch.setattr(EventsScreen, "fetch", events.patch)
+    runs, events = Counting(RunsQuery), Counting(EventsQuery)
+    monkeypatch.setattr(RunsQuery, "read", runs.patch)
+    monkeypatch.setattr(EventsQuery, "read", events.patch)
     app = make_app(ledger, poll_interval=0.02)
     async with app.run_test() as pilot:
         await until_loaded(pilot)

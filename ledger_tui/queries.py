@@ -1,0 +1,338 @@
+"""What each dashboard view reads: one query object per view, each owning its cursor (no Textual).
+
+Only the poll thread runs a query and touches its cursor. The UI thread changes what a query
+asks for with `ask()` and wants its cursor dropped with `restart()`: both are requests the poll
+thread picks up on its next run, so no field is written from two threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from engine.errors import UserError
+from engine.ledger.reader import LedgerReader
+from engine.ledger.records import Attempt, Event, Output, RunDetail, RunSummary, Stats, StepState
+from engine.states import EventType, StepStatus
+from ledger_tui.history import HistoryPage, read_head, read_history, read_typical
+from ledger_tui.logtail import LogChunk, LogTail, resolve_log_path
+
+Params = TypeVar("Params")
+Result = TypeVar("Result")
+Clock = Callable[[], float]
+
+PAGE = 100  # runs per page of the Runs view
+RUN_EVENTS_FIRST = 200
+RUN_EVENTS_PER_POLL = 500
+EVENTS_FIRST = 200
+EVENTS_PER_POLL = 1000
+WINDOWS = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
+BUCKETS = 48
+SLIDE_SEC = 30.0  # refetch stats at least this often so the window moves with the clock
+
+
+class Query(Generic[Params, Result]):
+    """A read the poll thread repeats whenever the ledger changed or the UI asked for it."""
+
+    def __init__(self, params: Params) -> None:
+        self._params = params  # replaced whole by the UI thread, read by the poll thread
+        self._stale = threading.Event()
+        self._stale.set()
+        self._restart = threading.Event()
+        self.fetched_version: int | None = None  # poll thread only
+        self.ledger_changed = True  # poll thread only: whether this run needs SQL
+
+    @property
+    def params(self) -> Params:
+        return self._params
+
+    # -- the UI thread's side -------------------------------------------------------------------
+
+    def ask(self, params: Params, *, refresh: bool = True) -> None:
+        """Read with `params` from the next poll on (at once unless `refresh` is False)."""
+        self._params = params
+        if refresh:
+            self._stale.set()
+
+    def refresh(self) -> None:
+        """Read again on the next poll even if the ledger did not change."""
+        self._stale.set()
+
+    def restart(self) -> None:
+        """Drop the cursor and read everything again (after a theme change)."""
+        self._restart.set()
+        self._stale.set()
+
+    # -- the poll thread's side -----------------------------------------------------------------
+
+    def wants(self, version: int) -> bool:
+        """Tell whether the next poll should run this query."""
+        return self._stale.is_set() or version != self.fetched_version
+
+    def run(self, reader: LedgerReader, version: int) -> Result:
+        """Read for ledger `version` (poll thread)."""
+        self.ledger_changed = self._stale.is_set() or version != self.fetched_version
+        self._stale.clear()  # before reading the params: a later ask() sets it again
+        self.fetched_version = version
+        if self._restart.is_set():
+            self._restart.clear()
+            self.reset()
+        return self.read(reader, self._params)
+
+    def failed(self) -> None:
+        """The last run raised: run again on the next poll."""
+        self.fetched_version = None
+
+    def reset(self) -> None:
+        """Forget the cursor (poll thread; extend where there is one)."""
+
+    def read(self, reader: LedgerReader, params: Params) -> Result:
+        raise NotImplementedError
+
+
+# -- view 1: runs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunsAsk:
+    filter_text: str = ""
+    down_to: RunSummary | None = None  # the first run of the older pages already shown
+
+
+@dataclass(frozen=True)
+class RunsPage:
+    active: tuple[RunSummary, ...]
+    history: HistoryPage
+    typical_ms: dict[str, float | None]
+    filter_text: str
+
+
+class RunsQuery(Query[RunsAsk, RunsPage]):
+    """The active runs and the newest page of history (older pages: `older_runs`)."""
+
+    def __init__(self) -> None:
+        super().__init__(RunsAsk())
+
+    def read(self, reader: LedgerReader, params: RunsAsk) -> RunsPage:
+        text = params.filter_text
+        with reader.snapshot():
+            active = [] if text else reader.active_runs()
+            history = read_head(reader, text, limit=PAGE + len(active), down_to=params.down_to)
+            plans = {run.plan_name for run in (*active, *history.runs) if not run.status.is_final}
+            typical = read_typical(reader, plans)
+        return RunsPage(tuple(active), history, typical, text)
+
+
+def older_runs(reader: LedgerReader, text: str, before_id: str) -> HistoryPage:
+    """One older page of the Runs view (a worker thread reads it on scrolling down)."""
+    return read_history(reader, text, limit=PAGE, before_id=before_id)
+
+
+# -- view 2: one run ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunPayload:
+    detail: RunDetail | None
+    steps: tuple[StepState, ...]
+    events: tuple[Event, ...]
+    outputs: tuple[Output, ...]
+    step_id: str | None
+    attempts: tuple[Attempt, ...]  # of the whole run, in start order
+    log: LogChunk
+
+    last_attempts: dict[str, Attempt]  # the latest attempt of each step
+
+    def last_attempt(self, step_id: str | None) -> Attempt | None:
+        return None if step_id is None else self.last_attempts.get(step_id)
+
+
+def default_step(steps: tuple[StepState, ...]) -> str | None:
+    """The step worth looking at first: a running one, else a failed one, else the last started."""
+    for wanted in (StepStatus.RUNNING, StepStatus.RETRYING, StepStatus.FAILED):
+        for step in steps:
+            if step.status == wanted:
+                return step.step_id
+    started = [s for s in steps if s.started_at is not None]
+    if started:
+        return max(started, key=lambda s: s.started_at or 0.0).step_id
+    return steps[0].step_id if steps else None
+
+
+class RunQuery(Query["str | None", RunPayload]):
+    """One run, its new events, and the new lines of the chosen step's log (params: that step)."""
+
+    def __init__(self, run_id: str, ledger_path: Path) -> None:
+        super().__init__(None)
+        self.run_id = run_id
+        self._ledger_path = ledger_path
+        self._events_after: int | None = None
+        self._log = LogTail()
+        self._log_live = False
+        self._fetched: RunPayload | None = None  # the last rows read
+        self._step: str | None = None  # the step shown: the one asked for, else the first default
+
+    def wants(self, version: int) -> bool:
+        return self._log_live or super().wants(version)
+
+    def reset(self) -> None:
+        self._events_after = None
+        self._fetched = None
+
+    def read(self, reader: LedgerReader, params: str | None) -> RunPayload:
+        rows = self._fetched
+        chosen = params or self._step
+        if rows is None or self.ledger_changed or rows.step_id != chosen:
+            rows = self._read_rows(reader, chosen)
+            self._step = rows.step_id
+        else:
+            rows = replace(rows, events=())  # only the log can have grown; events were shown
+        latest = rows.last_attempt(rows.step_id)
+        path = resolve_log_path(latest.log_path if latest else None, self._ledger_path)
+        chunk = self._log.read(path)
+        self._log_live = latest is not None and latest.finished_at is None
+        if not self._log_live and not chunk.missing:
+            tail = self._log.flush_partial()
+            if tail:
+                chunk = LogChunk(chunk.path, chunk.lines + tail, chunk.reset, chunk.skipped_bytes)
+        return replace(rows, log=chunk)
+
+    def _read_rows(self, reader: LedgerReader, chosen_step: str | None) -> RunPayload:
+        """Read the run from the ledger (skipped when only its log grew)."""
+        with reader.snapshot():
+            detail = reader.get_run(self.run_id)
+            steps = tuple(reader.run_steps(self.run_id))
+            if self._events_after is None:
+                events = reader.events(run_id=self.run_id, limit=RUN_EVENTS_FIRST)
+            else:
+                events = reader.events(
+                    run_id=self.run_id, after_id=self._events_after, limit=RUN_EVENTS_PER_POLL
+                )
+            outputs = tuple(reader.outputs(self.run_id))
+            attempts = tuple(reader.attempts(self.run_id))
+        if events:
+            self._events_after = events[-1].id
+        step_id = chosen_step or default_step(steps)
+        last_attempts = {attempt.step_id: attempt for attempt in attempts}
+        self._fetched = RunPayload(
+            detail, steps, tuple(events), outputs, step_id, attempts, LogChunk(None, (), False),
+            last_attempts,
+        )  # fmt: skip
+        return self._fetched
+
+
+# -- view 3: events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """`run:ID step:NAME type:PREFIX`; a bare word is a run id prefix or an event type prefix."""
+
+    run: str | None = None
+    step: str | None = None
+    type_prefix: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> EventFilter:
+        values: dict[str, str] = {}
+        for word in text.split():
+            key, sep, value = word.partition(":")
+            if sep and key in ("run", "step", "type") and value:
+                values[key] = value
+            elif any(t.startswith(word) for t in EventType):
+                values["type"] = word
+            else:
+                values["run"] = word
+        return cls(values.get("run"), values.get("step"), values.get("type"))
+
+    def types(self) -> list[str] | None:
+        if self.type_prefix is None:
+            return None
+        return [str(t) for t in EventType if t.startswith(self.type_prefix)] or [self.type_prefix]
+
+
+@dataclass(frozen=True)
+class EventsBatch:
+    events: tuple[Event, ...]
+    reset: bool
+    filter_text: str
+    problem: str | None = None
+
+
+class EventsQuery(Query[str, EventsBatch]):
+    """The events committed since the last run, of all runs (params: the filter text)."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self._fetched_filter: str | None = None
+        self._after: int | None = None
+
+    def reset(self) -> None:
+        self._fetched_filter = None
+
+    def read(self, reader: LedgerReader, params: str) -> EventsBatch:
+        text = params
+        reset = text != self._fetched_filter
+        if reset:
+            self._fetched_filter, self._after = text, None
+        wanted = EventFilter.parse(text)
+        run_id = None
+        if wanted.run is not None:
+            try:
+                run_id = reader.resolve_run_id(wanted.run)
+            except UserError as error:
+                return EventsBatch((), reset, text, error.message)
+        step = wanted.step if run_id is not None else None
+        if self._after is None:
+            events = reader.events(
+                run_id=run_id, step_id=step, types=wanted.types(), limit=EVENTS_FIRST
+            )
+        else:
+            events = reader.events(
+                run_id=run_id,
+                step_id=step,
+                types=wanted.types(),
+                after_id=self._after,
+                limit=EVENTS_PER_POLL,
+            )
+        if events:
+            self._after = events[-1].id
+        elif self._after is None:
+            self._after = 0
+        if wanted.step is not None and run_id is None:
+            # Step ids are per plan; across all runs the step filter applies to what arrives.
+            events = [e for e in events if e.step_id == wanted.step]
+        return EventsBatch(tuple(events), reset, text)
+
+
+# -- view 4: stats --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatsPayload:
+    window: str
+    stats: Stats
+
+
+class StatsQuery(Query[str, StatsPayload]):
+    """How runs went over a window of time (params: "1h", "24h" or "7d")."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__("24h")
+        self._clock = clock
+        self._fetched_at = 0.0
+
+    def wants(self, version: int) -> bool:
+        return self._clock() - self._fetched_at > SLIDE_SEC or super().wants(version)
+
+    def read(self, reader: LedgerReader, params: str) -> StatsPayload:
+        now = self._clock()
+        self._fetched_at = now
+        stats = reader.stats(now - WINDOWS[params], until=now, buckets=BUCKETS, top=8)
+        return StatsPayload(params, stats)
+
+
+AnyQuery = Query[Any, Any]
