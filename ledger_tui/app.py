@@ -16,16 +16,36 @@ from engine.errors import LedgerError
 from engine.ledger.reader import LedgerReader
 from engine.states import ExitCode
 from ledger_tui.commands import RunJumpProvider
+from ledger_tui.messages import Loaded, Notice, ScreenShown
+from ledger_tui.poller import Poller
 from ledger_tui.queries import WINDOWS
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.screens.events import EventsScreen
 from ledger_tui.screens.run_detail import RunDetailScreen
 from ledger_tui.screens.runs import RunsScreen
 from ledger_tui.screens.stats import StatsScreen
-from ledger_tui.watch import DEFAULT_POLL_INTERVAL, LedgerWatch, PollLoop
+from ledger_tui.watch import DEFAULT_POLL_INTERVAL, LedgerWatch
 
 Clock = Callable[[], float]
-RECONCILE_EVERY_SEC = 30.0
+
+
+class _ToScreens:
+    """The poller's sink: what it found reaches the UI thread as messages and calls."""
+
+    def __init__(self, app: LedgerApp) -> None:
+        self._app = app
+
+    def loaded(self, target: LedgerScreen, payload: object) -> None:
+        target.post_message(Loaded(payload))
+
+    def missing(self, missing: bool) -> None:
+        self._app.call_from_thread(self._app._show_missing, missing)
+
+    def transient(self, message: str) -> None:
+        self._app.call_from_thread(self._app.notify, message, severity="error")
+
+    def fatal(self, error: LedgerError) -> None:
+        self._app.call_from_thread(self._app._fatal, error)
 
 
 class LedgerApp(App[None]):
@@ -63,14 +83,16 @@ class LedgerApp(App[None]):
         self.ledger_path = ledger_path
         self.ledger_watch = LedgerWatch(ledger_path)
         self.clock = clock
-        self._poll = PollLoop(poll_interval)
+        self.poller: Poller[LedgerScreen] = Poller(
+            self.ledger_watch,
+            poll_interval,
+            _ToScreens(self),
+            reconcile=self._reconcile_crashed if reconcile else None,
+        )
         self._theme_name = theme_name
         self._keymap = dict(keymap or {})
-        self._reconcile = reconcile
-        self._next_reconcile = 0.0
         self._visible: LedgerScreen | None = None
         self._missing = False
-        self._last_error: str | None = None
         self.last_run_id: str | None = None
 
     def clear_selection(self) -> None:
@@ -94,43 +116,14 @@ class LedgerApp(App[None]):
             self.theme = self._theme_name
         if self._keymap:
             self.set_keymap(self._keymap)
-        self.run_worker(self._poll.run(self._tick), name="poll", group="poll", exclusive=True)
+        self.run_worker(self.poller.run(), name="poll", group="poll", exclusive=True)
 
-    # -- the poll loop (its `_tick` runs in a thread) -----------------------------------------
+    # -- what the poller found ------------------------------------------------------------------
 
-    def _tick(self) -> None:
-        try:
-            reader = self.ledger_watch.open()
-        except LedgerError as error:
-            self.call_from_thread(self._fatal, error)
-            return
-        if (reader is None) != self._missing:
-            self._missing = reader is None
-            self.call_from_thread(self._show_missing)
-        if reader is None:
-            return
-        if self._reconcile and time.monotonic() >= self._next_reconcile:
-            # On opening, then now and then: an engine killed while we watch leaves its runs
-            # "running" until some ledger client notices.
-            self._next_reconcile = time.monotonic() + RECONCILE_EVERY_SEC
-            self._reconcile_crashed(reader)
-        screen = self._visible
-        query = None if screen is None else screen.ledger_query
-        try:
-            version = reader.data_version()
-            if screen is None or query is None or not query.wants(version):
-                return
-            payload = query.run(reader, version)
-        except LedgerError as error:
-            # Transient (a locked or busy file): say it once, retry on the next poll.
-            if query is not None:
-                query.failed()
-            if error.message != self._last_error:
-                self._last_error = error.message
-                self.call_from_thread(self.notify, error.message, severity="error")
-            return
-        self._last_error = None
-        screen.post_message(LedgerScreen.Loaded(payload))
+    def _show_missing(self, missing: bool) -> None:
+        self._missing = missing
+        if self._visible is not None:
+            self._visible.post_message(Notice(self._missing_text() if missing else None))
 
     def _reconcile_crashed(self, reader: LedgerReader) -> None:
         """Mark runs whose engine died as crashed, as every ledger client does on opening."""
@@ -149,10 +142,6 @@ class LedgerApp(App[None]):
     def _fatal(self, error: LedgerError) -> None:
         self.exit(return_code=int(error.exit_code), message=f"ledger-tui: {error.message}")
 
-    def _show_missing(self) -> None:
-        if self._visible is not None:
-            self._visible.show_notice(self._missing_text() if self._missing else None)
-
     def _missing_text(self) -> str:
         return (
             f"There is no ledger at {self.ledger_path} yet; waiting for it to appear. "
@@ -160,19 +149,20 @@ class LedgerApp(App[None]):
         )
 
     def wake_poll(self) -> None:
-        self._poll.wake()
+        self.poller.wake()
 
     @property
     def polls_completed(self) -> int:
         """How many polls have finished: once it is 2 past a value read earlier, a whole poll ran
         after that read and its data is queued for the screen (tests wait on this, not a sleep)."""
-        return self._poll.completed
+        return self.poller.completed
 
-    def screen_shown(self, screen: LedgerScreen) -> None:
-        """Called when a live screen becomes visible: only it is fetched for from now on."""
+    def on_screen_shown(self, message: ScreenShown) -> None:
+        """A live screen became visible: only its query runs from now on."""
+        screen = message.screen
         self._visible = screen
-        screen.show_notice(self._missing_text() if self._missing else None)
-        self._poll.wake()
+        screen.post_message(Notice(self._missing_text() if self._missing else None))
+        self.poller.watch_query(screen.ledger_query, screen)
 
     # -- navigation -----------------------------------------------------------------------------
 

@@ -6,10 +6,7 @@ connection committed, so an idle ledger costs one tiny query per poll and nothin
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,29 +66,6 @@ class LedgerWatch:
         if self.reader is not None:
             self.reader.close()
             self.reader = None
-
-
-class PollLoop:
-    """Calls a blocking function in a thread every `interval` seconds, timed from the end of the
-    last call, so polls never overlap however slow one is; `wake()` runs the next one at once."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.completed = 0  # polls finished; see LedgerApp.polls_completed
-        self._wake = asyncio.Event()
-
-    async def run(self, tick: Callable[[], None]) -> None:
-        """Loop until cancelled (the dashboard runs this as an async worker)."""
-        while True:
-            await asyncio.to_thread(tick)
-            self.completed += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
-
-    def wake(self) -> None:
-        """Poll now (call from the event loop's thread)."""
-        self._wake.set()
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,14 @@ only one to touch its widgets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
-from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Footer, Header, Static
 
+from ledger_tui.messages import Loaded, Notice, ScreenShown
 from ledger_tui.queries import AnyQuery
 
 if TYPE_CHECKING:
@@ -24,12 +23,6 @@ if TYPE_CHECKING:
 
 class LedgerScreen(Screen[None]):
     """A screen that shows live ledger data."""
-
-    @dataclass
-    class Loaded(Message):
-        """Data fetched for this screen by the poll thread."""
-
-        payload: Any
 
     def __init__(self, ledger_query: AnyQuery) -> None:
         super().__init__()
@@ -62,7 +55,7 @@ class LedgerScreen(Screen[None]):
         if not self._theme_subscribed:
             self._theme_subscribed = True
             self.app.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.ledger_app.screen_shown(self)
+        self.post_message(ScreenShown(self))
 
     def _theme_changed(self, _theme: Theme) -> None:
         """Cells carry colours resolved from the theme: rebuild them with the new one."""
@@ -77,9 +70,14 @@ class LedgerScreen(Screen[None]):
         for table in self.query(LiveTable):
             table.invalidate()
 
-    def on_ledger_screen_loaded(self, message: Loaded) -> None:
+    def on_loaded(self, message: Loaded) -> None:
+        message.stop()
         self.apply(message.payload)
         self.loaded = True
+
+    def on_notice(self, message: Notice) -> None:
+        message.stop()
+        self.show_notice(message.text)
 
     def apply(self, payload: Any) -> None:
         """Show fetched data (UI thread)."""

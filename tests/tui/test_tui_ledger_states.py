@@ -108,7 +108,7 @@ def test_status_on_a_missing_ledger_says_so(tmp_path: Path) -> None:
 def test_status_path_never_imports_textual() -> None:
     code = (
         "import sys, ledger_tui.cli, ledger_tui.status, ledger_tui.watch, ledger_tui.format, "
-        "ledger_tui.logtail, ledger_tui.keymap; "
+        "ledger_tui.logtail, ledger_tui.keymap, ledger_tui.queries, ledger_tui.poller; "
         "assert not [m for m in sys.modules if m.split('.')[0] == 'textual'], 'textual imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
