@@ -148,7 +148,7 @@ def baseline_first_query(path: Path) -> float:
 
 async def open_to_first_data(path: Path) -> float:
     start = time.perf_counter()
-    app = LedgerApp(path, reconcile=False)
+    app = LedgerApp(path)
     async with app.run_test(size=(120, 40)) as pilot:
         while not (isinstance(app.screen, RunsScreen) and app.screen.loaded):
             await asyncio.sleep(0.001)
@@ -160,7 +160,7 @@ async def open_to_first_data(path: Path) -> float:
 
 async def idle_cpu(path: Path, poll_interval: float, seconds: float = 3.0) -> float:
     """Share of one core the app uses on the Events view while nothing changes."""
-    app = LedgerApp(path, reconcile=False, poll_interval=poll_interval)
+    app = LedgerApp(path, poll_interval=poll_interval)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
         while not (isinstance(app.screen, EventsScreen) and app.screen.loaded):
@@ -173,7 +173,7 @@ async def idle_cpu(path: Path, poll_interval: float, seconds: float = 3.0) -> fl
 
 async def commit_to_screen(path: Path, samples: int) -> list[float]:
     """Latencies of events committed by another connection."""
-    app = LedgerApp(path, reconcile=False)
+    app = LedgerApp(path)
     latencies: list[float] = []
     writer = sqlite3.connect(path, isolation_level=None)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -13,7 +13,6 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from engine.errors import LedgerError
-from engine.ledger.reader import LedgerReader
 from engine.states import ExitCode
 from ledger_tui.commands import RunJumpProvider
 from ledger_tui.messages import Loaded, Notice, ScreenShown
@@ -77,17 +76,13 @@ class LedgerApp(App[None]):
         theme_name: str | None = None,
         keymap: Mapping[str, str] | None = None,
         clock: Clock = time.time,
-        reconcile: bool = True,
     ) -> None:
         super().__init__()
         self.ledger_path = ledger_path
         self.ledger_watch = LedgerWatch(ledger_path)
         self.clock = clock
         self.poller: Poller[LedgerScreen] = Poller(
-            self.ledger_watch,
-            poll_interval,
-            _ToScreens(self),
-            reconcile=self._reconcile_crashed if reconcile else None,
+            self.ledger_watch, poll_interval, _ToScreens(self)
         )
         self._theme_name = theme_name
         self._keymap = dict(keymap or {})
@@ -124,20 +119,6 @@ class LedgerApp(App[None]):
         self._missing = missing
         if self._visible is not None:
             self._visible.post_message(Notice(self._missing_text() if missing else None))
-
-    def _reconcile_crashed(self, reader: LedgerReader) -> None:
-        """Mark runs whose engine died as crashed, as every ledger client does on opening."""
-        from engine.ledger.recovery import reconcile
-
-        try:
-            crashed = reconcile(reader)
-        except (LedgerError, OSError) as error:
-            message = error.message if isinstance(error, LedgerError) else str(error)
-            self.call_from_thread(self.notify, message, severity="warning")
-            return
-        if crashed:
-            note = f"Marked {len(crashed)} run(s) whose engine died as crashed."
-            self.call_from_thread(self.notify, note)
 
     def _fatal(self, error: LedgerError) -> None:
         self.exit(return_code=int(error.exit_code), message=f"ledger-tui: {error.message}")

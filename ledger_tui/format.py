@@ -9,7 +9,7 @@ from collections.abc import Sequence
 # Re-exported: the screens use them as fmt.duration and fmt.clock_time, beside the formatters below.
 from engine.humanize import clock_time as clock_time
 from engine.humanize import duration as duration
-from engine.ledger.records import RunSummary
+from engine.ledger.records import RunDetail, RunSummary
 
 
 def short_time(at: float | None) -> str:
@@ -57,3 +57,18 @@ def eta(run: RunSummary, typical: float | None, now: float) -> str:
 def percent(rate: float | None) -> str:
     """Format a 0..1 rate as a percentage."""
     return "-" if rate is None else f"{rate * 100:.1f}%"
+
+
+def owner_gone_note(detail: RunDetail) -> str | None:
+    """Say so when an active run's engine is provably gone (the dashboard never marks it crashed).
+
+    Read-only: it asks the process table, as `engine.ledger.recovery` does, and changes nothing;
+    the next `engine` command that opens the ledger marks the run crashed and kills its leftovers.
+    """
+    owner = detail.owner
+    if detail.status.is_final or owner is None or not owner.is_gone():
+        return None
+    return (
+        f"owner gone: the engine that ran it (pid {owner.pid} on {owner.host}) is no longer "
+        "running; the next engine command (engine runs, for one) marks it crashed"
+    )

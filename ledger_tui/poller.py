@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from engine.errors import LedgerError
-from engine.ledger.reader import LedgerReader
 from ledger_tui.queries import AnyQuery
 from ledger_tui.watch import LedgerWatch
 
 Target = TypeVar("Target")
 Target_contra = TypeVar("Target_contra", contravariant=True)
-RECONCILE_EVERY_SEC = 30.0
 
 
 class PollLoop:
@@ -66,14 +63,10 @@ class Poller(Generic[Target]):
         watch: LedgerWatch,
         interval: float,
         sink: PollSink[Target],
-        *,
-        reconcile: Callable[[LedgerReader], None] | None = None,
     ) -> None:
         self.ledger_watch = watch
         self._loop = PollLoop(interval)
         self._sink = sink
-        self._reconcile = reconcile
-        self._next_reconcile = 0.0
         # One reference, replaced whole by the UI thread and read once per poll.
         self._watched: tuple[AnyQuery, Target] | None = None
         self._missing = False  # poll thread only
@@ -114,11 +107,6 @@ class Poller(Generic[Target]):
             self._sink.missing(self._missing)
         if reader is None:
             return
-        if self._reconcile is not None and time.monotonic() >= self._next_reconcile:
-            # On opening, then now and then: an engine killed while we watch leaves its runs
-            # "running" until some ledger client notices.
-            self._next_reconcile = time.monotonic() + RECONCILE_EVERY_SEC
-            self._reconcile(reader)
         watched = self._watched
         if watched is None:
             return

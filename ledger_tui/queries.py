@@ -17,6 +17,7 @@ from engine.errors import UserError
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Attempt, Event, Output, RunDetail, RunSummary, Stats, StepState
 from engine.states import EventType, StepStatus
+from ledger_tui.format import owner_gone_note
 from ledger_tui.history import HistoryPage, read_head, read_history, read_typical
 from ledger_tui.logtail import LogChunk, LogTail, resolve_log_path
 
@@ -145,6 +146,7 @@ class RunPayload:
     log: LogChunk
 
     last_attempts: dict[str, Attempt]  # the latest attempt of each step
+    owner_gone: str | None = None  # fmt.owner_gone_note, while the run is active
 
     def last_attempt(self, step_id: str | None) -> Attempt | None:
         return None if step_id is None else self.last_attempts.get(step_id)
@@ -217,9 +219,10 @@ class RunQuery(Query["str | None", RunPayload]):
             self._events_after = events[-1].id
         step_id = chosen_step or default_step(steps)
         last_attempts = {attempt.step_id: attempt for attempt in attempts}
+        owner_gone = None if detail is None else owner_gone_note(detail)
         self._fetched = RunPayload(
             detail, steps, tuple(events), outputs, step_id, attempts, LogChunk(None, (), False),
-            last_attempts,
+            last_attempts, owner_gone,
         )  # fmt: skip
         return self._fetched
 

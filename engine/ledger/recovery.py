@@ -1,8 +1,9 @@
 """Crash recovery: runs whose engine is provably gone become `crashed`, and their leftovers die.
 
-Called by every `engine` command (and the dashboard) when it opens the ledger. It reads through
-`LedgerReader` and writes through `maintenance.mark_run_crashed`, so it owns no SQL; finding and
-killing the processes is `engine.processes.leftovers`' job.
+Called by every `engine` command when it opens the ledger, never by the dashboard (a reader:
+docs/architecture.md, "Where recovery lives and who may call it"). It reads through `LedgerReader`
+and writes through `maintenance.mark_run_crashed`, so it owns no SQL; finding and killing the
+processes is `engine.processes.leftovers`' job.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from ledger_tui import format as fmt
 from ledger_tui.queries import RunPayload, RunQuery
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.screens.confirm import ConfirmScreen
-from ledger_tui.widgets.cells import event_cells, plain, status_cell
+from ledger_tui.widgets.cells import event_cells, plain, status_cell, theme_style
 from ledger_tui.widgets.live_table import Cells, LiveTable
 from ledger_tui.widgets.log_pane import LogPane
 from ledger_tui.widgets.run_texts import show_texts, text_panes
@@ -156,6 +156,9 @@ class RunDetailScreen(LedgerScreen):
         )
         if run.error:
             header.append(f"\n{run.error}")
+        if self._payload.owner_gone:
+            error = theme_style(self.app.theme_variables, "error")
+            header.append(f"\n{self._payload.owner_gone}", style=error)
         self.query_one("#run-header", Static).update(header)
 
     def _render_log(self, payload: RunPayload) -> None:

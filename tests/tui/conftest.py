@@ -23,8 +23,8 @@ def ledger(tmp_path: Path) -> Path:
 
 
 def make_app(path: Path, **kwargs: object) -> LedgerApp:
-    """The app as a test sees it: frozen clock, fast polls, no crash reconciliation."""
-    options: dict[str, object] = {"clock": lambda: NOW, "poll_interval": 0.05, "reconcile": False}
+    """The app as a test sees it: frozen clock, fast polls."""
+    options: dict[str, object] = {"clock": lambda: NOW, "poll_interval": 0.05}
     options.update(kwargs)
     if options["clock"] is None:
         del options["clock"]  # the real clock
