@@ -13,13 +13,14 @@ from engine.ledger.reader import LedgerReader
 from engine.ledger.recovery import reconcile
 from engine.plan.spec import LoadedPlan
 from engine.run.dryrun import estimate, step_medians
+from engine.run.slots import concurrency_limit
 
 
 def print_dry_run(
     loaded: LoadedPlan, ledger: str | None, max_concurrency: int | None, *, as_json: bool
 ) -> int:
     """Print the dry run of `loaded` (history from the ledger, if there is one); exit code 0."""
-    slots = max_concurrency or loaded.plan.globals.max_concurrency or 2
+    slots = concurrency_limit(loaded, max_concurrency)
     path: Path = resolve_ledger_path(ledger, create=False)
     medians: dict[str, int] = {}
     runs = 0

@@ -61,7 +61,7 @@ def launch(
     from engine.progress import make_reporter
     from engine.run.environment import read_env_file
     from engine.run.session import RunRequest, execute
-    from engine.run.session import max_concurrency as max_concurrency_of
+    from engine.run.slots import concurrency_limit
 
     request = RunRequest(
         loaded=loaded,
@@ -77,7 +77,7 @@ def launch(
     def expected_ms() -> int | None:
         from engine.run.dryrun import expected_run_ms
 
-        return expected_run_ms(loaded, ledger_path, max_concurrency_of(loaded, max_concurrency))
+        return expected_run_ms(loaded, ledger_path, concurrency_limit(loaded, max_concurrency))
 
     hook_ids = {step.id for group in loaded.plan.hooks.values() for step in group}
     reporter = make_reporter(

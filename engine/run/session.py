@@ -28,6 +28,7 @@ from engine.progress import Reporter
 from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
 from engine.run.scheduler import Scheduler
 from engine.run.secret_checks import check_secret_values
+from engine.run.slots import concurrency_limit
 from engine.run.state import RunSettings
 from engine.states import EventType, ExitCode, RunStatus
 
@@ -52,11 +53,6 @@ class RunResult:
     status: RunStatus
     error: str | None
     exit_code: ExitCode
-
-
-def max_concurrency(loaded: LoadedPlan, override: int | None) -> int:
-    """The run's limit: --max-concurrency, else the plan's, else one step per CPU."""
-    return override or loaded.plan.globals.max_concurrency or os.cpu_count() or 2
 
 
 def prepare_environment(request: RunRequest) -> tuple[dict[str, str], dict[str, str]]:
@@ -119,7 +115,7 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
         )  # fmt: skip
         settings = RunSettings(
             run_id=run_id,
-            max_concurrency=max_concurrency(request.loaded, request.max_concurrency),
+            max_concurrency=concurrency_limit(request.loaded, request.max_concurrency),
             logs_dir=logs_dir(request.ledger_path) / run_id,
             outputs_dir=outputs_dir,
             mask_values=secret_values,

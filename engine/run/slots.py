@@ -9,8 +9,19 @@ for a wide plan, each woken in turn: 6 MB more for 10,000 steps, and 2-3% slower
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import deque
 from collections.abc import Callable
+
+from engine.plan.spec import LoadedPlan
+
+
+def concurrency_limit(loaded: LoadedPlan, override: int | None) -> int:
+    """The run's limit: --max-concurrency, else the plan's, else one step per CPU.
+
+    The one default: `engine run` and `engine run --dry-run` both ask here.
+    """
+    return override or loaded.plan.globals.max_concurrency or os.cpu_count() or 2
 
 
 class Slots:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 
+import pytest
 from cli_helpers import cli, create_run, finish_run, record_attempt, write_plan
 
 from engine.ledger.writer import LedgerWriter
 from engine.plan.loader import load_plan
 from engine.run.dryrun import estimate, waves
+from engine.run.slots import concurrency_limit
 from engine.states import RunStatus
 
 DIAMOND = [
@@ -62,7 +65,7 @@ def test_dry_run_without_history_creates_nothing(tmp_path: Path) -> None:
     result = cli(ledger, "run", str(plan), "--dry-run")
     assert result.code == 0, result.err
     assert result.out.splitlines() == [
-        "plan diamond: 5 steps, max concurrency 2",
+        f"plan diamond: 5 steps, max concurrency {os.cpu_count() or 2}",
         "wave 1   a, lone",
         "wave 2   b, c",
         "wave 3   d",
@@ -89,3 +92,19 @@ def test_dry_run_with_history(ledger: Path, tmp_path: Path) -> None:
     ]
     assert document["steps_without_history"] == [] and document["max_concurrency"] == 4
     assert cli(ledger, "runs", "--json").json()[0]["id"] == "0dia000000002"  # nothing was run
+
+
+def test_dry_run_assumes_the_concurrency_a_real_run_uses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a limit, a run gets one slot per CPU; the dry run assumed 2 whatever the machine."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 7)
+    plan = write_plan(tmp_path, "diamond", DIAMOND)
+    document = json.loads(
+        cli(tmp_path / "framework.db", "run", str(plan), "--dry-run", "--json").out
+    )
+    assert document["max_concurrency"] == concurrency_limit(load_plan(plan), None) == 7
+    limited = cli(
+        tmp_path / "framework.db", "run", str(plan), "--dry-run", "--max-concurrency", "3"
+    )
+    assert limited.out.splitlines()[0] == "plan diamond: 5 steps, max concurrency 3"
