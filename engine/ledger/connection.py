@@ -170,9 +170,9 @@ def _open_readonly(path: Path, check_same_thread: bool, *, immutable: bool) -> s
                 check_same_thread=check_same_thread,
             )
             configure(conn, synchronous="NORMAL", writable=False)
-            app_id, version = schema.read_version(conn)
+            app_id, version, tables = schema.read_header(conn)
             schema.check_version(path, app_id, version)
-            if version == 0 and schema.has_tables(conn):
+            if version == 0 and tables:
                 raise LedgerError(schema.foreign_message(path))
             if version < schema.SCHEMA_VERSION:
                 raise LedgerError(

@@ -202,11 +202,26 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+# One statement is one read snapshot: separate statements could see a ledger another connection
+# is creating half before and half after its creating transaction commits (app_id 0 with
+# user_version 1, or no version with tables), and call it foreign.
+_HEADER = (
+    "SELECT (SELECT application_id FROM pragma_application_id),"
+    " (SELECT user_version FROM pragma_user_version),"
+    " (SELECT count(*) FROM sqlite_schema WHERE type = 'table')"
+)
+
+
+def read_header(conn: sqlite3.Connection) -> tuple[int, int, bool]:
+    """Return (application_id, user_version, whether any table exists) from one snapshot."""
+    app_id, version, tables = conn.execute(_HEADER).fetchone()
+    return int(app_id), int(version), bool(tables)
+
+
 def read_version(conn: sqlite3.Connection) -> tuple[int, int]:
-    """Return the file's (application_id, user_version)."""
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    return int(app_id), int(version)
+    """Return the file's (application_id, user_version) from one snapshot."""
+    app_id, version, _ = read_header(conn)
+    return app_id, version
 
 
 def foreign_message(path: Path) -> str:
@@ -237,9 +252,9 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
         return version
     conn.execute("BEGIN IMMEDIATE")
     try:
-        app_id, version = read_version(conn)
+        app_id, version, tables = read_header(conn)
         check_version(path, app_id, version)
-        if version == 0 and has_tables(conn):
+        if version == 0 and tables:
             raise LedgerError(foreign_message(path))
         for script in MIGRATIONS[version:]:
             for statement in split_statements(script):
@@ -252,9 +267,3 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
             conn.execute("ROLLBACK")
         raise
     return SCHEMA_VERSION
-
-
-def has_tables(conn: sqlite3.Connection) -> bool:
-    """Tell whether the database holds any table (a ledger at version 0 holds none yet)."""
-    row = conn.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").fetchone()
-    return bool(row[0])

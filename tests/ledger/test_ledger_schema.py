@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,35 @@ def test_migration_statements_split_cleanly() -> None:
     statements = schema.split_statements(schema.MIGRATIONS[0])
     assert all(sqlite3.complete_statement(s + ";") for s in statements)
     assert sum(s.startswith("CREATE VIEW") for s in statements) == 3
+
+
+def test_a_ledger_read_while_it_is_created_is_never_called_foreign(tmp_path: Path) -> None:
+    """A reader racing the ledger's creation sees it missing or uninitialised, never foreign."""
+    seen: list[str] = []
+    for i in range(60):
+        path = tmp_path / f"l{i}.db"
+        created = threading.Event()
+
+        def create(path: Path = path, created: threading.Event = created) -> None:
+            try:
+                connect_writable(path).close()
+            finally:
+                created.set()
+
+        creator = threading.Thread(target=create)
+        creator.start()
+        while True:
+            done = created.is_set()
+            try:
+                connect_readonly(path).close()
+            except LedgerError as error:
+                seen.append(str(error))
+                if done:
+                    raise
+                continue
+            if done:
+                break
+        creator.join()
+    # Before the file exists, and before the creating transaction commits: nothing else.
+    unexpected = [s for s in seen if "There is no ledger" not in s and "not initialised" not in s]
+    assert unexpected == []
