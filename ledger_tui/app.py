@@ -15,7 +15,8 @@ from textual.screen import Screen
 from engine.errors import LedgerError
 from engine.states import ExitCode
 from ledger_tui.commands import RunJumpProvider
-from ledger_tui.messages import Loaded, Notice, ScreenShown
+from ledger_tui.context import ScreenContext
+from ledger_tui.messages import Loaded, Notice, OpenRun, RunHighlighted, ScreenShown
 from ledger_tui.poller import Poller
 from ledger_tui.queries import WINDOWS
 from ledger_tui.screens.base import LedgerScreen
@@ -52,11 +53,6 @@ class LedgerApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "ledger-tui"
-    MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
-        "runs": RunsScreen,
-        "events": EventsScreen,
-        "stats": StatsScreen,
-    }
     DEFAULT_MODE = "runs"
     COMMANDS = App.COMMANDS | {RunJumpProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -80,7 +76,6 @@ class LedgerApp(App[None]):
         super().__init__()
         self.ledger_path = ledger_path
         self.ledger_watch = LedgerWatch(ledger_path)
-        self.clock = clock
         self.poller: Poller[LedgerScreen] = Poller(
             self.ledger_watch, poll_interval, _ToScreens(self)
         )
@@ -89,6 +84,13 @@ class LedgerApp(App[None]):
         self._visible: LedgerScreen | None = None
         self._missing = False
         self.last_run_id: str | None = None
+        self._runs_cursor: str | None = None  # the run under the Runs view's cursor
+        self.context = ScreenContext(
+            ledger_path, clock, lambda: self.ledger_watch.reader, self.poller.wake
+        )
+        self.add_mode("runs", lambda: RunsScreen(self.context))
+        self.add_mode("events", lambda: EventsScreen(self.context))
+        self.add_mode("stats", lambda: StatsScreen(self.context))
 
     def clear_selection(self) -> None:
         """Clears the text selection; a no-op while no screen is up yet.
@@ -129,9 +131,6 @@ class LedgerApp(App[None]):
             "Start a run with: engine run examples/hello.json"
         )
 
-    def wake_poll(self) -> None:
-        self.poller.wake()
-
     @property
     def polls_completed(self) -> int:
         """How many polls have finished: once it is 2 past a value read earlier, a whole poll ran
@@ -155,9 +154,7 @@ class LedgerApp(App[None]):
         """View 2: the run chosen last, else the one under the cursor in Runs."""
         run_id = self.last_run_id
         if isinstance(self.screen, RunsScreen):
-            from ledger_tui.widgets.live_table import LiveTable
-
-            run_id = self.screen.query_one(LiveTable).selected_key or run_id
+            run_id = self._runs_cursor or run_id
         if run_id is None:
             self.notify("Pick a run in the Runs view first (enter opens it).")
             return
@@ -172,7 +169,13 @@ class LedgerApp(App[None]):
             if self.screen.run_id == run_id:
                 return
             self.pop_screen()
-        self.push_screen(RunDetailScreen(run_id, self.ledger_path))
+        self.push_screen(RunDetailScreen(self.context, run_id))
+
+    def on_open_run(self, message: OpenRun) -> None:
+        self.open_run(message.run_id)
+
+    def on_run_highlighted(self, message: RunHighlighted) -> None:
+        self._runs_cursor = message.run_id
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
-from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from engine.ledger.records import RunSummary
+from ledger_tui.context import ScreenContext
 from ledger_tui.history import read_history
-
-if TYPE_CHECKING:
-    from ledger_tui.app import LedgerApp
+from ledger_tui.messages import OpenRun
 
 MATCHES = 10
 
@@ -20,28 +18,23 @@ MATCHES = 10
 class RunJumpProvider(Provider):
     """Offers the runs whose id (or plan, or status) matches what was typed."""
 
-    @property
-    def ledger_app(self) -> LedgerApp:
-        from ledger_tui.app import LedgerApp
-
-        assert isinstance(self.app, LedgerApp)
-        return self.app
-
     async def _runs(self, text: str) -> list[RunSummary]:
-        reader = self.ledger_app.ledger_watch.reader
+        context = getattr(self.app, "context", None)
+        reader = context.reader() if isinstance(context, ScreenContext) else None
         if reader is None:
             return []
         page = await asyncio.to_thread(read_history, reader, text, limit=MATCHES)
         return list(page.runs)
+
+    def _open(self, run_id: str) -> None:
+        self.app.post_message(OpenRun(run_id))
 
     def _label(self, run: RunSummary) -> str:
         return f"Open run {run.id}  {run.plan_name}  {run.status}"
 
     async def discover(self) -> Hits:
         for run in await self._runs(""):
-            yield DiscoveryHit(
-                self._label(run), partial(self.ledger_app.open_run, run.id), help="Recent run"
-            )
+            yield DiscoveryHit(self._label(run), partial(self._open, run.id), help="Recent run")
 
     async def search(self, query: str) -> Hits:
         text = query.strip().removeprefix("run ").strip()
@@ -54,6 +47,6 @@ class RunJumpProvider(Provider):
             yield Hit(
                 score,
                 matcher.highlight(label),
-                partial(self.ledger_app.open_run, run.id),
+                partial(self._open, run.id),
                 help="Jump to this run",
             )

@@ -7,35 +7,27 @@ only one to touch its widgets.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Footer, Header, Static
 
+from ledger_tui.context import ScreenContext
 from ledger_tui.messages import Loaded, Notice, ScreenShown
 from ledger_tui.queries import AnyQuery
-
-if TYPE_CHECKING:
-    from ledger_tui.app import LedgerApp
 
 
 class LedgerScreen(Screen[None]):
     """A screen that shows live ledger data."""
 
-    def __init__(self, ledger_query: AnyQuery) -> None:
+    def __init__(self, context: ScreenContext, ledger_query: AnyQuery) -> None:
         super().__init__()
+        self.context = context
         self.ledger_query = ledger_query  # its state belongs to the poll thread
         self.loaded = False  # first data applied (tests and the bench wait for it)
         self._theme_subscribed = False
-
-    @property
-    def ledger_app(self) -> LedgerApp:
-        from ledger_tui.app import LedgerApp
-
-        assert isinstance(self.app, LedgerApp)
-        return self.app
 
     def compose_header(self) -> ComposeResult:
         yield Header(icon="◆")
@@ -49,7 +41,7 @@ class LedgerScreen(Screen[None]):
     def refetch(self) -> None:
         """Ask for fresh data at once (after a filter or selection change)."""
         self.ledger_query.refresh()
-        self.ledger_app.wake_poll()
+        self.context.poll_now()
 
     def on_screen_resume(self) -> None:
         if not self._theme_subscribed:
@@ -61,7 +53,7 @@ class LedgerScreen(Screen[None]):
         """Cells carry colours resolved from the theme: rebuild them with the new one."""
         self.theme_changed()
         self.ledger_query.restart()
-        self.ledger_app.wake_poll()
+        self.context.poll_now()
 
     def theme_changed(self) -> None:
         """Drop anything rendered with the old theme's colours (extend if more is cached)."""

@@ -9,6 +9,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
+from ledger_tui.context import ScreenContext
+from ledger_tui.messages import OpenRun
 from ledger_tui.queries import EventFilter, EventsBatch, EventsQuery
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.widgets.cells import event_cells
@@ -36,9 +38,9 @@ class EventsScreen(LedgerScreen):
         Binding("end", "follow", "Follow", id="events.follow"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, context: ScreenContext) -> None:
         self.events_query = EventsQuery()
-        super().__init__(self.events_query)
+        super().__init__(context, self.events_query)
         self.filter_text = ""
 
     def compose(self) -> ComposeResult:
@@ -102,7 +104,7 @@ class EventsScreen(LedgerScreen):
         if text != self.filter_text:
             self.filter_text = text
             self.events_query.ask(text)
-            self.ledger_app.wake_poll()
+            self.context.poll_now()
 
     def action_follow(self) -> None:
         table = self.query_one(LiveTable)
@@ -118,4 +120,4 @@ class EventsScreen(LedgerScreen):
         key = table.selected_key
         if key is not None:
             run_id = str(table.get_row(key)[1])
-            self.ledger_app.open_run(run_id)
+            self.post_message(OpenRun(run_id))

@@ -3,9 +3,6 @@ outputs and error; cancel the run or a step after a confirmation."""
 
 from __future__ import annotations
 
-import os
-import socket
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -15,9 +12,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from engine.errors import UserError
-from engine.ledger.control import request_cancel
 from engine.ledger.records import Attempt, StepState
 from ledger_tui import format as fmt
+from ledger_tui.context import ScreenContext
 from ledger_tui.queries import RunPayload, RunQuery
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.screens.confirm import ConfirmScreen
@@ -51,9 +48,9 @@ class RunDetailScreen(LedgerScreen):
         Binding("t", "next_tab", "Next tab", id="run.next_tab"),
     ]
 
-    def __init__(self, run_id: str, ledger_path: Path) -> None:
-        self.run_query = RunQuery(run_id, ledger_path)
-        super().__init__(self.run_query)
+    def __init__(self, context: ScreenContext, run_id: str) -> None:
+        self.run_query = RunQuery(run_id, context.ledger_path)
+        super().__init__(context, self.run_query)
         self.run_id = run_id
         self.selected_step: str | None = None
         self._user_chose_step = False
@@ -130,7 +127,7 @@ class RunDetailScreen(LedgerScreen):
                 exit_code = last.error_code
         duration = step.duration_ms
         if duration is None and step.started_at is not None and not step.status.is_final:
-            duration = int((self.ledger_app.clock() - step.started_at) * 1000)
+            duration = int((self.context.clock() - step.started_at) * 1000)
         name = step.step_id + (" (hook)" if step.is_hook else "")
         return (
             plain(name),
@@ -145,7 +142,7 @@ class RunDetailScreen(LedgerScreen):
         if self._payload is None or self._payload.detail is None:
             return
         run = self._payload.detail.summary
-        now = self.ledger_app.clock()
+        now = self.context.clock()
         header = Text.assemble(
             status_cell(str(run.status), self.app.theme_variables),
             "  ",
@@ -186,7 +183,7 @@ class RunDetailScreen(LedgerScreen):
             self._user_chose_step = True
             self.selected_step = key
             self.run_query.ask(key)
-            self.ledger_app.wake_poll()
+            self.context.poll_now()
 
     @on(DataTable.RowSelected, "#steps-table")
     def _step_selected(self) -> None:
@@ -228,9 +225,8 @@ class RunDetailScreen(LedgerScreen):
 
     @work(thread=True, group="cancel")
     def _send_cancel(self, step_id: str | None) -> None:
-        by = f"ledger-tui@{socket.gethostname()}:{os.getpid()}"
         try:
-            request_cancel(self.ledger_app.ledger_path, self.run_id, step_id, requested_by=by)
+            self.context.request_cancel(self.run_id, step_id)
         except UserError as error:
             self.app.call_from_thread(self.notify, error.message, severity="error")
             return

@@ -12,7 +12,9 @@ from textual.widgets import DataTable, Input, Static
 
 from engine.ledger.records import RunSummary
 from ledger_tui import format as fmt
+from ledger_tui.context import ScreenContext
 from ledger_tui.history import HistoryPage
+from ledger_tui.messages import OpenRun, RunHighlighted
 from ledger_tui.queries import PAGE, RunsAsk, RunsPage, RunsQuery, older_runs
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.widgets.cells import plain, status_cell
@@ -45,9 +47,10 @@ class RunsScreen(LedgerScreen):
         Binding("enter", "open_run", "Open", id="runs.open"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, context: ScreenContext) -> None:
         self.runs_query = RunsQuery()
-        super().__init__(self.runs_query)
+        super().__init__(context, self.runs_query)
+        self._announced: str | None = None  # the run under the cursor, as last told to the app
         self.filter_text = ""
         self._page: RunsPage | None = None
         self._older: list[RunSummary] = []
@@ -108,10 +111,11 @@ class RunsScreen(LedgerScreen):
         )
 
     def _render_rows(self) -> None:
-        now = self.ledger_app.clock()
+        now = self.context.clock()
         runs = self._runs()
         table = self.query_one(LiveTable)
         table.sync([(run.id, self._cells(run, now)) for run in runs])
+        self._announce_cursor()
         empty = self.query_one("#runs-empty", Static)
         if not runs and self._page is not None:
             empty.update(
@@ -128,14 +132,22 @@ class RunsScreen(LedgerScreen):
 
     def _tick(self) -> None:
         """Advance elapsed times and ETAs of active runs (no ledger access)."""
-        now = self.ledger_app.clock()
+        now = self.context.clock()
         table = self.query_one(LiveTable)
         table.sync([(run.id, self._cells(run, now)) for run in self._runs()])
 
     @on(DataTable.RowHighlighted, "#runs-table")
     def _near_end(self, event: DataTable.RowHighlighted) -> None:
+        self._announce_cursor()
         if event.cursor_row >= self.query_one(LiveTable).row_count - 10:
             self._page_further()
+
+    def _announce_cursor(self) -> None:
+        """Tell the app which run is under the cursor (view 2 opens it)."""
+        key = self.query_one(LiveTable).selected_key
+        if key != self._announced:
+            self._announced = key
+            self.post_message(RunHighlighted(key))
 
     def _page_further(self) -> None:
         """Load the next older page, if there is one and none is loading."""
@@ -146,7 +158,7 @@ class RunsScreen(LedgerScreen):
 
     @work(thread=True, exclusive=True, group="runs-page")
     def _load_older(self, before_id: str, text: str) -> None:
-        reader = self.ledger_app.ledger_watch.reader
+        reader = self.context.reader()
         if reader is not None:
             page = older_runs(reader, text, before_id)
             self.app.call_from_thread(self._older_loaded, page, text)
@@ -175,7 +187,7 @@ class RunsScreen(LedgerScreen):
     def action_open_run(self) -> None:
         run_id = self.query_one(LiveTable).selected_key
         if run_id is not None:
-            self.ledger_app.open_run(run_id)
+            self.post_message(OpenRun(run_id))
 
     def action_filter(self) -> None:
         box = self.query_one("#runs-filter", Input)
@@ -206,4 +218,4 @@ class RunsScreen(LedgerScreen):
         self._older_cursor = None
         self._paged = False
         self.runs_query.ask(RunsAsk(text))
-        self.ledger_app.wake_poll()
+        self.context.poll_now()

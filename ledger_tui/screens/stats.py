@@ -14,6 +14,7 @@ from textual.widgets import Label, Sparkline, Static
 from engine.ledger.records import StepStats
 from engine.states import RunStatus
 from ledger_tui import format as fmt
+from ledger_tui.context import ScreenContext
 from ledger_tui.queries import WINDOWS, StatsPayload, StatsQuery
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.widgets.cells import plain, status_cell, theme_style
@@ -74,9 +75,9 @@ class StatsScreen(LedgerScreen):
         Binding("w", "window('7d')", "7d", id="stats.window_7d"),
     ]
 
-    def __init__(self) -> None:
-        self.stats_query = StatsQuery(lambda: self.ledger_app.clock())
-        super().__init__(self.stats_query)
+    def __init__(self, context: ScreenContext) -> None:
+        self.stats_query = StatsQuery(context.clock)
+        super().__init__(context, self.stats_query)
         self.window = "24h"
 
     def compose(self) -> ComposeResult:
@@ -150,4 +151,4 @@ class StatsScreen(LedgerScreen):
         if window in WINDOWS and window != self.window:
             self.window = window
             self.stats_query.ask(window)
-            self.ledger_app.wake_poll()
+            self.context.poll_now()

@@ -12,7 +12,7 @@ from ledger_tui.screens.run_detail import RunDetailScreen
 from ledger_tui.screens.runs import RunsScreen
 from ledger_tui.screens.stats import StatsScreen
 from ledger_tui.widgets.live_table import LiveTable
-from tests.tui.conftest import make_app, until_loaded, wait_for
+from tests.tui.conftest import make_app, until_loaded, wait_for, whole_polls
 from tests.tui.ledger_builder import ACTIVE_RUN, FAILED_RUN
 
 
@@ -104,3 +104,22 @@ async def test_q_quits(ledger: Path) -> None:
         await pilot.press("q")
         await wait_for(pilot, lambda: app._exit)
     assert app.return_code == 0
+
+
+async def test_view_2_from_runs_opens_the_run_under_the_cursor(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until_loaded(pilot)
+        await whole_polls(pilot)  # the Runs view has told the app where its cursor is
+        await pilot.press("2")  # the cursor has not moved: the first row
+        await until_loaded(pilot)
+        assert isinstance(app.screen, RunDetailScreen)
+        assert app.screen.run_id == ACTIVE_RUN
+        await pilot.press("escape", "down", "down")
+        table = app.screen.query_one(LiveTable)
+        await wait_for(pilot, lambda: table.selected_key == FAILED_RUN)
+        await whole_polls(pilot)
+        await pilot.press("2")
+        await until_loaded(pilot)
+        assert isinstance(app.screen, RunDetailScreen)
+        assert app.screen.run_id == FAILED_RUN

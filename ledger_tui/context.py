@@ -1,0 +1,36 @@
+"""What a screen may use of the dashboard, handed to it on construction (no Textual).
+
+Screens get this instead of reaching into the app: the ledger, the shared reader, the clock,
+a way to poll at once and a way to ask the engine to cancel.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.ledger.control import request_cancel
+from engine.ledger.reader import LedgerReader
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class ScreenContext:
+    """The dashboard's services for its screens."""
+
+    ledger_path: Path
+    clock: Clock  # time.time, frozen in tests
+    reader: Callable[[], LedgerReader | None]  # the shared read-only connection, once open
+    poll_now: Callable[[], None]  # run the next poll at once (after a filter changed)
+
+    def request_cancel(self, run_id: str, step_id: str | None) -> None:
+        """Ask the engine to cancel a run or one step (blocking: call from a worker thread).
+
+        Raises UserError when the run is unknown or finished.
+        """
+        by = f"ledger-tui@{socket.gethostname()}:{os.getpid()}"
+        request_cancel(self.ledger_path, run_id, step_id, requested_by=by)
