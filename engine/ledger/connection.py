@@ -116,7 +116,7 @@ def connect_writable(
 ) -> sqlite3.Connection:
     """Open the ledger for writing (creating and migrating it), in autocommit mode.
 
-    Callers run their own short `BEGIN IMMEDIATE ... COMMIT` transactions.
+    Callers run their own short transactions (`transactions.write_transaction`).
     """
     _refuse_non_file(path)
     sync = synchronous_setting(synchronous)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from engine.errors import UserError
 from engine.ledger.connection import connect_writable, translate_errors
+from engine.ledger.statements import INSERT_EVENT
 from engine.ledger.times import to_iso
+from engine.ledger.transactions import write_transaction
 from engine.states import EventType, ExitCode, RunStatus
 
 
@@ -41,11 +43,7 @@ def _insert_request(
     request_id = cursor.lastrowid
     assert request_id is not None
     data = json.dumps({"request_id": request_id, "requested_by": requested_by})
-    conn.execute(
-        "INSERT INTO events (run_id, step_id, attempt, type, ts, data)"
-        " VALUES (?, ?, NULL, ?, ?, ?)",
-        (run_id, step_id, str(EventType.CANCEL_REQUESTED), ts, data),
-    )
+    conn.execute(INSERT_EVENT, (run_id, step_id, None, str(EventType.CANCEL_REQUESTED), ts, data))
     return request_id
 
 
@@ -64,17 +62,10 @@ def request_cancel(
     """
     conn = connect_writable(path)
     try:
-        with translate_errors(path):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                request_id = _insert_request(
-                    conn, run_id, step_id, requested_by, time.time() if at is None else at
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with translate_errors(path), write_transaction(conn):
+            request_id = _insert_request(
+                conn, run_id, step_id, requested_by, time.time() if at is None else at
+            )
     finally:
         conn.close()
     return request_id

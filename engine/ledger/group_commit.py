@@ -29,6 +29,7 @@ from engine.ledger.connection import (
     synchronous_setting,
     translate_errors,
 )
+from engine.ledger.transactions import write_transaction
 
 T = TypeVar("T")
 Params = tuple[Any, ...]
@@ -63,19 +64,12 @@ def _grouped(ops: Sequence[Op]) -> Iterator[tuple[str, list[Params]]]:
 
 def _apply_batch(conn: sqlite3.Connection, ops: Sequence[Op]) -> None:
     """Commit `ops` as one transaction, or roll all of them back (runs on aiosqlite's thread)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         for sql, rows in _grouped(ops):
             if len(rows) == 1:
                 conn.execute(sql, rows[0])
             else:
                 conn.executemany(sql, rows)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            with suppress(sqlite3.Error):  # the original error is the one worth reporting
-                conn.execute("ROLLBACK")
-        raise
 
 
 async def _in_worker(db: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:

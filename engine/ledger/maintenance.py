@@ -11,12 +11,35 @@ from pathlib import Path
 from typing import TypeVar
 
 from engine.ledger.connection import connect_readonly, connect_writable, translate_errors
+from engine.ledger.statements import DURATION_SINCE, INSERT_EVENT
+from engine.ledger.status_sql import ACTIVE_RUN, STARTED_STEP, UNFINISHED_STEP
 from engine.ledger.times import to_iso
-from engine.states import EventType
+from engine.ledger.transactions import write_transaction
+from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
 
 T = TypeVar("T")
 _GC_RUNS_PER_TRANSACTION = 50  # keeps each delete transaction short for concurrent writers
-_OLD_FINISHED = "FROM runs WHERE created_at < ? AND status NOT IN ('pending', 'running')"
+_OLD_FINISHED = f"FROM runs WHERE created_at < ? AND status NOT IN {ACTIVE_RUN}"
+_DELETE_UNUSED_PLANS = (
+    "DELETE FROM plans WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.plan_hash = plans.hash)"
+)
+_CRASH_RUN = (
+    "UPDATE runs SET status = ?, finished_at = ?, error = ?, exit_code = NULL, duration_ms = "
+    + DURATION_SINCE.format(col="coalesce(started_at, created_at)")
+    + f" WHERE id = ? AND status IN {ACTIVE_RUN}"
+)
+_ABANDON_ATTEMPTS = (
+    "UPDATE step_attempts SET status = ?, error_code = ?, finished_at = ?, duration_ms = "
+    + DURATION_SINCE.format(col="started_at")
+    + " WHERE run_id = ? AND status = ?"
+)
+# Every unfinished step is final now: a crashed run will never start or finish it.
+_ABANDON_STEPS = (
+    "UPDATE run_steps SET status = ?, finished_at = ?, reason = CASE"
+    f" WHEN status IN {STARTED_STEP} THEN 'the engine running it died'"
+    " ELSE 'never started: the engine running it died' END"
+    f" WHERE run_id = ? AND status IN {UNFINISHED_STEP}"
+)
 
 
 @dataclass(frozen=True)
@@ -38,16 +61,8 @@ def _writable(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def _transaction(conn: sqlite3.Connection, path: Path, work: Callable[[], T]) -> T:
-    with translate_errors(path):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = work()
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-    return result
+    with translate_errors(path), write_transaction(conn):
+        return work()
 
 
 def mark_run_crashed(path: Path, run_id: str, *, at: float, error: str) -> bool:
@@ -58,33 +73,14 @@ def mark_run_crashed(path: Path, run_id: str, *, at: float, error: str) -> bool:
     ts = to_iso(at)
 
     def work(conn: sqlite3.Connection) -> bool:
-        changed = conn.execute(
-            "UPDATE runs SET status = 'crashed', finished_at = ?, error = ?, exit_code = NULL,"
-            " duration_ms = CAST(round((julianday(?) - julianday(coalesce(started_at,"
-            " created_at))) * 86400000) AS INTEGER)"
-            " WHERE id = ? AND status IN ('pending', 'running')",
-            (ts, error, ts, run_id),
-        ).rowcount
+        changed = conn.execute(_CRASH_RUN, (RunStatus.CRASHED, ts, error, ts, run_id)).rowcount
         if not changed:
             return False
-        conn.execute(
-            "UPDATE step_attempts SET status = 'abandoned', error_code = 'abandoned',"
-            " finished_at = ?, duration_ms = CAST(round((julianday(?) - julianday(started_at))"
-            " * 86400000) AS INTEGER) WHERE run_id = ? AND status = 'running'",
-            (ts, ts, run_id),
-        )
-        # Every unfinished step is final now: a crashed run will never start or finish it.
-        conn.execute(
-            "UPDATE run_steps SET status = 'abandoned', finished_at = ?, reason = CASE"
-            " WHEN status IN ('running', 'retrying') THEN 'the engine running it died'"
-            " ELSE 'never started: the engine running it died' END"
-            " WHERE run_id = ? AND status IN ('pending', 'ready', 'running', 'retrying')",
-            (ts, run_id),
-        )
-        conn.execute(
-            "INSERT INTO events (run_id, type, ts, data) VALUES (?, ?, ?, ?)",
-            (run_id, str(EventType.RUN_CRASHED), ts, json.dumps({"error": error})),
-        )
+        abandoned = (AttemptStatus.ABANDONED, ErrorCode.ABANDONED, ts, ts, run_id)
+        conn.execute(_ABANDON_ATTEMPTS, (*abandoned, AttemptStatus.RUNNING))
+        conn.execute(_ABANDON_STEPS, (StepStatus.ABANDONED, ts, run_id))
+        data = json.dumps({"error": error})
+        conn.execute(INSERT_EVENT, (run_id, None, None, str(EventType.RUN_CRASHED), ts, data))
         return True
 
     with _writable(path) as conn:
@@ -119,15 +115,12 @@ def delete_runs(path: Path, run_ids: Sequence[str]) -> list[str]:
             row[0]
             for row in conn.execute(
                 f"SELECT id FROM runs WHERE id IN ({marks})"
-                " AND status NOT IN ('pending', 'running') ORDER BY created_at, id",
+                f" AND status NOT IN {ACTIVE_RUN} ORDER BY created_at, id",
                 list(run_ids),
             )
         ]
         conn.executemany("DELETE FROM runs WHERE id = ?", [(i,) for i in ids])
-        conn.execute(
-            "DELETE FROM plans WHERE NOT EXISTS"
-            " (SELECT 1 FROM runs WHERE runs.plan_hash = plans.hash)"
-        )
+        conn.execute(_DELETE_UNUSED_PLANS)
         return ids
 
     if not run_ids:
@@ -163,12 +156,5 @@ def delete_runs_before(path: Path, *, before: float) -> list[str]:
             deleted.extend(batch)
             if len(batch) < _GC_RUNS_PER_TRANSACTION:
                 break
-        _transaction(
-            conn,
-            path,
-            lambda: conn.execute(
-                "DELETE FROM plans WHERE NOT EXISTS"
-                " (SELECT 1 FROM runs WHERE runs.plan_hash = plans.hash)"
-            ),
-        )
+        _transaction(conn, path, lambda: conn.execute(_DELETE_UNUSED_PLANS))
     return deleted

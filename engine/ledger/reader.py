@@ -30,6 +30,7 @@ from engine.ledger.records import (
     StepState,
 )
 from engine.ledger.stats import compute_stats
+from engine.ledger.status_sql import ACTIVE_RUN
 from engine.ledger.times import from_iso, from_iso_opt, to_iso
 from engine.states import AttemptStatus, EventType, RunStatus, StepStatus
 
@@ -234,7 +235,7 @@ class LedgerReader:
         """Return the oldest finished runs created before `before`, oldest first (for gc)."""
         rows = self._query(
             f"SELECT {_SUMMARY_COLUMNS} FROM runs r WHERE r.created_at < ?"
-            " AND r.status NOT IN ('pending', 'running') ORDER BY r.created_at, r.id LIMIT ?",
+            f" AND r.status NOT IN {ACTIVE_RUN} ORDER BY r.created_at, r.id LIMIT ?",
             (to_iso(before), limit),
         )
         return [_summary(row) for row in rows]
@@ -242,8 +243,7 @@ class LedgerReader:
     def active_runs(self) -> list[RunSummary]:
         """Return the runs still pending or running, newest first."""
         rows = self._query(
-            f"SELECT {_SUMMARY_COLUMNS} FROM runs r WHERE r.status IN ('pending', 'running')"
-            + _ORDER_NEWEST,
+            f"SELECT {_SUMMARY_COLUMNS} FROM runs r WHERE r.status IN {ACTIVE_RUN}" + _ORDER_NEWEST,
             (1000,),
         )
         return [_summary(row) for row in rows]

@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from engine.errors import LedgerError
+from engine.ledger.transactions import write_transaction
 
 APPLICATION_ID = 0x4C444752  # "LDGR": marks the file as ours for `file(1)` and for us
 
@@ -250,8 +251,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
     check_version(path, app_id, version)
     if version == SCHEMA_VERSION:
         return version
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         app_id, version, tables = read_header(conn)
         check_version(path, app_id, version)
         if version == 0 and tables:
@@ -261,9 +261,4 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
                 conn.execute(statement)
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return SCHEMA_VERSION

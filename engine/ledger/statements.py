@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from engine.ledger.status_sql import ACTIVE_RUN
+
 DURATION_SINCE = "CAST(round((julianday(?) - julianday({col})) * 86400000) AS INTEGER)"
 
 INSERT_PLAN = (
@@ -49,7 +51,7 @@ FINISH_RUN = (
     + DURATION_SINCE.format(col="coalesce(started_at, created_at)")
     + ", error = ?, exit_code = ? WHERE id = ?"
 )
-ANY_ACTIVE_RUN = "SELECT EXISTS (SELECT 1 FROM runs WHERE status IN ('pending', 'running'))"
+ANY_ACTIVE_RUN = f"SELECT EXISTS (SELECT 1 FROM runs WHERE status IN {ACTIVE_RUN})"
 PENDING_CANCELS = (
     "SELECT id, run_id, step_id, requested_at, requested_by FROM cancel_requests"
     " WHERE run_id = ? AND handled_at IS NULL ORDER BY id"

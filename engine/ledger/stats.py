@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.ledger.records import PlanStats, Stats, StepStats
+from engine.ledger.status_sql import ACTIVE_RUN, SETTLED_STEP
 from engine.ledger.times import to_iso
 from engine.states import RunStatus
 
@@ -16,11 +17,11 @@ _RUNS_BY_STATUS = (
 )
 
 # Nearest-rank percentiles through window functions: SQLite has no percentile aggregate.
-_PLAN_STATS = """
+_PLAN_STATS = f"""
 WITH finished AS (
     SELECT plan_name, status, duration_ms FROM runs
     WHERE created_at >= ? AND created_at < ?
-      AND status NOT IN ('pending', 'running')
+      AND status NOT IN {ACTIVE_RUN}
 ),
 ranked AS (
     SELECT plan_name, duration_ms,
@@ -39,11 +40,11 @@ FROM finished f LEFT JOIN percentiles p ON p.plan_name = f.plan_name
 GROUP BY f.plan_name ORDER BY f.plan_name
 """
 
-_STEP_STATS = """
+_STEP_STATS = f"""
 WITH finished AS (
     SELECT r.plan_name, s.step_id, s.status, s.attempts, s.duration_ms
     FROM runs r JOIN run_steps s ON s.run_id = r.id
-    WHERE r.created_at >= ? AND r.created_at < ? AND s.status IN ('succeeded', 'failed')
+    WHERE r.created_at >= ? AND r.created_at < ? AND s.status IN {SETTLED_STEP}
 ),
 ranked AS (
     SELECT plan_name, step_id, duration_ms,
