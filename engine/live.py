@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -14,6 +15,9 @@ from rich.text import Text
 from engine.humanize import duration
 from engine.progress import FailureLogs, attempt_number
 from engine.states import EventType, RunStatus
+
+if TYPE_CHECKING:
+    from engine.run.recorder import RecordedEvent
 
 _FINAL = {
     EventType.STEP_SUCCEEDED: "green",
@@ -102,9 +106,8 @@ class LiveReporter:
             text += f" · {self._hooks_done}/{len(self._hooks)} {noun}"
         return text
 
-    def emit(
-        self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
-    ) -> None:
+    def emit(self, event: RecordedEvent) -> None:
+        type, step_id, attempt, data = event.type, event.step_id, event.attempt, event.data or {}
         if step_id is None:
             return
         self._logs.note(type, step_id, attempt, data)

@@ -1,7 +1,8 @@
 """What `engine run` shows while it works: a live display on a terminal, else one line per event.
 
-The scheduler calls `emit` for every event it records in the ledger; a reporter only formats. rich
-is imported only for the live display, since it costs more to import than the rest of a short run.
+The run's recorder calls `emit` with every event it records in the ledger; a reporter only formats.
+rich is imported only for the live display, since it costs more to import than the rest of a short
+run.
 """
 
 from __future__ import annotations
@@ -11,21 +12,24 @@ import os
 import sys
 import time
 from collections.abc import Callable, Collection
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from engine.ledger.json_shapes import event_json
 from engine.states import EventType, RunStatus
 
-_QUIET_IN_PLAIN = {EventType.STEP_READY}
+if TYPE_CHECKING:
+    from engine.run.recorder import RecordedEvent
+
+# Plain lines are about steps: the run's own events have their start and summary lines instead.
+_QUIET_IN_PLAIN = {EventType.STEP_READY, EventType.STEP_RERUN, EventType.CANCEL_REQUESTED}
 TAIL_LINES = 10  # of a failed attempt's log, shown under the failure
 
 
 class Reporter(Protocol):
     def start(self, run_id: str, plan_name: str, total: int) -> None: ...
 
-    def emit(
-        self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
-    ) -> None: ...
+    def emit(self, event: RecordedEvent) -> None:
+        """Show one event the run recorded, as the ledger holds it."""
 
     def finish(
         self, status: RunStatus, error: str | None, elapsed: float, exit_code: int | None = None
@@ -38,44 +42,32 @@ class Reporter(Protocol):
 class JsonReporter:
     """One JSON object per line on stdout: an event, shaped as `engine events --json` prints it.
 
-    Lines are printed as events happen, before they commit, so their `id` is null; the last line
-    is the run's `run_completed` or `run_canceled` event, which carries the outcome.
+    Every event the run records is printed, as it is recorded and before it commits, so `id` is
+    null; the last line is the run's `run_completed` or `run_canceled` event, printed once
+    committed, which carries the outcome.
     """
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         self._stream = stream or sys.stdout
-        self._run_id = ""
 
     def start(self, run_id: str, plan_name: str, total: int) -> None:
-        self._run_id = run_id
-        self._write(
-            EventType.RUN_STARTED, None, None, {"plan_name": plan_name, "steps_total": total}
-        )
+        """Nothing to show: the run's first line is its run_created event."""
 
-    def emit(
-        self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
-    ) -> None:
-        self._write(type, step_id, attempt, data)
+    def emit(self, event: RecordedEvent) -> None:
+        record = event_json(
+            id=None, run_id=event.run_id, step_id=event.step_id, attempt=event.attempt,
+            type=event.type, ts=event.at, data=event.data,
+        )  # fmt: skip
+        self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._stream.flush()
 
     def finish(
         self, status: RunStatus, error: str | None, elapsed: float, exit_code: int | None = None
     ) -> None:
-        event = EventType.RUN_CANCELED if status is RunStatus.CANCELED else EventType.RUN_COMPLETED
-        data = {"status": str(status), "exit_code": exit_code, "error": error}
-        self._write(event, None, None, {**data, "duration_ms": round(elapsed * 1000)})
+        """Nothing more to show: the outcome was the last event."""
 
     def close(self) -> None:
         """Nothing to undo: every line is complete when written."""
-
-    def _write(
-        self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, Any]
-    ) -> None:
-        record = event_json(
-            id=None, run_id=self._run_id, step_id=step_id, attempt=attempt, type=type,
-            ts=time.time(), data=data,
-        )  # fmt: skip
-        self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._stream.flush()
 
 
 class PlainReporter:
@@ -94,11 +86,10 @@ class PlainReporter:
         noun = "step" if total == 1 else "steps"
         self._line(f"run {run_id} started: {plan_name} ({total} {noun})")
 
-    def emit(
-        self, type: EventType, step_id: str | None, attempt: int | None, data: dict[str, object]
-    ) -> None:
+    def emit(self, event: RecordedEvent) -> None:
+        type, step_id, attempt, data = event.type, event.step_id, event.attempt, event.data or {}
         self._logs.note(type, step_id, attempt, data)
-        if self._quiet or type in _QUIET_IN_PLAIN:
+        if self._quiet or type in _QUIET_IN_PLAIN or step_id is None:
             return  # --quiet prints the summary line only
         text = str(type).removeprefix("step_")
         number = attempt if attempt is not None else attempt_number(type, attempt, data)

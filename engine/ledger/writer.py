@@ -28,6 +28,11 @@ _RUN_END_EVENTS = {
 }
 
 
+def run_end_event(status: RunStatus) -> EventType:
+    """The event that records a run's outcome: run_completed, run_canceled or run_crashed."""
+    return _RUN_END_EVENTS.get(status, EventType.RUN_COMPLETED)
+
+
 # Built once: json.dumps with options builds a new encoder per call, twice the cost of a step's
 # event data.
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -76,8 +81,11 @@ class LedgerWriter(GroupCommit):
         owner: Owner,
         resumed_from: str | None,
         created_at: float,
-    ) -> None:
-        """Record a new run (status running), its plan, one pending row per step and hook."""
+    ) -> dict[str, Any]:
+        """Record a new run (status running), its plan, one pending row per step and hook.
+
+        Returns the run_created event's data, as recorded.
+        """
         ts = to_iso(created_at)
         ops: list[Op] = [
             (sql.INSERT_PLAN, (plan_hash, plan_name, plan_version, plan_json, ts)),
@@ -118,12 +126,14 @@ class LedgerWriter(GroupCommit):
         }
         ops.append(self._event_op(run_id, EventType.RUN_CREATED, ts, data=data))
         self._record(*ops)
+        return data
 
-    def run_started(self, *, run_id: str, at: float) -> None:
+    def run_started(self, *, run_id: str, at: float, data: dict[str, Any] | None = None) -> None:
         """Record that the run began scheduling steps."""
         ts = to_iso(at)
         self._record(
-            (sql.RUN_STARTED, (ts, run_id)), self._event_op(run_id, EventType.RUN_STARTED, ts)
+            (sql.RUN_STARTED, (ts, run_id)),
+            self._event_op(run_id, EventType.RUN_STARTED, ts, data=data),
         )
 
     def step_ready(self, *, run_id: str, step_id: str, at: float) -> None:
@@ -144,8 +154,11 @@ class LedgerWriter(GroupCommit):
         log_path: str | None,
         retry_reason: str | None,
         delay_sec: float | None,
-    ) -> None:
-        """Record a launched attempt: its row, the step's running state and a step_started event."""
+    ) -> dict[str, Any]:
+        """Record a launched attempt: its row, the step's running state and a step_started event.
+
+        Returns the event's data, as recorded.
+        """
         delay_ms = None if delay_sec is None else round(delay_sec * 1000)
         ts = to_iso(at)
         data: dict[str, Any] = {"pid": pid, "log_path": log_path}
@@ -162,6 +175,7 @@ class LedgerWriter(GroupCommit):
                 run_id, EventType.STEP_STARTED, ts, step_id=step_id, attempt=attempt, data=data
             ),
         )
+        return data
 
     def attempt_not_started(
         self,
@@ -224,11 +238,11 @@ class LedgerWriter(GroupCommit):
         event: EventType,
         reason: str | None,
         data: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> dict[str, Any]:
         """Record a step's new status with its event; a final status also sets finished_at.
 
         A non-final status (retrying) only changes the status, so one call covers every step
-        transition after launch.
+        transition after launch. Returns the event's data, as recorded.
         """
         ts = to_iso(at)
         if status.is_final:
@@ -240,6 +254,7 @@ class LedgerWriter(GroupCommit):
         if reason is not None:
             payload.setdefault("reason", reason)
         self._record(op, self._event_op(run_id, event, ts, step_id=step_id, data=payload))
+        return payload
 
     def record_outputs(
         self, *, run_id: str, step_id: str, attempt: int, outputs: dict[str, str]
@@ -268,16 +283,29 @@ class LedgerWriter(GroupCommit):
         )
 
     def run_finished(
-        self, *, run_id: str, status: RunStatus, at: float, error: str | None, exit_code: int
-    ) -> None:
-        """Record a run's outcome with its run_completed, run_canceled or run_crashed event."""
+        self,
+        *,
+        run_id: str,
+        status: RunStatus,
+        at: float,
+        error: str | None,
+        exit_code: int,
+        duration_ms: int | None = None,
+    ) -> dict[str, Any]:
+        """Record a run's outcome with its run_completed, run_canceled or run_crashed event.
+
+        Returns the event's data, as recorded (`duration_ms` only when given).
+        """
         ts = to_iso(at)
-        event = _RUN_END_EVENTS.get(status, EventType.RUN_COMPLETED)
-        data = {"status": str(status), "exit_code": exit_code, "error": error}
+        event = run_end_event(status)
+        data: dict[str, Any] = {"status": str(status), "exit_code": exit_code, "error": error}
+        if duration_ms is not None:
+            data["duration_ms"] = duration_ms
         self._record(
             (sql.FINISH_RUN, (str(status), ts, ts, error, exit_code, run_id)),
             self._event_op(run_id, event, ts, data=data),
         )
+        return data
 
     def cancel_handled(self, *, request_id: int, at: float) -> None:
         """Mark a cancel request as acted upon, so it is not returned again."""

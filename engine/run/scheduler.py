@@ -3,27 +3,24 @@
 Scheduling is event-driven: a finished step decrements a counter on each dependent, and a dependent
 whose counter reaches zero is decided (run, skip or fail) at once, so the cost is linear in steps +
 edges. The scheduler is handed its collaborators: it does not know how a process is spawned (the
-`Executor`) or what SQL is (the `LedgerWriter`).
+`Executor`) or where a transition goes (the `Recorder`: the ledger and the display).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 from engine.executors.base import Executor
-from engine.ledger.writer import LedgerWriter
 from engine.plan.spec import GROUPS, LoadedPlan, OnFailure, Step
 from engine.run.attempts import AttemptIO
 from engine.run.environment import EnvironmentBuilder
+from engine.run.recorder import Recorder
 from engine.run.retry import retry_delay, retry_reason, should_retry
 from engine.run.slots import Slots
 from engine.run.state import RunSettings, StepRun, judge, judge_run
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
-
-Emit = Callable[[EventType, str | None, int | None, dict[str, object]], None]
 
 
 class Scheduler:
@@ -34,21 +31,19 @@ class Scheduler:
         loaded: LoadedPlan,
         settings: RunSettings,
         *,
-        writer: LedgerWriter,
+        recorder: Recorder,
         executor: Executor,
         environment: EnvironmentBuilder,
         caller_env: dict[str, str],
-        emit: Emit,
     ) -> None:
         self._loaded = loaded
         self._plan = loaded.plan
         self._settings = settings
         self._run_id = settings.run_id
-        self._writer = writer
+        self._recorder = recorder
         self._executor = executor
         self._environment = environment
         self._caller_env = caller_env
-        self._emit = emit
         self._slots = Slots(settings.max_concurrency)
         self._steps: dict[str, StepRun] = {}
         self._views: dict[str, dict[str, object]] = {}  # what conditions see, by step id
@@ -134,22 +129,14 @@ class Scheduler:
         """Mark in the event stream where a hook list begins, and which outcome called for it."""
         steps: list[Step] = getattr(self._plan, group)
         if steps and not self._killing:
-            self._writer.event(
-                run_id=self._run_id, type=EventType.HOOKS_STARTED, at=time.time(),
+            self._recorder.event(
+                EventType.HOOKS_STARTED,
                 data={"hooks": group, "run_status": str(status), "steps_total": len(steps)},
-            )  # fmt: skip
+            )
 
     def _skip_group(self, group: str, reason: str) -> None:
-        now = time.time()
         for step in getattr(self._plan, group):
-            self._writer.step_finished(
-                run_id=self._run_id,
-                step_id=step.id,
-                status=StepStatus.SKIPPED,
-                at=now,
-                event=EventType.STEP_SKIPPED,
-                reason=reason,
-            )
+            self._recorder.step_status(step.id, StepStatus.SKIPPED, EventType.STEP_SKIPPED, reason)
 
     async def _run_group(self, group: str) -> None:
         steps: list[Step] = getattr(self._plan, group)
@@ -200,9 +187,7 @@ class Scheduler:
             run.outputs = dict(reused)
             self._io.add_outputs(run.id, run.outputs)
             if reused:  # copied, so the resumed run's outputs are complete on their own
-                self._writer.record_outputs(
-                    run_id=self._run_id, step_id=run.id, attempt=0, outputs=run.outputs
-                )
+                self._recorder.outputs(run.id, 0, run.outputs)
             reason = f"reused from run {self._settings.resumed_from}"
             self._finish(run, StepStatus.REUSED, EventType.STEP_REUSED, reason, ok=True)
             return
@@ -217,8 +202,7 @@ class Scheduler:
         elif not self._conditions_allow(run):
             return
         run.status = StepStatus.READY
-        self._writer.step_ready(run_id=self._run_id, step_id=run.id, at=time.time())
-        self._emit(EventType.STEP_READY, run.id, None, {})
+        self._recorder.step_ready(run.id)
         self._slots.request(lambda: self._spawn(self._execute(run)))
 
     def _conditions_allow(self, run: StepRun) -> bool:
@@ -237,10 +221,9 @@ class Scheduler:
         if decision is Decision.FAIL:
             message = reason or "condition could not be evaluated"
             run.attempt += 1
-            self._writer.attempt_not_started(
-                run_id=self._run_id, step_id=run.id, attempt=run.attempt, at=time.time(),
-                error_code=ErrorCode.CONDITION_ERROR, message=message,
-            )  # fmt: skip
+            self._recorder.attempt_not_started(
+                run.id, run.attempt, error_code=ErrorCode.CONDITION_ERROR, message=message
+            )
             self._fail(run, message)
         else:
             ok = decision is Decision.SKIP  # skipped by its own condition: dependents go on
@@ -299,15 +282,10 @@ class Scheduler:
                 handle = await self._executor.launch(spec)
                 run.handle, run.status = handle, StepStatus.RUNNING
                 log_path = str(spec.log_path)
-                self._writer.attempt_started(
-                    run_id=self._run_id, step_id=run.id, attempt=attempt, at=time.time(),
-                    pid=handle.pid, log_path=log_path, retry_reason=retry_note, delay_sec=delay,
+                self._recorder.attempt_started(
+                    run.id, attempt, pid=handle.pid, log_path=log_path, retry_reason=retry_note,
+                    delay_sec=delay,
                 )  # fmt: skip
-                started: dict[str, object] = {"pid": handle.pid, "log_path": log_path}
-                if retry_note is not None:  # the data the writer records with the event
-                    started["retry_reason"] = retry_note
-                    started["delay_ms"] = None if delay is None else round(delay * 1000)
-                self._emit(EventType.STEP_STARTED, run.id, attempt, started)
                 if self._stop_reason is not None and self._may_start(run) is not None:
                     self._spawn(handle.terminate(self._plan.globals.kill_grace_sec))
                 result = await handle.wait()
@@ -320,10 +298,7 @@ class Scheduler:
             if status is AttemptStatus.SUCCEEDED:
                 collected = self._io.collect(run.step, attempt)
                 if collected.outputs:
-                    self._writer.record_outputs(
-                        run_id=self._run_id, step_id=run.id, attempt=attempt,
-                        outputs=collected.outputs,
-                    )  # fmt: skip
+                    self._recorder.outputs(run.id, attempt, collected.outputs)
                 if collected.error is None:
                     run.outputs = collected.outputs
                 else:
@@ -334,10 +309,10 @@ class Scheduler:
                     )
             else:
                 self._io.discard(run.id, attempt)
-            self._writer.attempt_finished(
-                run_id=self._run_id, step_id=run.id, attempt=attempt, at=result.finished_at,
-                status=status, error_code=error, exit_code=result.exit_code, signal=result.signal,
-                output_tail=result.output_tail, message=message,
+            self._recorder.attempt_finished(
+                run.id, attempt, at=result.finished_at, status=status, error_code=error,
+                exit_code=result.exit_code, signal=result.signal, output_tail=result.output_tail,
+                message=message,
             )  # fmt: skip
             if error is ErrorCode.TIMEOUT:
                 self._record_event(
@@ -378,11 +353,9 @@ class Scheduler:
                     "attempt": attempt, "next_attempt": attempt + 1, "delay_sec": round(delay, 3),
                     "status": str(StepStatus.RETRYING), "reason": retry_note,
                 }  # fmt: skip
-                self._writer.step_finished(
-                    run_id=self._run_id, step_id=run.id, status=StepStatus.RETRYING, at=time.time(),
-                    event=EventType.STEP_RETRY, reason=retry_note, data=retry_data,
-                )  # fmt: skip
-                self._emit(EventType.STEP_RETRY, run.id, None, retry_data)
+                self._recorder.step_status(
+                    run.id, StepStatus.RETRYING, EventType.STEP_RETRY, retry_note, retry_data
+                )
                 await self._sleep(run, delay)
                 await self._slots.acquire()
                 continue
@@ -408,15 +381,7 @@ class Scheduler:
     def _record_event(
         self, event: EventType, run: StepRun, attempt: int | None, data: dict[str, object]
     ) -> None:
-        self._writer.event(
-            run_id=self._run_id,
-            type=event,
-            at=time.time(),
-            step_id=run.id,
-            attempt=attempt,
-            data=data,
-        )
-        self._emit(event, run.id, attempt, data)
+        self._recorder.event(event, run.id, attempt, data)
 
     def _fail(self, run: StepRun, reason: str) -> None:
         self._finish(run, StepStatus.FAILED, EventType.STEP_FAILED, reason, counts_as_failure=True)
@@ -443,11 +408,7 @@ class Scheduler:
         data["status"] = str(status)
         if reason is not None:
             data["reason"] = reason
-        self._writer.step_finished(
-            run_id=self._run_id, step_id=run.id, status=status, at=time.time(), event=event,
-            reason=reason, data=data,
-        )  # fmt: skip
-        self._emit(event, run.id, None, data)  # as recorded: a step event, not an attempt's
+        self._recorder.step_status(run.id, status, event, reason, data)
         if run.standby and run.primary is None:
             return  # a fallback that was never needed
         fallback = run.step.fallback

@@ -26,6 +26,7 @@ from engine.ledger.writer import LedgerWriter
 from engine.plan.spec import LoadedPlan
 from engine.progress import Reporter
 from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
+from engine.run.recorder import Recorder
 from engine.run.scheduler import Scheduler
 from engine.run.secret_checks import check_secret_values
 from engine.run.slots import concurrency_limit
@@ -106,8 +107,12 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             await asyncio.to_thread(reconcile_path, request.ledger_path)
         if early := signals.arrived():
             raise signals.Interrupted(early[0])
-        writer.create_run(
-            run_id=run_id, plan_hash=loaded.hash, plan_name=plan.name, plan_version=plan.version,
+        # Every transition goes through the recorder, which hands the display exactly what the
+        # ledger gets: the display starts before the run's first event.
+        reporter.start(run_id, plan.name, len(plan.steps))
+        recorder = Recorder(writer, run_id, [reporter.emit])
+        recorder.run_created(
+            plan_hash=loaded.hash, plan_name=plan.name, plan_version=plan.version,
             plan_json=loaded.canonical_json(), plan_path=str(Path(loaded.source).resolve()),
             vars=loaded.vars, step_ids=[s.id for s in plan.steps],
             hook_ids=[s.id for group in plan.hooks.values() for s in group],
@@ -126,35 +131,35 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
         # An `engine run` process has no children but its steps: it may adopt their orphans.
         executor = LocalExecutor(exit_watch=exit_watch, adopt_orphans=True)
         scheduler = Scheduler(
-            loaded, settings, writer=writer, executor=executor, environment=environment,
-            caller_env=caller, emit=reporter.emit,
+            loaded, settings, recorder=recorder, executor=executor, environment=environment,
+            caller_env=caller,
         )  # fmt: skip
-        writer.run_started(run_id=run_id, at=time.time())
+        recorder.run_started(plan_name=plan.name, steps_total=len(plan.steps))
         # The run row must be on disk before any step can exist: after a kill -9, recovery finds
         # a run's processes through it (engine.processes.leftovers), attempt rows or not.
         await writer.flush()
         for step_id, why in request.rerun_reasons.items():
-            writer.event(
-                run_id=run_id, type=EventType.STEP_RERUN, at=time.time(), step_id=step_id,
-                data={"reason": why, "resumed_from": request.resumed_from},
+            recorder.event(
+                EventType.STEP_RERUN, step_id, None,
+                {"reason": why, "resumed_from": request.resumed_from},
             )  # fmt: skip
-        reporter.start(run_id, plan.name, len(plan.steps))
         received: list[int] = []
         with (
             _signals_handled(scheduler, received),
             _run_timeout(scheduler, plan.globals.timeout_sec),
         ):
-            poller = asyncio.ensure_future(_poll_cancel_requests(writer, scheduler, run_id))
+            poller = asyncio.ensure_future(_poll_cancel_requests(recorder, scheduler))
             try:
                 status, error = await scheduler.run()
             finally:
                 poller.cancel()
                 executor.close()
         exit_code = _exit_code(status, received)
-        writer.run_finished(
-            run_id=run_id, status=status, at=time.time(), error=error, exit_code=int(exit_code)
+        outcome = recorder.run_finished(
+            status=status, error=error, exit_code=int(exit_code), started=started
         )
         await writer.flush()
+        recorder.publish(outcome)  # once committed: the last `--json` line is in the ledger
     finally:
         shutil.rmtree(outputs_dir, ignore_errors=True)
         await writer.close()
@@ -215,15 +220,15 @@ class _run_timeout:
             self._handle.cancel()
 
 
-async def _poll_cancel_requests(writer: LedgerWriter, scheduler: Scheduler, run_id: str) -> None:
+async def _poll_cancel_requests(recorder: Recorder, scheduler: Scheduler) -> None:
     """Act on `engine cancel` requests (from any terminal or the dashboard) within a second."""
     while True:
         await asyncio.sleep(CANCEL_POLL_SEC)
-        for request in await writer.pending_cancel_requests(run_id):
+        for request in await recorder.writer.pending_cancel_requests(recorder.run_id):
+            recorder.cancel_seen(request)
             if request.step_id is None:
                 scheduler.stop(
                     f"canceled by {request.requested_by or 'request'}", RunStatus.CANCELED
                 )
             else:
                 scheduler.cancel_step(request.step_id)
-            writer.cancel_handled(request_id=request.id, at=time.time())

@@ -32,7 +32,7 @@ def test_json_prints_one_object_per_line(engine: Engine) -> None:
     run_id = engine.last_run().id
     assert {record["run_id"] for record in records} == {run_id}
     types = [record["type"] for record in records]
-    assert types[0] == "run_started" and types[-1] == "run_completed"
+    assert types[:2] == ["run_created", "run_started"] and types[-1] == "run_completed"
     assert ("a", "step_succeeded") in {(r.get("step_id"), r["type"]) for r in records}
     assert ("b", "step_failed") in {(r.get("step_id"), r["type"]) for r in records}
     assert records[-1]["data"]["status"] == "failed"

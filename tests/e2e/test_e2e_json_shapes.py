@@ -66,9 +66,9 @@ def test_run_json_lines_are_events_in_the_documented_order(
     assert {line["run_id"] for line in lines} == {run_id}
     assert all(line["id"] is None for line in lines)
     types = [line["type"] for line in lines]
-    assert types[0] == "run_started" and types[-1] == "run_completed"
-    assert all(t.startswith("step_") for t in types[1:-1])
-    assert lines[0]["data"] == {"plan_name": "plan1", "steps_total": 3}
+    assert types[:2] == ["run_created", "run_started"] and types[-1] == "run_completed"
+    assert all(t.startswith("step_") or t == "hooks_started" for t in types[2:-1])
+    assert lines[1]["data"] == {"plan_name": "plan1", "steps_total": 3}
     outcome = lines[-1]["data"]
     assert outcome["status"] == "partial" and outcome["exit_code"] == 1
     assert isinstance(outcome["duration_ms"], int)

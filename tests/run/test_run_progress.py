@@ -12,15 +12,26 @@ from rich.console import Console
 
 from engine.live import LiveReporter, eta_text
 from engine.progress import JsonReporter, PlainReporter, Reporter, make_reporter
+from engine.run.recorder import RecordedEvent
 from engine.states import EventType, RunStatus
+
+
+def _event(
+    type: EventType, step_id: str | None, attempt: int | None, data: dict[str, Any]
+) -> RecordedEvent:
+    return RecordedEvent("run1", type, 1_700_000_000.0, step_id, attempt, data)
 
 
 def drive(reporter: JsonReporter | PlainReporter) -> None:
     reporter.start("run1", "plan", 2)
-    reporter.emit(EventType.STEP_READY, "a", None, {})
-    reporter.emit(EventType.STEP_STARTED, "a", 1, {"pid": 5})
-    reporter.emit(EventType.STEP_RETRY, "a", 1, {"reason": "exit code 3", "delay_sec": 0.5})
-    reporter.emit(EventType.STEP_FAILED, "a", 2, {"reason": "exit code 3", "attempts": 2})
+    data = {"plan_name": "plan", "steps_total": 2}
+    reporter.emit(_event(EventType.RUN_STARTED, None, None, data))
+    reporter.emit(_event(EventType.STEP_READY, "a", None, {}))
+    reporter.emit(_event(EventType.STEP_STARTED, "a", 1, {"pid": 5}))
+    reporter.emit(_event(EventType.STEP_RETRY, "a", 1, {"reason": "exit code 3", "delay_sec": 0.5}))
+    reporter.emit(_event(EventType.STEP_FAILED, "a", 2, {"reason": "exit code 3", "attempts": 2}))
+    outcome = {"status": "failed", "exit_code": 1, "error": 'step "a" failed', "duration_ms": 1500}
+    reporter.emit(_event(EventType.RUN_COMPLETED, None, None, outcome))
     reporter.finish(RunStatus.FAILED, 'step "a" failed', 1.5, 1)
 
 
@@ -72,9 +83,9 @@ def _failing_log(tmp_path: Path, lines: int = 15) -> str:
 
 def _fail(reporter: Reporter, log_path: str) -> None:
     reporter.start("run1", "plan", 2)
-    reporter.emit(EventType.STEP_STARTED, "b", 1, {"pid": 5, "log_path": log_path})
+    reporter.emit(_event(EventType.STEP_STARTED, "b", 1, {"pid": 5, "log_path": log_path}))
     data = {"attempts": 1, "exit_code": 2, "status": "failed", "reason": "exit code 2"}
-    reporter.emit(EventType.STEP_FAILED, "b", None, data)
+    reporter.emit(_event(EventType.STEP_FAILED, "b", None, data))
 
 
 def test_plain_shows_a_failed_steps_last_lines_and_how_to_see_the_rest(tmp_path: Path) -> None:
@@ -125,7 +136,7 @@ def test_live_counts_hooks_apart_and_skipped_steps() -> None:
         ("b", EventType.STEP_SKIPPED),
         ("tidy", EventType.STEP_SUCCEEDED),
     ):
-        reporter.emit(event, step_id, None, {})
+        reporter.emit(_event(event, step_id, None, {}))
     assert reporter.counts_text() == "2/2 steps · 1 skipped · 1/1 hook"
     reporter.close()
     assert "2/2 steps · 1 skipped · 1/1 hook" in out.getvalue()
