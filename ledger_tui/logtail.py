@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+
+from engine.ledger.location import recorded_log_path
 
 INITIAL_TAIL_BYTES = 256 * 1024  # on opening a log, show only its end
 MAX_READ_BYTES = 1024 * 1024  # per poll, so a step printing gigabytes cannot stall the dashboard
@@ -70,11 +71,5 @@ class LogTail:
         return (line,)
 
 
-def resolve_log_path(log_path: str | None, ledger_path: Path) -> str | None:
-    """Return the log file to read: as recorded, or relative to the ledger's project directory."""
-    if log_path is None:
-        return None
-    path = Path(log_path)
-    if path.is_absolute():
-        return str(path)
-    return str(ledger_path.parent.parent / path)
+# The one resolver of a recorded log path (engine.ledger.location), shared with `engine logs`.
+resolve_log_path = recorded_log_path

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from engine.errors import UserError
+from engine.ledger.location import recorded_log_path
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Attempt, Event, Output, RunDetail, RunSummary, Stats, StepState
 from engine.states import EventType, StepStatus
 from ledger_tui.format import owner_gone_note
 from ledger_tui.history import HistoryPage, read_head, read_history, read_typical
-from ledger_tui.logtail import LogChunk, LogTail, resolve_log_path
+from ledger_tui.logtail import LogChunk, LogTail
 
 Params = TypeVar("Params")
 Result = TypeVar("Result")
@@ -193,7 +194,7 @@ class RunQuery(Query["str | None", RunPayload]):
         else:
             rows = replace(rows, events=())  # only the log can have grown; events were shown
         latest = rows.last_attempt(rows.step_id)
-        path = resolve_log_path(latest.log_path if latest else None, self._ledger_path)
+        path = recorded_log_path(latest.log_path if latest else None, self._ledger_path)
         chunk = self._log.read(path)
         self._log_live = latest is not None and latest.finished_at is None
         if not self._log_live and not chunk.missing:

@@ -13,6 +13,7 @@ import click
 from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import note, open_ledger, recover
 from engine.errors import UserError
+from engine.ledger.location import recorded_log_path
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Attempt
 from engine.states import AttemptStatus, ErrorCode, ExitCode
@@ -86,11 +87,8 @@ def _find_attempt(
 
 
 def _log_file(reader: LedgerReader, attempt: Attempt) -> Path | None:
-    if attempt.log_path is None:
-        return None
-    path = Path(attempt.log_path)
-    # A relative path was recorded relative to the directory holding .ledger/.
-    return path if path.is_absolute() else reader.path.parent.parent / path
+    path = recorded_log_path(attempt.log_path, reader.path)
+    return None if path is None else Path(path)
 
 
 def _follow(reader: LedgerReader, attempt: Attempt, path: Path | None, as_json: bool) -> None:

@@ -67,6 +67,26 @@ def logs_dir(ledger_path: Path) -> Path:
     return beside_ledger(ledger_path, "logs")
 
 
+def run_logs_dir(ledger_path: Path, run_id: str) -> Path:
+    """Return the directory a run's step logs are written to."""
+    return logs_dir(ledger_path) / run_id
+
+
+def attempt_log_name(step_id: str, attempt: int) -> str:
+    """Return the file name of one attempt's log in its run's log directory."""
+    return f"{step_id}.{attempt}.log"
+
+
+def recorded_log_path(log_path: str | None, ledger_path: Path) -> str | None:
+    """Return the file an attempt's recorded `log_path` names, for every reader of logs.
+
+    Absolute as recorded; a relative one is relative to the directory holding `.ledger/`.
+    """
+    if log_path is None or os.path.isabs(log_path):
+        return log_path
+    return str(ledger_path.parent.parent / log_path)
+
+
 def beside_ledger(ledger_path: Path, kind: str) -> Path:
     """Return the directory of one kind (`logs`, `scratch`) that belongs to this ledger file.
 

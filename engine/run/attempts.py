@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from engine.executors.base import LaunchSpec
+from engine.ledger.location import attempt_log_name
 from engine.masking import StreamMasker
 from engine.plan.spec import LoadedPlan, Step
 from engine.plan.variables import substitute_outputs
@@ -76,7 +77,7 @@ class AttemptIO:
             argv=("/bin/sh", "-c", command, step.id, *args) if step.shell else (command, *args),
             cwd=cwd,
             env=self._environment.for_step(step, step_env, extra),
-            log_path=f"{self._logs_prefix}{step.id}.{attempt}.log",
+            log_path=self._logs_prefix + attempt_log_name(step.id, attempt),
             timeout_sec=timeout,
             kill_grace_sec=self._plan.globals.kill_grace_sec,
             mask_values=self._settings.mask_values,

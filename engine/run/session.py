@@ -19,7 +19,7 @@ from engine import signals
 from engine.executors.exits import choose_exit_watch
 from engine.executors.local import LocalExecutor
 from engine.ledger.ids import new_run_id
-from engine.ledger.location import logs_dir
+from engine.ledger.location import run_logs_dir
 from engine.ledger.owner import Owner
 from engine.ledger.scratch import create_run_scratch
 from engine.ledger.writer import LedgerWriter
@@ -121,7 +121,7 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
         settings = RunSettings(
             run_id=run_id,
             max_concurrency=concurrency_limit(request.loaded, request.max_concurrency),
-            logs_dir=logs_dir(request.ledger_path) / run_id,
+            logs_dir=run_logs_dir(request.ledger_path, run_id),
             outputs_dir=outputs_dir,
             mask_values=secret_values,
             reused=request.reused,

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from engine.ledger.ids import ALPHABET, RUN_ID_LENGTH, new_run_id
-from engine.ledger.location import logs_dir, resolve_ledger_path
+from engine.ledger.location import (
+    attempt_log_name,
+    logs_dir,
+    recorded_log_path,
+    resolve_ledger_path,
+    run_logs_dir,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -53,3 +59,13 @@ def test_run_ids_are_short_sortable_and_unique() -> None:
     assert ids == sorted(ids)
     assert all(len(i) == RUN_ID_LENGTH == 13 and set(i) <= set(ALPHABET) for i in ids)
     assert new_run_id(time.time() - 3600) < ids[0] < new_run_id(time.time() + 3600)
+
+
+def test_a_log_path_is_named_and_resolved_by_one_rule(tmp_path: Path) -> None:
+    """What `engine run` records is what `engine logs` and the dashboard open."""
+    ledger = tmp_path / ".ledger" / "framework.db"
+    written = str(run_logs_dir(ledger, "r1") / attempt_log_name("build", 2))
+    assert written == str(tmp_path / ".ledger" / "logs" / "r1" / "build.2.log")
+    assert recorded_log_path(written, ledger) == written
+    assert recorded_log_path(".ledger/logs/r1/build.2.log", ledger) == written  # older, relative
+    assert recorded_log_path(None, ledger) is None
