@@ -13,6 +13,7 @@ from rich.table import Column
 from rich.text import Text
 
 from engine.humanize import duration
+from engine.palette import terminal_style
 from engine.progress import FailureLogs, attempt_number
 from engine.states import EventType, RunStatus
 
@@ -20,11 +21,14 @@ if TYPE_CHECKING:
     from engine.run.recorder import RecordedEvent
 
 _FINAL = {
-    EventType.STEP_SUCCEEDED: "green",
-    EventType.STEP_FAILED: "red",
-    EventType.STEP_SKIPPED: "dim",
-    EventType.STEP_CANCELED: "yellow",
-    EventType.STEP_REUSED: "green",
+    event: terminal_style(event.removeprefix("step_"))
+    for event in (
+        EventType.STEP_SUCCEEDED,
+        EventType.STEP_FAILED,
+        EventType.STEP_SKIPPED,
+        EventType.STEP_CANCELED,
+        EventType.STEP_REUSED,
+    )
 }
 
 
@@ -162,7 +166,7 @@ class LiveReporter:
         self, status: RunStatus, error: str | None, elapsed: float, exit_code: int | None = None
     ) -> None:
         self._live.stop()
-        style = "green" if status is RunStatus.SUCCEEDED else "red"
+        style = terminal_style(status)
         text = Text(f"run {self._run_id} ")
         text.append(str(status), style=style)
         text.append(f" in {elapsed:.2f}s" + (f": {error}" if error else ""))

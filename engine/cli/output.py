@@ -22,25 +22,12 @@ from engine.ledger.json_shapes import jsonable as jsonable
 from engine.ledger.location import resolve_ledger_path
 from engine.ledger.reader import LedgerReader
 from engine.ledger.recovery import reconcile
+from engine.palette import terminal_style
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 ID_COLUMNS = frozenset({"RUN"})
-STATUS_STYLES = {
-    "succeeded": "green",
-    "reused": "green",
-    "running": "cyan",
-    "ready": "cyan",
-    "retrying": "yellow",
-    "partial": "yellow",
-    "failed": "red",
-    "crashed": "red",
-    "abandoned": "red",
-    "canceled": "magenta",
-    "skipped": "dim",
-    "pending": "dim",
-}
 
 
 def open_ledger(explicit: str | None) -> LedgerReader:
@@ -122,7 +109,7 @@ def print_table(
 
 def status_text(status: str) -> Text:
     """A status word, coloured on a terminal (NO_COLOR is honoured by rich)."""
-    return Text(status, style=STATUS_STYLES.get(status, ""))
+    return Text(status, style=terminal_style(status))
 
 
 def percent(rate: float | None) -> str:

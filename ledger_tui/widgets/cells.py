@@ -9,23 +9,11 @@ from rich.text import Text
 from textual.color import Color, ColorParseError
 
 from engine.ledger.records import Event
+from engine.palette import STATUS_ROLE
 from ledger_tui import format as fmt
 
-# Which theme variable colours each status; anything else uses the plain foreground.
-STATUS_VARIABLE = {
-    "succeeded": "success",
-    "failed": "error",
-    "crashed": "error",
-    "abandoned": "error",
-    "partial": "warning",
-    "canceled": "warning",
-    "retrying": "warning",
-    "running": "accent",
-    "ready": "primary",
-    "pending": "foreground-muted",
-    "skipped": "foreground-muted",
-    "reused": "foreground-muted",
-}
+# Which theme variable colours each status (engine.palette); anything else is the plain foreground.
+STATUS_VARIABLE = {status: str(role) for status, role in STATUS_ROLE.items()}
 
 STATUS_ICON = {
     "succeeded": "✔",
