@@ -41,15 +41,16 @@ def synchronous_setting(explicit: Synchronous | None = None) -> Synchronous:
 
 def ledger_error(exc: sqlite3.Error, path: Path) -> LedgerError:
     """Return the one-sentence LedgerError that explains `exc` on the ledger at `path`."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
+    primary = _primary_code(exc)
     if primary == _SQLITE_FULL:
         message = f"The disk holding the ledger {path} is full; free some space and retry."
     elif primary == _SQLITE_NOTADB:
         message = f"{path} is not an SQLite database, so it cannot be a ledger."
     elif primary == _SQLITE_CORRUPT:
         message = f"The ledger {path} is corrupt ({exc}); restore it from a copy or move it away."
-    elif primary == _SQLITE_READONLY or (primary == _SQLITE_CANTOPEN and path.exists()):
+    elif (primary == _SQLITE_READONLY or (primary == _SQLITE_CANTOPEN and path.exists())) and (
+        not _writable(path)
+    ):
         message = (
             f"The ledger {path} can be read but not written by this user (the file or its "
             "directory is read-only); reading commands work, this one needs write access."
@@ -89,10 +90,22 @@ def _refuse_non_file(path: Path) -> None:
         raise LedgerError(f"{path} is {kind}, not a ledger file.")
 
 
-def _has_no_wal(path: Path) -> bool:
+def _writable(path: Path) -> bool:
+    """Tell whether this user may write the ledger file and create its -wal/-shm/-journal files."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def _snapshot_is_whole(path: Path) -> bool:
+    """Tell whether the file alone holds every commit: no -wal with frames, no hot -journal."""
     wal = path.with_name(path.name + "-wal")
+    journal = path.with_name(path.name + "-journal")
     try:
-        return wal.stat().st_size == 0
+        if wal.stat().st_size:
+            return False
+    except FileNotFoundError:
+        pass
+    try:
+        return journal.stat().st_size == 0
     except FileNotFoundError:
         return True
 
@@ -140,8 +153,11 @@ def connect_writable(
 def connect_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
     """Open an existing ledger read-only and check that this engine understands its schema.
 
-    A ledger in a directory this user cannot write has no `-shm` file SQLite can create, so
-    it is read as an immutable snapshot, as long as no `-wal` file holds commits it would miss.
+    A writer killed mid-write can leave what only a writing connection may repair (a hot
+    rollback journal from the ledger's creation, a WAL index to rebuild): where this user may
+    write, one writing connection repairs it and the read is retried. A ledger in a directory
+    this user cannot write is read as an immutable snapshot, as long as no `-wal` file holds
+    commits it would miss and no `-journal` says the file is torn.
     """
     _refuse_non_file(path)
     if not path.exists():
@@ -149,12 +165,38 @@ def connect_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.C
     try:
         return _open_readonly(path, check_same_thread, immutable=False)
     except LedgerError as error:
-        cause = error.__cause__
-        code = getattr(cause, "sqlite_errorcode", None)
-        primary = code & 0xFF if isinstance(code, int) else None
-        if primary not in (_SQLITE_CANTOPEN, _SQLITE_READONLY) or not _has_no_wal(path):
+        if _primary_code(error.__cause__) not in (_SQLITE_CANTOPEN, _SQLITE_READONLY):
+            raise
+        if _writable(path):
+            _repair(path)
+            return _open_readonly(path, check_same_thread, immutable=False)
+        if not _snapshot_is_whole(path):
             raise
         return _open_readonly(path, check_same_thread, immutable=True)
+
+
+def _primary_code(exc: BaseException | None) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _repair(path: Path) -> None:
+    """Let SQLite roll back a hot journal or rebuild the WAL index, which a read-only open cannot.
+
+    Reading the schema through a writing connection does it; nothing is written otherwise.
+    """
+    with translate_errors(path):
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=rw",
+            uri=True,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+        finally:
+            conn.close()
 
 
 def _open_readonly(path: Path, check_same_thread: bool, *, immutable: bool) -> sqlite3.Connection:
