@@ -19,7 +19,7 @@ from engine.plan.expressions import (
     parse_expression,
 )
 from engine.plan.spec import Step
-from engine.run.state import StepRun
+from engine.run.state import ScheduledStep
 
 
 class Decision(Enum):
@@ -36,8 +36,8 @@ def parse(step: Step) -> tuple[Expression | None, tuple[Expression, ...]]:
 
 
 def decide(
-    run: StepRun,
-    blocker: Callable[[StepRun], str | None],
+    step: ScheduledStep,
+    blocker: Callable[[ScheduledStep], str | None],
     *,
     views: Mapping[str, Mapping[str, object]],
     variables: Mapping[str, str],
@@ -47,24 +47,24 @@ def decide(
     canceled: bool,
 ) -> tuple[Decision, str | None]:
     """GitHub's rule: a condition without a status function also needs its dependencies' success."""
-    condition = run.condition
+    condition = step.condition
     context = EvalContext(
         steps=views,
-        dependencies=tuple(run.step.depends_on),
+        dependencies=tuple(step.spec.depends_on),
         vars=variables,
         env=env,
         run={"id": run_id, "status": run_status},
         canceled=canceled,
-        in_hook=run.group != "steps",
+        in_hook=step.group != "steps",
     )
     try:
         if condition is None or not condition.uses_status_function:
-            reason = blocker(run)
+            reason = blocker(step)
             if reason is not None:
                 return Decision.BLOCKED, reason
         if condition is not None and not is_truthy(evaluate(condition, context)):
             return Decision.SKIP, f"condition was false: {condition.source}"
-        for expression in run.skip_ifs:
+        for expression in step.skip_ifs:
             if is_truthy(evaluate(expression, context)):
                 return Decision.SKIP, f"skip_if was true: {expression.source}"
     except ExpressionError as error:

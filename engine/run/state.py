@@ -18,10 +18,10 @@ if TYPE_CHECKING:  # the condition language is imported only by plans that use i
 
 
 @dataclass(eq=False)
-class StepRun:
+class ScheduledStep:
     """A step within one run: its progress through the DAG and what its dependents may read."""
 
-    step: Step
+    spec: Step  # as the plan gives it
     group: str
     waiting: int  # dependencies not yet final
     condition: Expression | None = None
@@ -34,20 +34,20 @@ class StepRun:
     handle: AttemptHandle | None = None
     cancel_requested: bool = False
     standby: bool = False  # a fallback that runs only when its primary fails
-    primary: StepRun | None = None  # set on a fallback once it stands in
+    primary: ScheduledStep | None = None  # set on a fallback once it stands in
     wake: asyncio.Event | None = None  # set while sleeping out a retry delay
 
     @property
     def id(self) -> str:
-        return self.step.id
+        return self.spec.id
 
     @property
     def policy(self) -> OnFailure:
-        return (self.primary or self).step.on_failure
+        return (self.primary or self).spec.on_failure
 
     @property
     def critical(self) -> bool:
-        return (self.primary or self).step.critical
+        return (self.primary or self).spec.critical
 
     def view(self) -> dict[str, Any]:
         """What conditions see of this step (docs/conditions.md, "What the names hold")."""
@@ -92,7 +92,7 @@ ERROR_NAMES_MAX = 5  # runs.error stays one readable sentence; `engine show` lis
 def judge_run(
     stop_outcome: RunStatus | None,
     stop_reason: str | None,
-    failed: list[tuple[StepRun, StepStatus]],
+    failed: list[tuple[ScheduledStep, StepStatus]],
 ) -> tuple[RunStatus, str | None]:
     """The run's outcome (docs/plans.md, "Failure policies") once its steps are final: a stop
     decides it (cancel, abort, timeout); else a failed critical or `abort` step fails it, and any
@@ -101,14 +101,14 @@ def judge_run(
     if stop_outcome is not None:
         return stop_outcome, stop_reason
     fatal = [
-        run
-        for run, status in failed
-        if run.step.critical or (status is StepStatus.FAILED and run.policy is OnFailure.ABORT)
+        step
+        for step, status in failed
+        if step.spec.critical or (status is StepStatus.FAILED and step.policy is OnFailure.ABORT)
     ]
     if fatal:
         return RunStatus.FAILED, f'step "{fatal[0].id}" failed'
     if failed:
-        names = ", ".join(f'"{run.id}"' for run, _ in failed[:ERROR_NAMES_MAX])
+        names = ", ".join(f'"{step.id}"' for step, _ in failed[:ERROR_NAMES_MAX])
         more = len(failed) - ERROR_NAMES_MAX
         return RunStatus.PARTIAL, f"steps failed: {names}" + (
             f" and {more} more" if more > 0 else ""

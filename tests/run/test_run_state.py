@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.executors.base import AttemptResult
 from engine.plan.model import Step
-from engine.run.state import StepRun, judge, judge_run
+from engine.run.state import ScheduledStep, judge, judge_run
 from engine.states import AttemptStatus, ErrorCode, RunStatus, StepStatus
 
 STEP = Step.model_validate({"id": "s", "command": "true", "success_exit_codes": [0, 3]})
@@ -45,14 +45,14 @@ def test_a_timeout_wins_over_the_cancel_and_signal_it_caused() -> None:
 
 
 def test_the_view_carries_ok_for_success() -> None:
-    run = StepRun(step=STEP, group="steps", waiting=0)
+    run = ScheduledStep(spec=STEP, group="steps", waiting=0)
     run.status, run.ok, run.exit_code = StepStatus.SKIPPED, False, None
     assert run.view() == {"status": "skipped", "exit_code": None, "outputs": {}, "ok": False}
 
 
-def failed_step(step_id: str, **fields: Any) -> StepRun:
+def failed_step(step_id: str, **fields: Any) -> ScheduledStep:
     step = Step.model_validate({"id": step_id, "command": "false", **fields})
-    return StepRun(step=step, group="steps", waiting=0)
+    return ScheduledStep(spec=step, group="steps", waiting=0)
 
 
 def test_run_outcomes() -> None:
