@@ -18,7 +18,6 @@ from ledger_tui.commands import RunJumpProvider
 from ledger_tui.context import ScreenContext
 from ledger_tui.messages import Loaded, Notice, OpenRun, RunHighlighted, ScreenShown
 from ledger_tui.poller import Poller
-from ledger_tui.queries import WINDOWS
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.screens.events import EventsScreen
 from ledger_tui.screens.run_detail import RunDetailScreen
@@ -193,20 +192,6 @@ class LedgerApp(App[None]):
         yield SystemCommand(
             "Stats view", "Success rates and durations (4)", lambda: self.action_view("stats")
         )
-        if isinstance(screen, RunsScreen | EventsScreen):
-            yield SystemCommand("Filter", "Filter this view (/)", screen.action_filter)
-            yield SystemCommand("Clear filter", "Show everything again", screen.action_clear_filter)
-        if isinstance(screen, RunDetailScreen):
-            yield SystemCommand(
-                "Cancel run", f"Ask the engine to cancel {screen.run_id}", screen.action_cancel_run
-            )
-            yield SystemCommand("Cancel step", "Cancel the chosen step", screen.action_cancel_step)
-            yield SystemCommand("Follow log", "Jump to the end of the log", screen.action_follow)
-        if isinstance(screen, StatsScreen):
-            for window in WINDOWS:
-                yield SystemCommand(
-                    f"Window {window}",
-                    f"Stats over the last {window}",
-                    lambda w=window: screen.action_window(w),
-                )
+        if isinstance(screen, LedgerScreen):
+            yield from screen.commands()  # only what makes sense on this screen
         yield from super().get_system_commands(screen)

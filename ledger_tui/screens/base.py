@@ -7,9 +7,10 @@ only one to touch its widgets.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Footer, Header, Static
@@ -28,6 +29,10 @@ class LedgerScreen(Screen[None]):
         self.ledger_query = ledger_query  # its state belongs to the poll thread
         self.loaded = False  # first data applied (tests and the bench wait for it)
         self._theme_subscribed = False
+
+    def commands(self) -> Iterable[SystemCommand]:
+        """This screen's entries in the command palette, after the views (extend per screen)."""
+        return ()
 
     def compose_header(self) -> ComposeResult:
         yield Header(icon="◆")

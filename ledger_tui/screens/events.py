@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
@@ -82,6 +83,10 @@ class EventsScreen(LedgerScreen):
             empty.update(f"No events match {self.filter_text!r} yet; esc clears the filter.")
         empty.display = table.row_count == 0
         table.display = table.row_count > 0
+
+    def commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("Filter", "Filter this view (/)", self.action_filter)
+        yield SystemCommand("Clear filter", "Show everything again", self.action_clear_filter)
 
     def action_filter(self) -> None:
         box = self.query_one("#events-filter", Input)

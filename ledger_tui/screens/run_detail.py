@@ -3,11 +3,12 @@ outputs and error; cancel the run or a step after a confirmation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
@@ -188,6 +189,13 @@ class RunDetailScreen(LedgerScreen):
     @on(DataTable.RowSelected, "#steps-table")
     def _step_selected(self) -> None:
         self.query_one(TabbedContent).active = "tab-log"
+
+    def commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand(
+            "Cancel run", f"Ask the engine to cancel {self.run_id}", self.action_cancel_run
+        )
+        yield SystemCommand("Cancel step", "Cancel the chosen step", self.action_cancel_step)
+        yield SystemCommand("Follow log", "Jump to the end of the log", self.action_follow)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
@@ -188,6 +189,10 @@ class RunsScreen(LedgerScreen):
         run_id = self.query_one(LiveTable).selected_key
         if run_id is not None:
             self.post_message(OpenRun(run_id))
+
+    def commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("Filter", "Filter this view (/)", self.action_filter)
+        yield SystemCommand("Clear filter", "Show everything again", self.action_clear_filter)
 
     def action_filter(self) -> None:
         box = self.query_one("#runs-filter", Input)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, Sparkline, Static
@@ -145,6 +145,14 @@ class StatsScreen(LedgerScreen):
         ):
             self.query_one(table_id, LiveTable).sync(
                 [(f"{s.plan_name}\0{s.step_id}", step_cells(s)) for s in steps]
+            )
+
+    def commands(self) -> Iterable[SystemCommand]:
+        for window in WINDOWS:
+            yield SystemCommand(
+                f"Window {window}",
+                f"Stats over the last {window}",
+                lambda w=window: self.action_window(w),
             )
 
     def action_window(self, window: str) -> None:

@@ -123,3 +123,24 @@ async def test_view_2_from_runs_opens_the_run_under_the_cursor(ledger: Path) -> 
         await until_loaded(pilot)
         assert isinstance(app.screen, RunDetailScreen)
         assert app.screen.run_id == FAILED_RUN
+
+
+async def test_the_palette_offers_only_the_current_screens_commands(ledger: Path) -> None:
+    app = make_app(ledger)
+
+    def titles() -> set[str]:
+        return {command.title for command in app.get_system_commands(app.screen)}
+
+    views = {"Runs view", "Events view", "Stats view"}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until_loaded(pilot)
+        assert {"Filter", "Clear filter"} | views <= titles()
+        assert not {"Cancel run", "Window 1h"} & titles()
+        await pilot.press("enter")
+        await until_loaded(pilot)
+        assert {"Cancel run", "Cancel step", "Follow log"} | views <= titles()
+        assert not {"Filter", "Window 1h"} & titles()
+        await pilot.press("4")
+        await until_loaded(pilot)
+        assert {"Window 1h", "Window 24h", "Window 7d"} | views <= titles()
+        assert not {"Filter", "Cancel run"} & titles()
