@@ -1,7 +1,7 @@
 """Ledger writer throughput: events/s through LedgerWriter, against raw sqlite3 in the same run.
 
 Each simulated step records what the scheduler records: step_ready, attempt_started,
-attempt_finished and step_finished (7 statements, 3 of them events), yielding to the event loop
+attempt_finished and step_status (7 statements, 3 of them events), yielding to the event loop
 between steps as a real scheduler does. Usage: python bench/bench_ledger.py [STEPS] [REPEATS]
 """
 
@@ -68,7 +68,7 @@ async def through_writer(path: Path, steps: int) -> tuple[float, int]:
                 output_tail="ok " * 60,
                 message=None,
             )
-            w.step_finished(
+            w.step_status(
                 run_id="bench",
                 step_id=step_id,
                 status=StepStatus.SUCCEEDED,

@@ -211,7 +211,7 @@ class LedgerWriter(GroupCommit):
         output_tail: str | None,
         message: str | None,
     ) -> None:
-        """Record how an attempt ended (the attempt row only; the step's fate is step_finished)."""
+        """Record how an attempt ended (the attempt row only; the step's fate is step_status)."""
         ts = to_iso(at)
         params = (
             str(status),
@@ -228,7 +228,7 @@ class LedgerWriter(GroupCommit):
         )
         self._record((sql.FINISH_ATTEMPT, params))
 
-    def step_finished(
+    def step_status(
         self,
         *,
         run_id: str,

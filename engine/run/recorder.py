@@ -191,7 +191,7 @@ class Recorder:
     ) -> None:
         """A step's new status with its event: an outcome, or `retrying` between attempts."""
         at = time.time()
-        payload = self.writer.step_finished(
+        payload = self.writer.step_status(
             run_id=self.run_id, step_id=step_id, status=status, at=at, event=event,
             reason=reason, data=data,
         )  # fmt: skip

@@ -142,7 +142,7 @@ def record_attempt(
     data = (
         {"attempt": attempt, "next_attempt": attempt + 1, "delay_sec": 0.5} if not final else None
     )
-    w.step_finished(
+    w.step_status(
         run_id=run_id, step_id=step, status=status, at=end, event=event, reason=reason, data=data
     )
     return end
@@ -179,7 +179,7 @@ async def populate_history(path: Path, now: float) -> None:
         t = record_attempt(w, FAILED, "build", now - 3600, 1.5)
         t = record_attempt(w, FAILED, "test", t, 1, ok=False, final=False)
         t = record_attempt(w, FAILED, "test", t, 1, attempt=2, ok=False)
-        w.step_finished(
+        w.step_status(
             run_id=FAILED, step_id="ship", status=StepStatus.SKIPPED, at=t,
             event=EventType.STEP_SKIPPED, reason='dependency "test" failed',
         )  # fmt: skip

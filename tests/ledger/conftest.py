@@ -44,7 +44,7 @@ def _step_ok(
         output_tail="ok\n",
         message=None,
     )
-    w.step_finished(
+    w.step_status(
         run_id=run_id,
         step_id=step_id,
         status=StepStatus.SUCCEEDED,
@@ -116,7 +116,7 @@ async def populate(path: Path) -> None:
                 message="exit code 1",
             )
             if attempt == 1:
-                w.step_finished(
+                w.step_status(
                     run_id="r2bbbbbbbbbbb",
                     step_id="test",
                     status=StepStatus.RETRYING,
@@ -125,7 +125,7 @@ async def populate(path: Path) -> None:
                     reason="exit code 1",
                     data={"delay_ms": 1000, "next_attempt": 2},
                 )
-        w.step_finished(
+        w.step_status(
             run_id="r2bbbbbbbbbbb",
             step_id="test",
             status=StepStatus.FAILED,
@@ -133,7 +133,7 @@ async def populate(path: Path) -> None:
             event=EventType.STEP_FAILED,
             reason="exit code 1",
         )
-        w.step_finished(
+        w.step_status(
             run_id="r2bbbbbbbbbbb",
             step_id="merge",
             status=StepStatus.SKIPPED,
@@ -186,7 +186,7 @@ async def populate(path: Path) -> None:
             created_at=T0 + 400,
         )
         w.run_started(run_id="r4eeeeeeeeeee", at=T0 + 400)
-        w.step_finished(
+        w.step_status(
             run_id="r4eeeeeeeeeee",
             step_id="snapshot",
             status=StepStatus.REUSED,

@@ -61,7 +61,7 @@ async def main(path: Path, run_id: str, steps: int) -> None:
                 output_tail="x" * 200,
                 message=None,
             )
-            w.step_finished(
+            w.step_status(
                 run_id=run_id,
                 step_id=step_id,
                 status=StepStatus.SUCCEEDED,

@@ -88,7 +88,7 @@ class Builder:
         else:
             status, event = StepStatus.RETRYING, EventType.STEP_RETRY
         reason = None if ok else "exit code 1"
-        self.w.step_finished(
+        self.w.step_status(
             run_id=run_id, step_id=step, status=status, at=at, event=event, reason=reason
         )
 
@@ -136,7 +136,7 @@ async def build_ledger(path: Path) -> None:
         b.finish(FAILED_RUN, "setup", T0 + 1801)
         b.start(FAILED_RUN, "test", T0 + 1801, text="running tests\nFAILED test_merge\n")
         b.finish(FAILED_RUN, "test", T0 + 1804, ok=False)
-        w.step_finished(
+        w.step_status(
             run_id=FAILED_RUN,
             step_id="merge",
             status=StepStatus.SKIPPED,
