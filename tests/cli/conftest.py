@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import populate_history
+
+from tests.cli.cli_helpers import populate_history
 
 
 @pytest.fixture

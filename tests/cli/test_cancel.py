@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import FAILED, cli, engine, latest_run_id, start_engine, step_status, write_plan
-
 from engine.ledger.reader import LedgerReader
 from engine.states import RunStatus, StepStatus
+from tests.cli.cli_helpers import (
+    FAILED,
+    cli,
+    engine,
+    latest_run_id,
+    start_engine,
+    step_status,
+    write_plan,
+)
 from tests.support import wait_for
 
 

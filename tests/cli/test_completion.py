@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from cli_helpers import ENGINE, FAILED, LIVE, SUCCEEDED, engine_env
+from tests.cli.cli_helpers import ENGINE, FAILED, LIVE, SUCCEEDED, engine_env
 
 
 def _complete(ledger: Path, words: str, shell: str = "bash") -> subprocess.CompletedProcess[str]:

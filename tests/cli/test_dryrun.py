@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import cli, create_run, finish_run, record_attempt, write_plan
 
 from engine.ledger.writer import LedgerWriter
 from engine.plan.loader import load_plan
 from engine.run.dryrun import estimate, waves
 from engine.run.slots import concurrency_limit
 from engine.states import RunStatus
+from tests.cli.cli_helpers import cli, create_run, finish_run, record_attempt, write_plan
 
 DIAMOND = [
     {"id": "a", "command": "true"},

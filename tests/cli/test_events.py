@@ -6,9 +6,16 @@ import json
 import signal
 from pathlib import Path
 
-from cli_helpers import FAILED, cli, engine, latest_run_id, start_engine, step_status, write_plan
-
 from engine.states import StepStatus
+from tests.cli.cli_helpers import (
+    FAILED,
+    cli,
+    engine,
+    latest_run_id,
+    start_engine,
+    step_status,
+    write_plan,
+)
 from tests.support import wait_for
 
 

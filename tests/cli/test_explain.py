@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import FAILED, LIVE, cli, engine, latest_run_id, write_plan
+from tests.cli.cli_helpers import FAILED, LIVE, cli, engine, latest_run_id, write_plan
 
 
 def test_explain_a_retried_failure(history: Path) -> None:

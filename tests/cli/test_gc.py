@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import (
+
+from engine.ledger.reader import LedgerReader
+from engine.states import RunStatus
+from tests.cli.cli_helpers import (
     FAILED,
     LIVE,
     OLD_CANCELED,
@@ -22,9 +25,6 @@ from cli_helpers import (
     start_engine,
     write_plan,
 )
-
-from engine.ledger.reader import LedgerReader
-from engine.states import RunStatus
 from tests.support import wait_for
 
 
@@ -209,7 +209,7 @@ def _gc_on_a_terminal(ledger: Path, *args: str, answer: bytes) -> tuple[int, str
     import pty
     import subprocess
 
-    from cli_helpers import ENGINE, engine_env
+    from tests.cli.cli_helpers import ENGINE, engine_env
 
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
@@ -288,9 +288,8 @@ def test_gc_deletes_what_it_asked_about_not_a_run_that_ended_meanwhile(history: 
     import pty
     import subprocess
 
-    from cli_helpers import ENGINE, engine_env
-
     from engine.ledger.maintenance import mark_run_crashed
+    from tests.cli.cli_helpers import ENGINE, engine_env
 
     leader, follower = pty.openpty()
     proc = subprocess.Popen(

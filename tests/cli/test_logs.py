@@ -6,8 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from cli_helpers import FAILED, cli, engine, latest_run_id, start_engine, write_plan
-
+from tests.cli.cli_helpers import FAILED, cli, engine, latest_run_id, start_engine, write_plan
 from tests.support import wait_for
 
 

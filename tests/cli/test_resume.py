@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import LIVE, cli, engine, latest_run_id, write_plan
-
 from engine.ledger.reader import LedgerReader
 from engine.states import RunStatus, StepStatus
+from tests.cli.cli_helpers import LIVE, cli, engine, latest_run_id, write_plan
 
 
 def _pipeline(tmp_path: Path) -> Path:

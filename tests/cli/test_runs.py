@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cli_helpers import FAILED, LIVE, OLD_CANCELED, OLD_SUCCEEDED, SUCCEEDED, cli
+from tests.cli.cli_helpers import FAILED, LIVE, OLD_CANCELED, OLD_SUCCEEDED, SUCCEEDED, cli
 
 NEWEST_FIRST = [LIVE, FAILED, SUCCEEDED, OLD_CANCELED, OLD_SUCCEEDED]
 
@@ -73,7 +73,7 @@ def test_run_ids_never_wrap_on_an_80_column_terminal(history: Path) -> None:
     import os
     import subprocess
 
-    from cli_helpers import ENGINE
+    from tests.cli.cli_helpers import ENGINE
 
     # FORCE_COLOR makes rich treat the pipe as a terminal COLUMNS wide, as `engine runs` in a
     # real 80-column terminal; the header's bold codes are taken out before measuring.

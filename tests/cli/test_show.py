@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import FAILED, SUCCEEDED, cli
+from tests.cli.cli_helpers import FAILED, SUCCEEDED, cli
 
 
 def test_show_prints_the_run_and_its_steps(history: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import cli
+from tests.cli.cli_helpers import cli
 
 
 def test_stats_table(history: Path) -> None:

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ledger_data import OWNER, T0
 
 from engine.ledger.reader import LedgerReader
 from engine.ledger.writer import LedgerWriter
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
+from tests.ledger.ledger_data import OWNER, T0
 
 RELEASE_STEPS = ["snapshot", "test", "merge"]
 

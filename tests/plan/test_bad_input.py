@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from plan_helpers import plan_doc, run_engine, step
 
 from engine.states import ExitCode
+from tests.plan.plan_helpers import plan_doc, run_engine, step
 
 
 def _validate(path: Path | str, *extra: str) -> tuple[int, str]:

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from plan_helpers import messages, plan_doc, step
 
 from engine.plan.loader import LoadedPlan
 from engine.plan.problems import Problem, format_path
+from tests.plan.plan_helpers import messages, plan_doc, step
 
 Problems = Callable[..., list[Problem]]
 Load = Callable[..., LoadedPlan]

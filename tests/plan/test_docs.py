@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plan_helpers import REPO
 
 from engine.plan.loader import load_document
 from engine.plan.schema import plan_schema
+from tests.plan.plan_helpers import REPO
 
 DOC = (REPO / "docs" / "plans.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```json\n(.*?)```", DOC, re.DOTALL)

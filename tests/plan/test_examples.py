@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from plan_helpers import REPO
 
 from engine.plan.loader import load_plan
+from tests.plan.plan_helpers import REPO
 
 EXAMPLES = sorted((REPO / "examples").glob("*.json"))
 

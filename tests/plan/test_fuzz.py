@@ -10,10 +10,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from plan_helpers import run_engine
 
 from engine.errors import PlanError
 from engine.plan.loader import LoadedPlan, load_document, load_plan
+from tests.plan.plan_helpers import run_engine
 
 VALID = {
     "name": "fuzz",

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plan_helpers import plan_doc, run_engine, step
 
 from engine.plan.loader import load_document
 from engine.plan.problems import InvalidPlan, format_path
+from tests.plan.plan_helpers import plan_doc, run_engine, step
 
 
 def problems_of(document: dict[str, Any], **given: str) -> list[tuple[str, str]]:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from plan_helpers import messages, plan_doc, step
 
 from engine.plan.loader import LoadedPlan
 from engine.plan.problems import Problem, format_path
@@ -21,6 +20,7 @@ from engine.plan.variables import (
     substitute_vars,
     var_text,
 )
+from tests.plan.plan_helpers import messages, plan_doc, step
 
 Problems = Callable[..., list[Problem]]
 Load = Callable[..., LoadedPlan]

@@ -1,6 +1,6 @@
 """Drive the dashboard on a ledger and try a cancel; print what it showed, as JSON.
 
-Run by test_tui_read_only.py inside a mount namespace where the ledger's directory is read-only,
+Run by test_read_only.py inside a mount namespace where the ledger's directory is read-only,
 which a test process itself cannot be put into.
 """
 

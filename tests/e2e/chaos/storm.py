@@ -1,6 +1,6 @@
 """A kill -9 storm: start `engine run`, SIGKILL it at a random moment, recover, check, again.
 
-Shared by tests/e2e/chaos/test_chaos_processes.py (a small storm that must come out clean) and
+Shared by tests/e2e/chaos/test_processes.py (a small storm that must come out clean) and
 bench/soak.py (the same storm at scale, counting each kind of failure).
 """
 

@@ -9,7 +9,7 @@ import pytest
 from engine.ledger.reader import LedgerReader
 from ledger_tui import history
 from ledger_tui.history import read_head, read_history
-from tests.tui.test_tui_paging import RUNS, many_runs
+from tests.tui.test_paging import RUNS, many_runs
 
 
 @pytest.fixture(scope="module")

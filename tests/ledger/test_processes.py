@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from test_ledger_writer import ORPHANS
 
 from engine.ledger.reader import LedgerReader
 from engine.states import RunStatus
+from tests.ledger.test_writer import ORPHANS
 
 SCRIPT = Path(__file__).with_name("writer_proc.py")
 REPO = Path(__file__).resolve().parents[2]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from ledger_data import OWNER, T0
 
 from engine.errors import UserError
 from engine.ledger.reader import LedgerReader
 from engine.states import AttemptStatus, EventType, ExitCode, RunStatus, StepStatus
+from tests.ledger.ledger_data import OWNER, T0
 
 
 def test_list_runs_newest_first_with_progress(reader: LedgerReader) -> None:

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from ledger_data import OWNER, T0
 
 from engine.errors import LedgerError, UserError
 from engine.ledger import group_commit
@@ -17,6 +16,7 @@ from engine.ledger.control import request_cancel
 from engine.ledger.reader import LedgerReader
 from engine.ledger.writer import LedgerWriter
 from engine.states import EventType, ExitCode, RunStatus
+from tests.ledger.ledger_data import OWNER, T0
 
 # An attempt row without its step_started event, or the reverse: must never be visible.
 ORPHANS = """

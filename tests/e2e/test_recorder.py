@@ -1,6 +1,6 @@
 """One recorder per run: `engine run --json` prints exactly the events the ledger gets for the run.
 
-The plans cover every event type a run's engine writes (see test_e2e_event_docs.py for the list):
+The plans cover every event type a run's engine writes (see test_event_docs.py for the list):
 retries, a timeout, a fallback, skips, hooks run and hooks skipped, a step canceled from another
 process, a condition that cannot be evaluated, a whole run canceled, and a resume.
 """
