@@ -17,8 +17,8 @@ from engine.states import EventType
 from tests.e2e.conftest import ENGINE, Engine
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
-# Written only when a run's engine died, by the next ledger client; tests/run/test_recovery.py and
-# the chaos suite produce it. A full disk under the logs: tests/e2e/test_disk_full.py.
+# Written only when a run's engine died, by the next ledger client; tests/ledger/test_recovery.py
+# and the chaos suite produce it. A full disk under the logs: tests/e2e/test_disk_full.py.
 NOT_PRODUCED_HERE = {"run_crashed", "step_log_truncated"}
 
 
