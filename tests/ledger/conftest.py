@@ -12,7 +12,7 @@ import pytest
 from engine.ledger.reader import LedgerReader
 from engine.ledger.writer import LedgerWriter
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
-from tests.ledger.ledger_data import OWNER, T0
+from tests.ledger_factory import OWNER, T0
 
 RELEASE_STEPS = ["snapshot", "test", "merge"]
 

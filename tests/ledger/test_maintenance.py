@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.ledger.maintenance import delete_runs_before, mark_run_crashed
 from engine.ledger.reader import LedgerReader
 from engine.states import AttemptStatus, RunStatus, StepStatus
-from tests.ledger.ledger_data import T0
+from tests.ledger_factory import T0
 
 
 def test_mark_run_crashed(populated: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from engine.ledger.reader import LedgerReader
 from engine.states import EventType, RunStatus
-from tests.ledger.ledger_data import T0
+from tests.ledger_factory import T0
 
 # Scans of CTEs and subqueries (rows already narrowed through an index) are fine.
 _INTERMEDIATE = re.compile(r"SCAN (finished|ranked|f|\(subquery-\d+\))")

@@ -7,7 +7,7 @@ import pytest
 from engine.errors import UserError
 from engine.ledger.reader import LedgerReader
 from engine.states import AttemptStatus, EventType, ExitCode, RunStatus, StepStatus
-from tests.ledger.ledger_data import OWNER, T0
+from tests.ledger_factory import OWNER, T0
 
 
 def test_list_runs_newest_first_with_progress(reader: LedgerReader) -> None:

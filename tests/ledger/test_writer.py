@@ -16,7 +16,7 @@ from engine.ledger.control import request_cancel
 from engine.ledger.reader import LedgerReader
 from engine.ledger.writer import LedgerWriter
 from engine.states import EventType, ExitCode, RunStatus
-from tests.ledger.ledger_data import OWNER, T0
+from tests.ledger_factory import OWNER, T0
 
 # An attempt row without its step_started event, or the reverse: must never be visible.
 ORPHANS = """

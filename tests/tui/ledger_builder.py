@@ -6,13 +6,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.ledger.owner import Owner
 from engine.ledger.writer import LedgerWriter
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
+from tests.ledger_factory import OWNER, T0
 
-T0 = 1_795_000_000.0  # 2026-11-18T07:46:40Z
 NOW = T0 + 3600.0  # the frozen clock the app is given
-OWNER = Owner(pid=4242, process_start_time=T0 - 5, host="testhost", boot_id="boot-1")
 RELEASE = ["setup", "test", "merge"]
 ACTIVE_RUN = "1m00activeaaa"
 FAILED_RUN = "1m00failedbbb"
