@@ -97,7 +97,8 @@ class PlainReporter:
             text += f" (attempt {number})"
         reason = data.get("reason")
         if reason and type is not EventType.STEP_SUCCEEDED:
-            text += f": {reason}"
+            # "canceled by SIGINT" reads as the whole line; "canceled: canceled by ..." would not.
+            text = str(reason) if str(reason).startswith(text) else f"{text}: {reason}"
         if type is EventType.STEP_RETRY:
             text += f", next in {data.get('delay_sec')}s"
         self._line(f"{step_id or '-'}: {text}")

@@ -118,10 +118,10 @@ class AttemptLoop:
             if status is AttemptStatus.SUCCEEDED:
                 return SUCCEEDED
             if status is AttemptStatus.CANCELED or step.cancel_requested:
-                if step.cancel_requested:
-                    reason = "canceled by request"
-                else:
-                    reason = f"canceled: {self._stop.reason}"
+                # The status already says canceled: the reason says only why.
+                reason = (
+                    "canceled by request" if step.cancel_requested else self._stop.reason
+                ) or "canceled"
                 return Outcome(
                     StepStatus.CANCELED, EventType.STEP_CANCELED, reason,
                     counts_as_failure=step.cancel_requested,

@@ -62,6 +62,16 @@ def test_plain_lines() -> None:
     assert "\x1b" not in stream.getvalue()
 
 
+def test_plain_never_repeats_the_events_own_word() -> None:
+    stream = io.StringIO()
+    reporter = PlainReporter(stream)
+    reporter.start("run1", "plan", 2)
+    reporter.emit(_event(EventType.STEP_CANCELED, "a", 1, {"reason": "canceled by SIGINT"}))
+    reporter.emit(_event(EventType.STEP_CANCELED, "b", 1, {"reason": "run timed out after 5s"}))
+    lines = [line.split("] ", 1)[1] for line in stream.getvalue().splitlines()]
+    assert lines[1:] == ["a: canceled by SIGINT", "b: canceled: run timed out after 5s"]
+
+
 def test_quiet_prints_only_the_outcome() -> None:
     stream = io.StringIO()
     drive(PlainReporter(stream, quiet=True))
