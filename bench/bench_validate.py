@@ -88,6 +88,9 @@ def main() -> None:
     print("(rich: one output reference and one condition per step; a constant µs/step is linear)")
 
     print()
+    yaml_against_json(loads)
+
+    print()
     print(f"Whole process, median of {runs} runs")
     python = [sys.executable]
     baseline = process_seconds([*python, "-c", "pass"], runs)
@@ -110,6 +113,23 @@ def main() -> None:
 
     print()
     rejection_memory()
+
+
+def yaml_against_json(repeat: int) -> None:
+    """Parsing the 10,000-step plan as YAML against loading it from JSON (parse, schema, checks)."""
+    import yaml
+
+    from engine.plan.loader import load_text
+    from engine.plan.yaml_document import parse_yaml
+
+    plan = make_plan(10_000)
+    json_text = json.dumps(plan, indent=2)
+    yaml_text = yaml.safe_dump(plan, sort_keys=False)
+    json_s = median_seconds(lambda: load_text(json_text, Path("bench.json"), {}), repeat)
+    yaml_s = median_seconds(lambda: parse_yaml(yaml_text, "bench.yaml"), repeat)
+    print(f"10,000-step plan, median of {repeat}")
+    print(f"{'JSON load (parse + schema + checks)':<40} {json_s * 1000:>7.0f} ms")
+    print(f"{'YAML parse':<40} {yaml_s * 1000:>7.0f} ms  ({yaml_s / json_s:.2f}× the JSON load)")
 
 
 # Runs `engine validate` in a fresh interpreter and prints its peak RSS in KB (Linux units).

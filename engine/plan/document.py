@@ -52,12 +52,46 @@ def read_plan_text(path: Path) -> str:
         raise PlanError(f"{name}:{line}: not UTF-8 text (byte {error.start})") from None
 
 
+def is_yaml_file(name: str) -> bool:
+    """A plan file is YAML when its name says so (`.yaml`, `.yml`), JSON otherwise."""
+    return name.lower().endswith((".yaml", ".yml"))
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object from its pairs; a key given twice is an error, as in YAML, not a silent loss."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return document
+
+
 def parse_document(text: str, source: str) -> dict[str, Any]:
     """The plan's JSON object; PlanError naming the line for anything that is not one."""
     if not text.strip():
         raise PlanError(f"{source} is empty; a plan is a JSON object with `name` and `steps`")
     try:
-        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        document = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
+    except _DuplicateKey as duplicate:
+        from engine.plan.locate import duplicate_key_line
+
+        line = duplicate_key_line(text)
+        where = f"{source}:{line}" if line else source
+        raise PlanError(f"{where}: duplicate key {duplicate.key!r} in one JSON object") from None
     except json.JSONDecodeError as error:
         raise PlanError(
             f"{source}:{error.lineno}: not valid JSON: {error.msg} (column {error.colno})"

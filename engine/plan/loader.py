@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.plan.checks import CheckResult, check_plan, step_strings
-from engine.plan.document import parse_document, read_plan_text
+from engine.plan.document import is_yaml_file, parse_document, read_plan_text
 from engine.plan.locate import LineIndex
 from engine.plan.model import Plan
 from engine.plan.problems import MAX_SHOWN_PROBLEMS, InvalidPlan, JsonPath, Problem
@@ -30,7 +30,12 @@ def load_plan(path: Path, given_vars: Mapping[str, str] | None = None) -> Loaded
 def load_text(text: str, path: Path, given_vars: Mapping[str, str]) -> LoadedPlan:
     """Load a plan file's text, already read from `path`."""
     source = str(path)
-    document = parse_document(text, source)
+    if is_yaml_file(source):
+        from engine.plan.yaml_document import parse_yaml  # PyYAML only for YAML plans
+
+        document = parse_yaml(text, source)
+    else:
+        document = parse_document(text, source)
     return load_document(document, source, path.resolve().parent, given_vars, text)
 
 
@@ -129,7 +134,13 @@ def _invalid(
 ) -> InvalidPlan:
     total = max(total or 0, len(problems))
     problems = problems[:MAX_SHOWN_PROBLEMS]
-    if text is not None:
+    if text is not None and is_yaml_file(source):
+        from engine.plan.yaml_document import YamlLineIndex
+
+        yaml_index = YamlLineIndex(text)
+        problems = [p.placed(yaml_index.position_of(p.path)) for p in problems]
+        problems.sort(key=lambda p: (p.line or 0, p.file_column or 0))
+    elif text is not None:
         index = LineIndex(text)
         problems = [p.located(index.line_of(p.path)) for p in problems]
         problems.sort(key=lambda p: p.line or 0)  # in file order; stable within a line

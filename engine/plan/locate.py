@@ -85,3 +85,26 @@ def _decode_key(token: str) -> str:
     except ValueError:
         return token[1:-1]
     return value if isinstance(value, str) else token[1:-1]
+
+
+def duplicate_key_line(text: str) -> int | None:
+    """The 1-based line of the first key repeated within one JSON object of `text`."""
+    stack: list[set[str] | None] = []  # per open container: its keys so far, None for an array
+    last_string: str | None = None
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token[0] == '"':
+            last_string = token
+            continue
+        if token in "{[":
+            stack.append(set() if token == "{" else None)
+        elif token in "}]":
+            if stack:
+                stack.pop()
+        elif token == ":" and stack and stack[-1] is not None and last_string is not None:
+            key = _decode_key(last_string)
+            if key in stack[-1]:
+                return text.count("\n", 0, match.start()) + 1
+            stack[-1].add(key)
+        last_string = None
+    return None

@@ -29,13 +29,22 @@ class Problem:
     message: str
     line: int | None = None
     column: int | None = None  # within an expression, when the problem is in one
+    file_column: int | None = None  # in the file's line, where known (YAML plans)
 
     def located(self, line: int | None) -> Problem:
         return replace(self, line=line)
 
+    def placed(self, position: tuple[int, int] | None) -> Problem:
+        """At a (line, column) of the file."""
+        if position is None:
+            return self
+        return replace(self, line=position[0], file_column=position[1])
+
     def render(self, source: str | None) -> str:
         where = format_path(self.path)
-        if source is not None:
+        if source is not None and self.line and self.file_column:
+            where = f"{source}:{self.line}:{self.file_column}: {where}"
+        elif source is not None:
             where = f"{source}:{self.line}: {where}" if self.line else f"{source}: {where}"
         if self.column is not None:
             return f"{where}: {self.message} (column {self.column})"
@@ -46,6 +55,7 @@ class Problem:
             "path": format_path(self.path),
             "pointer": "".join(f"/{p}" for p in self.path),
             "line": self.line,
+            "file_column": self.file_column,
             "column": self.column,
             "message": self.message,
         }

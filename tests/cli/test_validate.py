@@ -82,13 +82,14 @@ def test_json_output_for_an_invalid_plan(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["valid"] is False
     assert [set(p) for p in report["problems"]] == [
-        {"path", "pointer", "line", "column", "message"}
+        {"path", "pointer", "line", "file_column", "column", "message"}
     ] * 2
     first, second = report["problems"]
     assert first == {
         "path": "steps[1].depends_on[1]",
         "pointer": "/steps/1/depends_on/1",
         "line": 6,
+        "file_column": None,
         "column": None,
         "message": 'step "test" depends on unknown step "biuld"',
     }

@@ -15,6 +15,7 @@ from tests.plan.plan_helpers import REPO
 
 DOC = (REPO / "docs" / "plans.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```json\n(.*?)```", DOC, re.DOTALL)
+YAML_BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC, re.DOTALL)
 
 
 def _property_names(node: Any) -> set[str]:
@@ -49,6 +50,15 @@ def test_every_json_block_parses_and_every_whole_plan_validates(block: str) -> N
         return
     required = {name: "x" for name, default in document.get("vars", {}).items() if default is None}
     load_document(document, "docs/plans.md", Path("."), required, block)
+
+
+@pytest.mark.parametrize("block", YAML_BLOCKS, ids=lambda block: block.split("\n")[0])
+def test_every_yaml_block_parses_and_every_whole_plan_validates(block: str) -> None:
+    from engine.plan.yaml_document import parse_yaml
+
+    document = parse_yaml(block, "docs/plans.md")
+    if "steps" in document:
+        load_document(document, "docs/plans.md", Path("."), {})
 
 
 def test_links_to_examples_and_docs_exist() -> None:
