@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,17 +12,28 @@ from engine.cli.options import parse_vars, run_id_argument, var_option
 from engine.cli.output import note, open_ledger
 from engine.errors import UserError
 
+if TYPE_CHECKING:
+    from engine.ledger.reader import LedgerReader
+    from engine.plan.spec import LoadedPlan
+
 
 @click.command("resume")
 @run_id_argument
 @click.option("--step", "steps", multiple=True, metavar="ID", help="Re-run this step (repeatable).")
 @click.option("--downstream", is_flag=True, help="Also re-run what depends on the --step steps.")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=Path),
+    help="Resume with this (edited) plan: changed steps and what depends on them re-run.",
+)
 @var_option
 @run_options
 def command(
     run_id: str,
     steps: tuple[str, ...],
     downstream: bool,
+    plan_file: Path | None,
     var_pairs: tuple[str, ...],
     ledger: str | None,
     **options: Any,
@@ -31,18 +43,34 @@ def command(
 
     if downstream and not steps:
         raise UserError("--downstream needs at least one --step.")
+    overrides = parse_vars(var_pairs)
     with open_ledger(ledger) as reader:
         full_id = reader.resolve_run_id(run_id)
+        edited = None if plan_file is None else _load_edited(reader, full_id, plan_file, overrides)
         resume = plan_resume(
-            reader, full_id, selected=steps, downstream=downstream,
-            overrides=parse_vars(var_pairs),
+            reader, full_id, plan=edited, selected=steps, downstream=downstream,
+            overrides=overrides,
         )  # fmt: skip
         path = reader.path
+    dropped = f", dropping {len(resume.dropped)} no longer in the plan" if resume.dropped else ""
     note(
         f"resuming run {full_id}: reusing {len(resume.reused)} steps,"
-        f" re-running {len(resume.rerun_reasons)}"
+        f" re-running {len(resume.rerun_reasons)}{dropped}"
     )
     return launch(
         resume.loaded, path, resumed_from=full_id, reused=resume.reused,
         rerun_reasons=resume.rerun_reasons, **options,
     )  # fmt: skip
+
+
+def _load_edited(
+    reader: LedgerReader, run_id: str, plan_file: Path, overrides: dict[str, str]
+) -> LoadedPlan:
+    """The edited plan, with the vars the old run was given that it still declares."""
+    from engine.plan.document import parse_document, read_plan_text
+    from engine.plan.loader import load_text
+    from engine.run.resume import resume_vars
+
+    text = read_plan_text(plan_file)
+    given = resume_vars(reader, run_id, parse_document(text, str(plan_file)), overrides)
+    return load_text(text, plan_file, given)

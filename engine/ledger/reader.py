@@ -283,6 +283,15 @@ class LedgerReader:
         )
         return [_step(row) for row in rows]
 
+    def step_fingerprints(self, run_id: str) -> dict[str, dict[str, str]]:
+        """Each step's fingerprint parts (engine.plan.fingerprint), where the run recorded them."""
+        rows = self._query(
+            "SELECT step_id, fingerprint_parts FROM run_steps"
+            " WHERE run_id = ? AND fingerprint_parts IS NOT NULL",
+            (run_id,),
+        )
+        return {step_id: json.loads(parts) for step_id, parts in rows}
+
     def attempts(self, run_id: str, step_id: str | None = None) -> list[Attempt]:
         """Return the attempts of a run (or of one of its steps) in the order they started."""
         if step_id is None:

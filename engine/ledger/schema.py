@@ -182,7 +182,19 @@ LEFT JOIN percentiles p ON p.plan_name = f.plan_name AND p.step_id = f.step_id
 GROUP BY f.plan_name, f.step_id;
 """
 
-MIGRATIONS: list[str] = [_V1]
+# Step fingerprints (engine.plan.fingerprint), for resume with an edited plan and the step cache:
+# where a reused or cached step's result came from, and the cache key a later run looks up.
+_V2_FINGERPRINTS = """
+ALTER TABLE run_steps ADD COLUMN fingerprint TEXT;
+ALTER TABLE run_steps ADD COLUMN fingerprint_parts TEXT
+    CHECK (fingerprint_parts IS NULL OR json_valid(fingerprint_parts));
+ALTER TABLE run_steps ADD COLUMN cache_key TEXT;
+ALTER TABLE run_steps ADD COLUMN source_run TEXT;
+ALTER TABLE run_steps ADD COLUMN source_attempt INTEGER;
+CREATE INDEX run_steps_cache_key ON run_steps(cache_key, finished_at) WHERE cache_key IS NOT NULL;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2_FINGERPRINTS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -23,7 +23,14 @@ INSERT_EVENT = (
     "INSERT INTO events (run_id, step_id, attempt, type, ts, data) VALUES (?, ?, ?, ?, ?, ?)"
 )
 RUN_STARTED = "UPDATE runs SET started_at = ? WHERE id = ?"
-STEP_READY = "UPDATE run_steps SET status = 'ready' WHERE run_id = ? AND step_id = ?"
+STEP_READY = (
+    "UPDATE run_steps SET status = 'ready', fingerprint = ?, fingerprint_parts = ?, cache_key = ?"
+    " WHERE run_id = ? AND step_id = ?"
+)
+STEP_SOURCE = (
+    "UPDATE run_steps SET fingerprint = ?, fingerprint_parts = ?, cache_key = ?, source_run = ?,"
+    " source_attempt = ? WHERE run_id = ? AND step_id = ?"
+)
 INSERT_ATTEMPT = (
     "INSERT INTO step_attempts (run_id, step_id, attempt, status, started_at, pid, log_path,"
     " retry_reason, delay_ms) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)"

@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     # The read API's records cost ~7 ms to import; a run that nobody cancels never needs them.
     from engine.ledger.records import CancelRequest
 
-__all__ = ["LedgerWriter", "Owner"]
+__all__ = ["Fingerprint", "LedgerWriter", "Owner"]
+
+# A step's fingerprint (engine.plan.fingerprint), its parts, and its cache key if it is cached.
+Fingerprint = tuple[str, dict[str, Any], str | None]
 
 _RUN_END_EVENTS = {
     RunStatus.CANCELED: EventType.RUN_CANCELED,
@@ -136,10 +139,13 @@ class LedgerWriter(GroupCommit):
             self._event_op(run_id, EventType.RUN_STARTED, ts, data=data),
         )
 
-    def step_ready(self, *, run_id: str, step_id: str, at: float) -> None:
+    def step_ready(
+        self, *, run_id: str, step_id: str, at: float, fingerprint: Fingerprint | None = None
+    ) -> None:
         """Record that a step's dependencies are done and it waits for a concurrency slot."""
+        digest, parts, key = fingerprint or (None, None, None)
         self._record(
-            (sql.STEP_READY, (run_id, step_id)),
+            (sql.STEP_READY, (digest, _json(parts), key, run_id, step_id)),
             self._event_op(run_id, EventType.STEP_READY, to_iso(at), step_id=step_id),
         )
 
@@ -255,6 +261,20 @@ class LedgerWriter(GroupCommit):
             payload.setdefault("reason", reason)
         self._record(op, self._event_op(run_id, event, ts, step_id=step_id, data=payload))
         return payload
+
+    def step_source(
+        self,
+        *,
+        run_id: str,
+        step_id: str,
+        fingerprint: Fingerprint,
+        source_run: str | None,
+        source_attempt: int | None,
+    ) -> None:
+        """Record the fingerprint of a step not run here, and the run whose result it took."""
+        digest, parts, key = fingerprint
+        params = (digest, _json(parts), key, source_run, source_attempt, run_id, step_id)
+        self._record((sql.STEP_SOURCE, params))
 
     def record_outputs(
         self, *, run_id: str, step_id: str, attempt: int, outputs: dict[str, str]

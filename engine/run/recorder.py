@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.ledger.owner import Owner
-from engine.ledger.writer import LedgerWriter, run_end_event
+from engine.ledger.writer import Fingerprint, LedgerWriter, run_end_event
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
 
 if TYPE_CHECKING:
@@ -127,10 +127,23 @@ class Recorder:
 
     # -- steps and attempts -------------------------------------------------------------------
 
-    def step_ready(self, step_id: str) -> None:
+    def step_ready(self, step_id: str, fingerprint: Fingerprint | None = None) -> None:
         at = time.time()
-        self.writer.step_ready(run_id=self.run_id, step_id=step_id, at=at)
+        self.writer.step_ready(run_id=self.run_id, step_id=step_id, at=at, fingerprint=fingerprint)
         self._tell(EventType.STEP_READY, at, step_id)
+
+    def step_source(
+        self,
+        step_id: str,
+        fingerprint: Fingerprint,
+        source_run: str | None,
+        source_attempt: int | None = None,
+    ) -> None:
+        """The fingerprint of a step taken from another run, and that run (no event of its own)."""
+        self.writer.step_source(
+            run_id=self.run_id, step_id=step_id, fingerprint=fingerprint,
+            source_run=source_run, source_attempt=source_attempt,
+        )  # fmt: skip
 
     def attempt_started(
         self,

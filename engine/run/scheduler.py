@@ -13,6 +13,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from engine.executors.base import Executor
+from engine.plan.fingerprint import Fingerprinter
 from engine.plan.spec import GROUPS, LoadedPlan, OnFailure, Step
 from engine.run.attempt_loop import AttemptLoop, StopState
 from engine.run.attempts import AttemptIO
@@ -48,6 +49,7 @@ class Scheduler:
         self._steps: dict[str, ScheduledStep] = {}
         self._views: dict[str, dict[str, object]] = {}  # what conditions see, by step id
         self._io = AttemptIO(loaded, settings, environment)
+        self._fingerprints = Fingerprinter(loaded)
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending = 0
         self._group_done = asyncio.Event()
@@ -191,6 +193,8 @@ class Scheduler:
             self._io.add_outputs(step.id, step.outputs)
             if reused:  # copied, so the resumed run's outputs are complete on their own
                 self._recorder.outputs(step.id, 0, step.outputs)
+            digest, parts = self._fingerprints.full(step.spec, self._io.outputs)
+            self._recorder.step_source(step.id, (digest, parts, None), self._settings.resumed_from)
             reason = f"reused from run {self._settings.resumed_from}"
             self._finish(step, StepStatus.REUSED, EventType.STEP_REUSED, reason, ok=True)
             return
@@ -205,7 +209,8 @@ class Scheduler:
         elif not self._conditions_allow(step):
             return
         step.status = StepStatus.READY
-        self._recorder.step_ready(step.id)
+        digest, parts = self._fingerprints.full(step.spec, self._io.outputs)
+        self._recorder.step_ready(step.id, (digest, parts, None))
         self._slots.request(lambda: self._spawn(self._attempt(step)))
 
     def _conditions_allow(self, step: ScheduledStep) -> bool:

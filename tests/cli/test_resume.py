@@ -59,11 +59,11 @@ def test_resume_reuses_succeeded_steps_and_their_outputs(ledger: Path, tmp_path:
             run_id=second, types=["step_reused", "step_rerun"])}  # fmt: skip
     assert why == {
         "make": ("step_reused", f"reused from run {first}"),
-        "check": ("step_rerun", f"it was failed in run {first}: exit code 1"),
-        "use": ("step_rerun", f'it was skipped in run {first}: dependency "check" failed'),
+        "check": ("step_rerun", f"failed before, in run {first}: exit code 1"),
+        "use": ("step_rerun", f'skipped before, in run {first}: dependency "check" failed'),
     }
     story = cli(ledger, "explain", second, "check").out
-    assert f"runs again: it was failed in run {first}: exit code 1" in story
+    assert f"runs again: failed before, in run {first}: exit code 1" in story
 
     # A resume of the resume finds make's outputs in the run that produced them.
     (tmp_path / "used").unlink()
