@@ -26,7 +26,9 @@ received: list[int] = []
 
 _installed = False
 _held_from: int | None = None  # index in `received` where the current run's signals begin
-_target: Callable[[], None] | None = None  # tells the running run that `received` grew
+_targets: list[Callable[[], None]] = []  # tell each running run that `received` grew
+# The handlers a library run displaced; the last run to leave puts them back.
+_previous: dict[signal.Signals, object] = {}
 
 
 class Interrupted(Exception):
@@ -46,9 +48,9 @@ def _handle(signum: int, frame: FrameType | None) -> None:
     # Runs between two bytecodes of the main thread, even inside another call of itself: it only
     # appends and schedules; the run reads `received` in order, on the event loop.
     received.append(signum)
-    target = _target
-    if target is not None:
-        target()
+    if _targets:
+        for target in tuple(_targets):
+            target()
     elif _held_from is None:
         # Exiting from anywhere, even outside main()'s cleanup: the rest of a storm must not find
         # the default handlers Python puts back while it finalizes.
@@ -102,7 +104,9 @@ class routed_to:
     """Hands each stop signal since `hold()` to `handler`, once, in order, those already in first.
 
     `call` schedules the delivery where the handler may run (the event loop's
-    `call_soon_threadsafe`). On leaving, signals are ignored again: the run is over.
+    `call_soon_threadsafe`). On leaving, signals are ignored again: the run is over. Several runs
+    in one process (the Python API) each get every signal; a library's handlers come back when
+    the last one leaves.
     """
 
     def __init__(
@@ -111,7 +115,6 @@ class routed_to:
         self._handler = handler
         self._call = call
         self._delivered = 0
-        self._previous: dict[int, object] = {}
 
     def _deliver(self) -> None:
         while self._delivered < len(received):
@@ -126,22 +129,24 @@ class routed_to:
             pass  # the loop is closing: the run is over, there is nothing left to stop
 
     def __enter__(self) -> None:
-        global _target
         if not _installed:  # in a test or as a library: put the previous handlers back after
-            self._previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+            previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
             if not install():
                 return
+            _previous.update(previous)
         if _held_from is None:
             hold()
         self._delivered = _held_from or 0
-        _target = self._forward
+        _targets.append(self._forward)
         self._forward()  # those that arrived while the run was set up
 
     def __exit__(self, *_: object) -> None:
-        global _target, _installed
-        _target = None
-        if self._previous:
-            for signum, before in self._previous.items():
+        global _installed
+        if self._forward in _targets:
+            _targets.remove(self._forward)
+        if _previous and not _targets:
+            for signum, before in _previous.items():
                 if before is not None:
                     signal.signal(signum, before)  # type: ignore[arg-type]
+            _previous.clear()
             _installed = False

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +16,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def run_options(func: F) -> F:
-    """--max-concurrency, --env-file, --secrets-file, --ledger, --json and --quiet."""
+    """--max-concurrency, --env-file, --secrets-file, --deadline, --ledger, --json and --quiet."""
     for option in reversed(
         [
             click.option(
@@ -34,6 +34,11 @@ def run_options(func: F) -> F:
                 type=click.Path(path_type=Path),
                 help="NAME=value lines: values of the plan's secrets.",
             ),
+            click.option(
+                "--deadline",
+                metavar="WHEN",
+                help="Cut the run at WHEN, like a run timeout: 2026-12-05T06:00Z or +45m.",
+            ),
             ledger_option,
             json_option,
             click.option("-q", "--quiet", is_flag=True, help="Print only the outcome."),
@@ -50,25 +55,29 @@ def launch(
     max_concurrency: int | None,
     env_file: Path | None,
     secrets_file: Path | None,
+    deadline: str | None,
     as_json: bool,
     quiet: bool,
     resumed_from: str | None = None,
     reused: dict[str, dict[str, str]] | None = None,
     rerun_reasons: dict[str, str] | None = None,
 ) -> int:
-    """Run `loaded` to the end with the chosen progress display; the run's exit code."""
+    """Run `loaded` to the end with the chosen progress display; the run's exit code.
+
+    The same run as `engine.run_plan`'s (engine.api.runner), with a display instead of a result.
+    """
+    from engine.api.options import RunOptions
+    from engine.api.runner import run_for_cli
     from engine.cli import streams
     from engine.progress import make_reporter
-    from engine.run.environment import read_env_file
-    from engine.run.session import RunRequest, execute
     from engine.run.slots import concurrency_limit
 
-    request = RunRequest(
-        loaded=loaded,
-        ledger_path=ledger_path,
+    options = RunOptions(
+        ledger=ledger_path,
         max_concurrency=max_concurrency,
-        env_file=read_env_file(env_file) if env_file else {},
-        secrets_file=read_env_file(secrets_file, "--secrets-file") if secrets_file else {},
+        env_file=env_file,
+        secrets_file=secrets_file,
+        deadline=_deadline(loaded, ledger_path, deadline, max_concurrency),
         resumed_from=resumed_from,
         reused=reused or {},
         rerun_reasons=rerun_reasons or {},
@@ -84,5 +93,19 @@ def launch(
         as_json=as_json, quiet=quiet, hook_ids=hook_ids, expected_ms=expected_ms
     )
     streams.keep_going()  # a closed stdout stops the printing, not the run
-    result = asyncio.run(execute(request, reporter))
-    return int(result.exit_code)
+    return run_for_cli(loaded, ledger_path, options, reporter)
+
+
+def _deadline(
+    loaded: LoadedPlan, ledger_path: Path, text: str | None, max_concurrency: int | None
+) -> datetime | None:
+    """--deadline as a time; refused when past, with a warning when it leaves too little."""
+    if text is None:
+        return None
+    from engine.api.deadline import check_window, parse_deadline
+    from engine.cli.output import note
+
+    deadline = parse_deadline(text)
+    for warning in check_window(loaded, ledger_path, deadline, max_concurrency):
+        note(f"warning: {warning}")
+    return deadline

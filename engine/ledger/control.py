@@ -11,7 +11,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from engine.errors import UserError
+from engine.errors import UnknownRun, UserError
 from engine.ledger.connection import connect_writable, translate_errors
 from engine.ledger.statements import INSERT_EVENT
 from engine.ledger.times import to_iso
@@ -24,7 +24,7 @@ def _insert_request(
 ) -> int:
     row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
     if row is None:
-        raise UserError(f"There is no run {run_id!r} in the ledger.")
+        raise UnknownRun(f"There is no run {run_id!r} in the ledger.")
     status = RunStatus(row[0])
     if status.is_final:
         raise UserError(f"Run {run_id} already finished ({status}).", ExitCode.FAILED)

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from engine.errors import UserError
+from engine.errors import UnknownRun
 from engine.ledger.connection import connect_readonly, translate_errors
 from engine.ledger.ids import normalize_run_id
 from engine.ledger.owner import Owner
@@ -179,7 +179,7 @@ class LedgerReader:
         return int(self._query("PRAGMA data_version")[0][0])
 
     def resolve_run_id(self, prefix: str) -> str:
-        """Return the one run id starting with `prefix` (like git); UserError if none or several."""
+        """The one run id starting with `prefix` (like git); UnknownRun if none or several."""
         candidates: list[str] = []
         for attempt in dict.fromkeys([prefix.strip(), normalize_run_id(prefix)]):
             if not attempt:
@@ -194,11 +194,11 @@ class LedgerReader:
             if candidates:
                 break
         if not candidates:
-            raise UserError(f"No run id starts with {prefix.strip()!r} in {self.path}.")
+            raise UnknownRun(f"No run id starts with {prefix.strip()!r} in {self.path}.")
         if len(candidates) > 1:
             shown = ", ".join(candidates[:_MAX_CANDIDATES])
             more = " and more" if len(candidates) > _MAX_CANDIDATES else ""
-            raise UserError(f"Run id prefix {prefix.strip()!r} is ambiguous: {shown}{more}.")
+            raise UnknownRun(f"Run id prefix {prefix.strip()!r} is ambiguous: {shown}{more}.")
         return candidates[0]
 
     def list_runs(

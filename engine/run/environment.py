@@ -112,11 +112,16 @@ def resolve_secrets(
             values[spec.name] = value
     if missing:
         names = ", ".join(missing)
-        raise UserError(f"secrets not set in the environment or --secrets-file: {names}")
+        raise UserError(
+            f"secrets not set in the environment or --secrets-file: {names}", code="context_missing"
+        )
     return values
 
 
 def check_required_env(plan: Plan, caller: Mapping[str, str]) -> None:
     missing = [name for name in plan.requires_env if not caller.get(name)]
     if missing:
-        raise UserError(f"required environment variables are not set: {', '.join(missing)}")
+        raise UserError(
+            f"required environment variables are not set: {', '.join(missing)}",
+            code="context_missing",
+        )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import PlanError, UserError
+from engine.errors import PlanError, UnknownRun, UserError
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import RunDetail, StepState
 from engine.plan.fingerprint import Fingerprinter, changed_parts
@@ -125,7 +125,7 @@ def resume_vars(
 def _finished_run(reader: LedgerReader, run_id: str) -> RunDetail:
     run = reader.get_run(run_id)
     if run is None:
-        raise UserError(f"There is no run {run_id!r} in the ledger.")
+        raise UnknownRun(f"There is no run {run_id!r} in the ledger.")
     if not run.status.is_final:
         raise UserError(
             f"Run {run_id} is still {run.status}; cancel it or wait for it to end.", ExitCode.FAILED

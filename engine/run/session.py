@@ -11,7 +11,10 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +29,7 @@ from engine.ledger.writer import LedgerWriter
 from engine.plan.spec import LoadedPlan
 from engine.progress import Reporter
 from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
-from engine.run.recorder import Recorder
+from engine.run.recorder import Listener, Recorder
 from engine.run.scheduler import Scheduler
 from engine.run.secret_checks import check_secret_values
 from engine.run.slots import concurrency_limit
@@ -46,6 +49,9 @@ class RunRequest:
     resumed_from: str | None = None
     reused: dict[str, dict[str, str]] = field(default_factory=dict)  # step id -> its outputs
     rerun_reasons: dict[str, str] = field(default_factory=dict)  # step id -> why it runs again
+    listeners: tuple[Listener, ...] = ()  # told every event, after the display
+    deadline: float | None = None  # a time.time() at which the run is cut, like its timeout
+    on_ready: Callable[[str], None] | None = None  # the run id, once its row is committed
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,15 @@ class RunResult:
     status: RunStatus
     error: str | None
     exit_code: ExitCode
+    stopped_by: str | None = None  # what cut the run short: a StopCause value
+
+
+class StopCause:
+    """What stopped a run before its steps were done, for the API's error code."""
+
+    CANCELED = "canceled"
+    TIMEOUT = "timeout"
+    DEADLINE = "deadline_exceeded"
 
 
 def prepare_environment(request: RunRequest) -> tuple[dict[str, str], dict[str, str]]:
@@ -74,7 +89,8 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
 
     A signal before the run is created raises `signals.Interrupted`: no run, nothing ran.
     """
-    signals.hold()
+    if _on_main_thread():  # signals reach the main thread only; another leaves them alone
+        signals.hold()
     try:
         return await _execute(request, reporter)
     except BaseException:
@@ -105,12 +121,13 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             from engine.ledger.recovery import reconcile_path
 
             await asyncio.to_thread(reconcile_path, request.ledger_path)
-        if early := signals.arrived():
+        on_main = _on_main_thread()
+        if on_main and (early := signals.arrived()):
             raise signals.Interrupted(early[0])
         # Every transition goes through the recorder, which hands the display exactly what the
         # ledger gets: the display starts before the run's first event.
         reporter.start(run_id, plan.name, len(plan.steps))
-        recorder = Recorder(writer, run_id, [reporter.emit])
+        recorder = Recorder(writer, run_id, [reporter.emit, *request.listeners])
         recorder.run_created(
             plan_hash=loaded.hash, plan_name=plan.name, plan_version=plan.version,
             plan_json=loaded.canonical_json(), plan_path=str(Path(loaded.source).resolve()),
@@ -138,17 +155,20 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
         # The run row must be on disk before any step can exist: after a kill -9, recovery finds
         # a run's processes through it (engine.processes.leftovers), attempt rows or not.
         await writer.flush()
+        if request.on_ready is not None:
+            request.on_ready(run_id)
         for step_id, why in request.rerun_reasons.items():
             recorder.event(
                 EventType.STEP_RERUN, step_id, None,
                 {"reason": why, "resumed_from": request.resumed_from},
             )  # fmt: skip
         received: list[int] = []
+        stop = _Stopper(scheduler)
         with (
-            _signals_handled(scheduler, received),
-            _run_timeout(scheduler, plan.globals.timeout_sec),
+            _signals_handled(stop, received) if on_main else nullcontext(),
+            _run_timeout(stop, plan.globals.timeout_sec, request.deadline),
         ):
-            poller = asyncio.ensure_future(_poll_cancel_requests(recorder, scheduler))
+            poller = asyncio.ensure_future(_poll_cancel_requests(recorder, stop))
             try:
                 status, error = await scheduler.run()
             finally:
@@ -164,7 +184,25 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
         shutil.rmtree(outputs_dir, ignore_errors=True)
         await writer.close()
     reporter.finish(status, error, time.time() - started, int(exit_code))
-    return RunResult(run_id, status, error, exit_code)
+    cause = stop.cause if status is not RunStatus.SUCCEEDED else None
+    return RunResult(run_id, status, error, exit_code, cause)
+
+
+def _on_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+class _Stopper:
+    """Stops the scheduler and remembers why the first stop came (the scheduler keeps the first)."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+        self.cause: str | None = None
+
+    def stop(self, cause: str, reason: str, outcome: RunStatus) -> None:
+        if self.cause is None:
+            self.cause = cause
+        self.scheduler.stop(reason, outcome)
 
 
 def _exit_code(status: RunStatus, received: list[int]) -> ExitCode:
@@ -181,8 +219,8 @@ class _signals_handled:
     Later ones change nothing; signals that arrived while the run was set up count, in order.
     """
 
-    def __init__(self, scheduler: Scheduler, received: list[int]) -> None:
-        self._scheduler = scheduler
+    def __init__(self, stop: _Stopper, received: list[int]) -> None:
+        self._stop = stop
         self._received = received
         loop = asyncio.get_running_loop()
         self._routing = signals.routed_to(self._handle, loop.call_soon_threadsafe)
@@ -191,9 +229,9 @@ class _signals_handled:
         self._received.append(signum)
         if len(self._received) == 1:
             name = signal.Signals(signum).name
-            self._scheduler.stop(f"canceled by {name}", RunStatus.CANCELED)
+            self._stop.stop(StopCause.CANCELED, f"canceled by {name}", RunStatus.CANCELED)
         elif len(self._received) == 2:
-            self._scheduler.kill()
+            self._stop.scheduler.kill()
 
     def __enter__(self) -> None:
         self._routing.__enter__()
@@ -203,32 +241,47 @@ class _signals_handled:
 
 
 class _run_timeout:
-    def __init__(self, scheduler: Scheduler, timeout_sec: float | None) -> None:
-        self._scheduler = scheduler
+    """The plan's `timeout_sec` and the caller's deadline: whichever comes first fails the run."""
+
+    def __init__(self, stop: _Stopper, timeout_sec: float | None, deadline: float | None) -> None:
+        self._stop = stop
         self._timeout = timeout_sec
-        self._handle: asyncio.TimerHandle | None = None
+        self._deadline = deadline
+        self._handles: list[asyncio.TimerHandle] = []
 
     def _expire(self) -> None:
-        self._scheduler.stop(f"run timed out after {self._timeout:g}s", RunStatus.FAILED)
+        self._stop.stop(
+            StopCause.TIMEOUT, f"run timed out after {self._timeout:g}s", RunStatus.FAILED
+        )
+
+    def _deadline_reached(self) -> None:
+        from engine.ledger.times import to_iso
+
+        assert self._deadline is not None
+        reason = f"deadline {to_iso(self._deadline)} reached"
+        self._stop.stop(StopCause.DEADLINE, reason, RunStatus.FAILED)
 
     def __enter__(self) -> None:
+        loop = asyncio.get_running_loop()
         if self._timeout is not None:
-            self._handle = asyncio.get_running_loop().call_later(self._timeout, self._expire)
+            self._handles.append(loop.call_later(self._timeout, self._expire))
+        if self._deadline is not None:
+            delay = max(0.0, self._deadline - time.time())
+            self._handles.append(loop.call_later(delay, self._deadline_reached))
 
     def __exit__(self, *_: object) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
+        for handle in self._handles:
+            handle.cancel()
 
 
-async def _poll_cancel_requests(recorder: Recorder, scheduler: Scheduler) -> None:
+async def _poll_cancel_requests(recorder: Recorder, stop: _Stopper) -> None:
     """Act on `engine cancel` requests (from any terminal or the dashboard) within a second."""
     while True:
         await asyncio.sleep(CANCEL_POLL_SEC)
         for request in await recorder.writer.pending_cancel_requests(recorder.run_id):
             recorder.cancel_seen(request)
             if request.step_id is None:
-                scheduler.stop(
-                    f"canceled by {request.requested_by or 'request'}", RunStatus.CANCELED
-                )
+                by = request.requested_by or "request"
+                stop.stop(StopCause.CANCELED, f"canceled by {by}", RunStatus.CANCELED)
             else:
-                scheduler.cancel_step(request.step_id)
+                stop.scheduler.cancel_step(request.step_id)

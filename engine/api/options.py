@@ -1,0 +1,103 @@
+"""One internal options object for a run, whatever asked for it: the API's keywords or the CLI's.
+
+A new run option is a field here, a keyword of `engine.run_plan` and a CLI flag, all mapped onto
+the session's `RunRequest` in one place (`to_request`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.errors import PlanError, UserError
+
+if TYPE_CHECKING:
+    from engine.plan.spec import LoadedPlan
+    from engine.run.recorder import Listener
+    from engine.run.session import RunRequest
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a run is started with besides its plan; the CLI and the API fill the same one."""
+
+    ledger: str | os.PathLike[str] | None = None
+    max_concurrency: int | None = None
+    env_file: str | os.PathLike[str] | None = None
+    secrets_file: str | os.PathLike[str] | None = None
+    deadline: datetime | None = None
+    listeners: tuple[Listener, ...] = ()
+    on_ready: Callable[[str], None] | None = None  # the run id, once its row is committed
+    resumed_from: str | None = None
+    reused: dict[str, dict[str, str]] = field(default_factory=dict)
+    rerun_reasons: dict[str, str] = field(default_factory=dict)
+
+    def ledger_path(self) -> Path:
+        """The ledger file, found like the CLI's (`$LEDGER_DB`, else the nearest `.ledger/`)."""
+        from engine.ledger.location import resolve_ledger_path
+
+        explicit = None if self.ledger is None else os.fspath(self.ledger)
+        return resolve_ledger_path(explicit, create=True)
+
+    def to_request(self, loaded: LoadedPlan, ledger_path: Path) -> RunRequest:
+        """The session's request; reads the env and secrets files (UserError if unreadable)."""
+        from engine.run.environment import read_env_file
+        from engine.run.session import RunRequest
+
+        return RunRequest(
+            loaded=loaded,
+            ledger_path=ledger_path,
+            max_concurrency=self.max_concurrency,
+            env_file=read_env_file(Path(self.env_file)) if self.env_file else {},
+            secrets_file=(
+                read_env_file(Path(self.secrets_file), "--secrets-file")
+                if self.secrets_file
+                else {}
+            ),
+            resumed_from=self.resumed_from,
+            reused=self.reused,
+            rerun_reasons=self.rerun_reasons,
+            listeners=self.listeners,
+            deadline=None if self.deadline is None else self.deadline.timestamp(),
+            on_ready=self.on_ready,
+        )
+
+
+def var_values(given: Mapping[str, object] | None) -> dict[str, str]:
+    """Plan variables as the loader takes them: text, booleans as `true`/`false` like JSON."""
+    values: dict[str, str] = {}
+    for name, value in (given or {}).items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise UserError(f"vars: {name!r} is not a variable name")
+        if isinstance(value, bool):
+            values[name] = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            values[name] = str(value)
+        else:
+            raise UserError(f"vars: {name} must be text or a number, not {type(value).__name__}")
+    return values
+
+
+def load(plan: object, given_vars: Mapping[str, str], ledger_path: Path) -> LoadedPlan:
+    """A plan file (through the CLI's cached loader), a dict or an `engine.Plan`, checked.
+
+    PlanError (with every problem) when it is not a valid plan.
+    """
+    from engine.plan.loader import load_document
+
+    if isinstance(plan, str | os.PathLike):
+        from engine.plan.cache import load_plan_cached
+
+        return load_plan_cached(Path(plan), given_vars, cache_dir=ledger_path.parent / "cache")
+    if isinstance(plan, Mapping):
+        return load_document(dict(plan), "<plan>", Path.cwd(), given_vars)
+    from engine.plan.model import Plan
+
+    if isinstance(plan, Plan):
+        document = plan.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return load_document(document, "<plan>", Path.cwd(), given_vars)
+    raise PlanError(f"plan must be a path, a dict or an engine.Plan, not {type(plan).__name__}")

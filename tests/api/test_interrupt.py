@@ -1,0 +1,61 @@
+"""Ctrl-C of a program blocked in the API on its main thread cancels its runs: `canceled`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import engine
+from engine.errors import LedgerError
+from tests.support import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(ledger: Path, mode: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "LEDGER_DB"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.api.interrupted", str(ledger), mode],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _running_steps(ledger: Path) -> int:
+    try:
+        with engine.Ledger(ledger) as book:
+            return sum(
+                1 for run in book.runs(status="running") for s in book.steps(run.id)
+                if s.status == "running"
+            )  # fmt: skip
+    except LedgerError:
+        return 0  # not created yet
+
+
+@pytest.mark.parametrize(("mode", "runs"), [("one", 1), ("loop", 2)])
+def test_ctrl_c_cancels_the_runs_and_the_program_goes_on(
+    ledger: Path, mode: str, runs: int
+) -> None:
+    proc = _start(ledger, mode)
+    try:
+        wait_for(lambda: _running_steps(ledger) == runs, timeout=30)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    results = json.loads(stdout)
+    canceled = results[:runs]
+    assert [r["status"] for r in canceled] == ["canceled"] * runs
+    assert all(r["exit_code"] == 130 for r in canceled)
+    assert all(r["error"]["code"] == "canceled" for r in canceled)
+    with engine.Ledger(ledger) as book:
+        assert [book.get_run_status(r["run_id"]) for r in canceled] == ["canceled"] * runs
+    if mode == "one":  # a later run in a worker thread is not hit by the earlier Ctrl-C
+        assert results[1]["status"] == "succeeded"
