@@ -195,3 +195,13 @@ def test_an_on_event_that_raises_is_dropped_and_the_run_goes_on(ledger: Path) ->
                                  on_event=broken)  # fmt: skip
     assert result.status == "succeeded"
     assert calls == ["run_created"]
+
+
+def test_a_yaml_plan_file_runs_through_the_same_loader(ledger: Path, tmp_path: Path) -> None:
+    path = tmp_path / "hello.yaml"
+    path.write_text("name: yaml-api\nsteps:\n  - id: hi\n    command: 'true'\n")
+    assert engine.run_plan(path, ledger=ledger).status == "succeeded"
+    path.write_text("name: yaml-api\nsteps:\n  - id: hi\n    command: 5\n")
+    with pytest.raises(engine.PlanError) as raised:
+        engine.run_plan(path, ledger=ledger)
+    assert [p.line for p in raised.value.problems] == [4]
