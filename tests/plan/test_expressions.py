@@ -143,7 +143,12 @@ def test_outputs_can_be_indexed_too() -> None:
         ("-7", -7),
         ("2.5", 2.5),
         ("-0.5", -0.5),
-        ("'it''s'", "its"),
+        ("'it''s'", "it's"),  # GitHub's way to write a quote in a string
+        ("0xff", 255),
+        ("0o17", 15),
+        ("+1", 1),
+        ("-Infinity", -math.inf),
+        ("99999999999999999999", 1e20),  # numbers are doubles, as in GitHub
         ("1.5e3", 1500.0),
         ("1e-2", 0.01),
         ("'a\\'b'", "a'b"),
@@ -169,13 +174,10 @@ def test_a_condition_may_span_lines_and_have_blanks_around() -> None:
     [
         ("", "empty", None),
         ("   ", "empty", None),
-        ("success() &&  true", "use and instead of &&", 11),
-        ("true || false", "use or instead of ||", 6),
-        ("!success()", "use not instead of !", 1),
         ("${{ success() }}", "without ${{ }}", 1),
         ("success() # why", "comments", 11),
         ("'abc", "unterminated string", 1),
-        ("'''abc'''", "triple-quoted", 1),
+        ('"""abc"""', "triple-quoted", 1),
         ("'a\\qb'", "unsupported escape", 3),
         ("'a\\x4'", "unsupported escape", 3),
         ("'a\nb'", "control characters", 3),
@@ -194,28 +196,28 @@ def test_a_condition_may_span_lines_and_have_blanks_around() -> None:
         ("run.owner", "write run.id or run.status", 1),
         ("vars['']", "write vars.NAME", 1),
         ("success", "call it as success()", 1),
-        ("Success()", "did you mean success()", 1),
         ("canceled()", "did you mean cancelled()", 1),
-        ("startswith('a', 'b')", "did you mean startsWith()", 1),
         ("success(1)", "takes no arguments", 1),
         ("contains('a')", "takes 2 arguments", 1),
-        ("1 < 2 < 3", "chained comparisons", 1),
+        ("join()", "takes 1 or 2 arguments", 1),
+        ("case(true, 1)", "an odd number of arguments", 1),
+        ("1 ~ 2", "'~' is not supported", 3),
+        ("vars.X.*", "the '*' filter", 8),
+        ("0x1g", "is not a number", 1),
         ("vars.A is None", "'is' is not supported", 1),
-        ("1 + 1 == 2", "arithmetic", 1),
+        ("1 + 1 == 2", "arithmetic", 3),
         ("x if true else y", "combine conditions", 1),
         ("{'a': 1}", "dict literals", 1),
         ("- -1", "directly before a number", 1),
         ("-vars.X", "directly before a number", 1),
         ("1j", "must not run into letters", 1),
-        ("...", "literals", 1),
+        ("...", "is not a number", 1),
         ("vars[vars.X]", "quoted string", 6),
         ("steps[0].status", "quoted string", 7),
         ("success() and", "syntax error", None),
         ("(true", "syntax error", None),
         ("'" + "a" * 1025 + "'", "longer than 1024", 1),
-        ("99999999999999999999", "too large", 1),
         ("1in [1]", "must not run into letters", 1),
-        ("x == 0x1f", "must not run into letters", 6),
         ("1_000 == 1000", "must not run into letters", 1),
     ],
 )
@@ -304,16 +306,6 @@ def test_dunder_step_ids_are_just_missing_steps() -> None:
         ("steps.build.status in ['succeeded', 'skiped']", "'skiped' is not a step status"),
         ("'done' != steps.build.status", "'done' is not a step status"),
         ("run.status == 'cancelled'", "'cancelled' is not a run status"),
-        ("steps.build.exit_code == '0'", "so '==' is always false"),
-        ("vars.BRANCH != 1", "so '!=' is always true"),
-        ("success() == 'true'", "always false"),
-        ("steps.build.status > 3", "needs two numbers or two strings"),
-        ("[1] < [2]", "needs two numbers or two strings"),
-        ("'a' in 3", "looks in a string or a list"),
-        ("1 in 'abc'", "looks for a string in a string"),
-        ("contains(steps.build.exit_code, 1)", "contains() looks in a string or a list"),
-        ("startsWith(vars.BRANCH, 1)", "startsWith() needs two strings"),
-        ("endsWith(true, 'e')", "endsWith() needs two strings"),
     ],
 )
 def test_check_catches_comparisons_that_cannot_hold(source: str, fragment: str) -> None:
@@ -334,6 +326,13 @@ def test_check_catches_comparisons_that_cannot_hold(source: str, fragment: str) 
         "contains(vars.BRANCH, 'ai')",
         "startsWith(env.HOME, '/')",
         "steps.build.status == 'reused'",
+        # GitHub converts across kinds, so none of these is a mistake any more.
+        "steps.build.exit_code == '0'",
+        "vars.BRANCH != 1",
+        "steps.build.status > 3",
+        "'a' in 3",
+        "contains(steps.build.exit_code, 1)",
+        "startsWith(vars.BRANCH, 1)",
         "run.status == 'partial'",
     ],
 )
@@ -362,20 +361,34 @@ def test_check_leaves_sensible_comparisons_alone(source: str) -> None:
         ("run.id", "r-01"),
         ("run.status == 'running'", True),
         ("1 == 1.0", True),
-        ("1 == '1'", False),
-        ("true == 1", False),
-        ("false == 0", False),
+        ("1 == '1'", True),  # GitHub's loose equality: the string is read as a number
+        ("true == 1", True),
+        ("false == 0", True),
         ("null == null", True),
-        ("null != false", True),
-        ("[1, 'a'] == [1.0, 'a']", True),
-        ("[true] == [1]", False),
+        ("null != false", False),  # both read as 0
+        ("'ABC' == 'abc'", True),  # strings ignore case
+        ("[1, 'a'] == [1.0, 'a']", False),  # arrays are equal only to themselves
+        ("true > false", True),
+        ("null < 1", True),
+        ("'10' > 9", True),
+        ("3 < 2 < 1", True),  # (3 < 2) < 1, read left to right
+        ("!2 < 3", True),  # (!2) < 3: ! binds tighter than comparisons
+        ("not 2 < 3", False),  # not (2 < 3): Python's not stays loose
+        ("1 == 1 && 2", 2.0),
+        ("0 || 'x'", "x"),
         ("2 > 1.5", True),
         ("'abc' < 'abd'", True),
         ("steps.build.outputs.n >= '10'", True),  # strings compare as strings, not numbers
         ("'ai' in vars.BRANCH", True),
         ("'main' in ['main', 'dev']", True),
         ("1 not in [1.0]", False),
-        ("contains(vars.BRANCH, 'AI')", False),  # case-sensitive, unlike GitHub Actions
+        ("contains(vars.BRANCH, 'AI')", True),  # case is ignored, as in GitHub Actions
+        ("contains('1234', 23)", True),
+        ("format('{0}-{1}', vars.BRANCH, 2)", "main-2"),
+        ("join(['a', 'b'], '+')", "a+b"),
+        ("toJSON([1, 'a'])", '[\n  1,\n  "a"\n]'),
+        ("fromJSON('{\"a\": [1, 2]}').a[1]", 2.0),
+        ("fromJSON(steps.build.outputs.n) > 2", True),
         ("contains(['a', 'b'], 'b')", True),
         ("startsWith(env.HOME, '/home')", True),
         ("endsWith(env.HOME, 'me')", True),
@@ -395,22 +408,25 @@ def test_and_or_short_circuit_so_a_guard_protects_a_comparison() -> None:
     ctx = EvalContext(steps={"a": {"status": "skipped", "exit_code": None}})
     assert value_of("steps.a.exit_code != null and steps.a.exit_code > 0", ctx) is False
     assert value_of("steps.a.exit_code == null or steps.a.exit_code > 0", ctx) is True
-    assert "cannot compare null with a number" in eval_error("steps.a.exit_code > 0", ctx).message
+    assert value_of("steps.a.exit_code > -1", ctx) is True  # null reads as 0, as in GitHub
 
 
 @pytest.mark.parametrize(
     ("source", "fragment"),
     [
-        ("1 < 'a'", "cannot compare a number with a string using '<'"),
-        ("true >= false", "cannot compare a boolean with a boolean"),
-        ("[1] > [0]", "cannot compare a list with a list"),
-        ("env.NOPE <= 'a'", "cannot compare null with a string"),
-        ("'a' in env.NOPE", "'in' looks in a string or a list, but was given null"),
-        ("1 not in 'abc'", "'not in' looks for a string in a string"),
-        ("contains(steps.build.exit_code, 0)", "contains() looks in a string or a list"),
-        ("startsWith(env.NOPE, 'a')", "startsWith() needs two strings, but was given null"),
+        ("fromJSON('')", "fromJSON() was given an empty string"),
+        ("fromJSON('{')", "fromJSON() was given text that is not JSON"),
+        ("fromJSON('NaN')", "not JSON"),
+        ("format('{1}', 'a')", "refers to more arguments than were given"),
+        ("format('{x}')", "the format string is invalid"),
+        ("case(1, 'a', 'b')", "a case() predicate must be true or false"),
+        ("format('{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}', "
+         "format('{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}', "
+         "format('{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}', "
+         "format('{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}{0}', "
+         "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'))))", "longer than 1,000,000"),
     ],
-)
+)  # fmt: skip
 def test_evaluation_errors_are_clear_and_never_crash(source: str, fragment: str) -> None:
     error = eval_error(source, CTX)
     assert fragment in error.message
@@ -508,9 +524,10 @@ def test_should_run_does_not_evaluate_when_success_fails() -> None:
         ("", False),
         ("false", True),
         ("0", True),
-        ((), False),
+        ((), True),  # arrays and objects are always true in GitHub
         ((0,), True),
-        ([], False),
+        ([], True),
+        ({}, True),
         (object(), True),
     ],
 )

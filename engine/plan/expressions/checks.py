@@ -10,23 +10,17 @@ from collections.abc import Set
 
 from engine.plan.expressions.rewrite import quote
 from engine.plan.expressions.tree import (
-    BoolOp,
-    Call,
     Compare,
     Expression,
     ExpressionError,
     List,
     Literal,
-    Node,
     Ref,
-    Value,
     walk,
 )
 from engine.states import RunStatus, StepStatus
 
-_STRING, _NUMBER, _BOOLEAN, _NULL, _LIST = "a string", "a number", "a boolean", "null", "a list"
 _STATUSES = {"steps": [s.value for s in StepStatus], "run": [s.value for s in RunStatus]}
-Kinds = frozenset[str]
 
 
 def check_expression(
@@ -36,7 +30,9 @@ def check_expression(
     ancestors: Set[str] | None,
     known_vars: Set[str] | None,
 ) -> list[ExpressionError]:
-    """Every problem beyond syntax: unknown or unseen steps, unknown vars, impossible comparisons.
+    """Every problem beyond syntax: unknown or unseen steps, unknown vars, misspelled statuses.
+
+    Comparisons across kinds are not problems: they follow GitHub's conversions (values.py).
 
     `ancestors` are the steps that finish before this one (its transitive depends_on); None skips
     that check (run hooks run after every step). `known_vars` None skips the vars check.
@@ -50,14 +46,13 @@ def check_expression(
                 reported.add((node.root, node.key[0]))
                 problems.append(problem)
         elif isinstance(node, Compare):
-            problems.extend(_check_compare(node))
-        elif isinstance(node, Call):
-            problems.extend(_check_call(node))
+            problems.extend(_check_status_literals(node))
     return problems
 
 
 def _did_you_mean(name: str, candidates: Set[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1)
+    same_but_case = [c for c in candidates if c.lower() == name.lower()]
+    close = same_but_case or difflib.get_close_matches(name, list(candidates), n=1)
     return f"; did you mean {quote(close[0])}?" if close else ""
 
 
@@ -79,61 +74,6 @@ def _check_ref(
     return None
 
 
-def _kinds(node: Node) -> Kinds | None:
-    """The kinds of value a node can have; None when it could be anything."""
-    if isinstance(node, Literal):
-        return frozenset({_kind(node.value)})
-    if isinstance(node, Ref):
-        exit_code = node.root == "steps" and node.key[1] == "exit_code"
-        return frozenset({_NUMBER if exit_code else _STRING, _NULL})  # null when missing
-    if isinstance(node, List):
-        return frozenset({_LIST})
-    if isinstance(node, BoolOp):
-        operands = [_kinds(operand) for operand in node.operands]
-        return None if None in operands else frozenset().union(*operands)  # type: ignore[arg-type]
-    return frozenset({_BOOLEAN})
-
-
-def _kind(value: Value) -> str:
-    if value is None:
-        return _NULL
-    if isinstance(value, bool):
-        return _BOOLEAN
-    if isinstance(value, str):
-        return _STRING
-    return _LIST if isinstance(value, tuple) else _NUMBER
-
-
-def _describe(kinds: Kinds) -> str:
-    return " or ".join(sorted(kinds, key=[_STRING, _NUMBER, _BOOLEAN, _LIST, _NULL].index))
-
-
-def _check_compare(node: Compare) -> list[ExpressionError]:
-    left, right = _kinds(node.left), _kinds(node.right)
-    problems = _check_status_literals(node)
-    if left is None or right is None:
-        return problems
-    where = f"the left side is {_describe(left)} and the right side is {_describe(right)}"
-    if node.op in ("==", "!=") and not left & right:
-        outcome = "false" if node.op == "==" else "true"
-        problems.append(
-            ExpressionError(f"{where}, so '{node.op}' is always {outcome}", node.column)
-        )
-    elif node.op in ("<", "<=", ">", ">=") and not left & right & {_STRING, _NUMBER}:
-        message = f"{where}; '{node.op}' needs two numbers or two strings"
-        problems.append(ExpressionError(message, node.column))
-    elif node.op in ("in", "not in"):
-        if not right & {_STRING, _LIST}:
-            message = (
-                f"'{node.op}' looks in a string or a list, but the right side is {_describe(right)}"
-            )
-            problems.append(ExpressionError(message, node.column))
-        elif _LIST not in right and _STRING not in left:
-            message = f"'{node.op}' looks for a string in a string, but the left side is "
-            problems.append(ExpressionError(message + _describe(left), node.column))
-    return problems
-
-
 def _check_status_literals(node: Compare) -> list[ExpressionError]:
     """Catch `steps.build.status == 'sucess'`, which would otherwise be silently false forever."""
     if node.op not in ("==", "!=", "in", "not in"):
@@ -152,19 +92,3 @@ def _check_status_literals(node: Compare) -> list[ExpressionError]:
                 message += f"one of: {', '.join(valid)}"
                 problems.append(ExpressionError(message, literal.column))
     return problems
-
-
-def _check_call(node: Call) -> list[ExpressionError]:
-    if not node.args:
-        return []
-    first, second = (_kinds(arg) for arg in node.args)
-    if node.name == "contains":
-        if first is not None and not first & {_STRING, _LIST}:
-            message = f"contains() looks in a string or a list, not in {_describe(first)}"
-            return [ExpressionError(message, node.column)]
-        return []
-    for kinds in (first, second):
-        if kinds is not None and _STRING not in kinds:
-            message = f"{node.name}() needs two strings, but one argument is {_describe(kinds)}"
-            return [ExpressionError(message, node.column)]
-    return []

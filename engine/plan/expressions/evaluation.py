@@ -1,23 +1,24 @@
 """Evaluating a parsed condition over plain mappings of step results, variables and environment.
 
 Only this package's own tree is walked; values are read with mapping lookups and narrowed to plain
-strings, numbers, booleans and null, so a condition never reaches a Python object's attributes.
+data, so a condition never reaches a Python object's attributes. Comparisons and functions follow
+GitHub Actions (values.py, functions.py).
 """
 
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from engine.plan.expressions.functions import VALUE_FUNCTIONS, contains
 from engine.plan.expressions.tree import (
     BoolOp,
     Call,
     Compare,
     Expression,
     ExpressionError,
+    Index,
     List,
     Literal,
     Node,
@@ -25,15 +26,26 @@ from engine.plan.expressions.tree import (
     Ref,
     Value,
 )
+from engine.plan.expressions.values import (
+    ARRAY,
+    OBJECT,
+    equals,
+    greater,
+    is_primitive,
+    kind_of,
+    less,
+    to_number,
+    to_text,
+)
+from engine.plan.expressions.values import (
+    is_truthy as is_truthy,
+)
 from engine.states import RunStatus, StepStatus
 
 # A dependency skipped by its own condition counts as fine, as in GitHub Actions.
 _DEPENDENCY_OK = frozenset({StepStatus.SUCCEEDED, StepStatus.REUSED, StepStatus.SKIPPED})
 _DEPENDENCY_FAILED = frozenset({StepStatus.FAILED, StepStatus.ABANDONED})
 _RUN_FAILED = frozenset({RunStatus.FAILED, RunStatus.PARTIAL, RunStatus.CRASHED})
-_ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,42 +79,66 @@ def should_run(condition: Expression | None, ctx: EvalContext) -> bool:
     return is_truthy(evaluate(condition, ctx))
 
 
-def is_truthy(value: object) -> bool:
-    """False for null, false, 0, NaN, "" and an empty list; true for everything else."""
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int | float):
-        return value != 0 and not (isinstance(value, float) and math.isnan(value))
-    if isinstance(value, str | tuple | list):
-        return len(value) > 0
-    return True
-
-
 def _evaluate(node: Node, ctx: EvalContext) -> Value:
     if isinstance(node, Literal):
         return node.value
     if isinstance(node, Ref):
         return _plain(_lookup(node, ctx), node)
-    if isinstance(node, List):
-        return tuple(_evaluate(item, ctx) for item in node.items)
-    if isinstance(node, Not):
-        return not is_truthy(_evaluate(node.operand, ctx))
+    if isinstance(node, Compare):
+        left, right = _evaluate(node.left, ctx), _evaluate(node.right, ctx)
+        return _COMPARISONS[node.op](left, right)
     if isinstance(node, BoolOp):
-        # The deciding operand itself, as in Python and GitHub Actions: `env.X or 'default'` works.
+        # The deciding operand itself, as in Python and GitHub Actions: `env.X || 'default'` works.
         value: Value = None
         for operand in node.operands:
             value = _evaluate(operand, ctx)
             if is_truthy(value) == (node.op == "or"):
                 return value
         return value
-    if isinstance(node, Compare):
-        left, right = _evaluate(node.left, ctx), _evaluate(node.right, ctx)
-        return _compare(node.op, left, right, node.column)
+    if isinstance(node, Not):
+        return not is_truthy(_evaluate(node.operand, ctx))
+    if isinstance(node, List):
+        return tuple(_evaluate(item, ctx) for item in node.items)
+    if isinstance(node, Index):
+        return _index(_evaluate(node.base, ctx), _evaluate(node.key, ctx))
     return _call(node, ctx)
 
 
+_COMPARISONS: dict[str, Callable[[Value, Value], bool]] = {
+    "==": equals,
+    "!=": lambda left, right: not equals(left, right),
+    "<": less,
+    "<=": lambda left, right: equals(left, right) or less(left, right),
+    ">": greater,
+    ">=": lambda left, right: equals(left, right) or greater(left, right),
+    "in": lambda item, container: contains(container, item),
+    "not in": lambda item, container: not contains(container, item),
+}
+
+
 def _get(mapping: object, key: str) -> object:
-    return mapping.get(key) if isinstance(mapping, Mapping) else None
+    """A mapping's value for `key`; keys ignore case, as in GitHub, with an exact match first."""
+    if not isinstance(mapping, Mapping):
+        return None
+    value = mapping.get(key)
+    if value is None and key not in mapping:
+        folded = key.lower()
+        for candidate, candidate_value in mapping.items():
+            if isinstance(candidate, str) and candidate.lower() == folded:
+                return candidate_value
+    return value
+
+
+def _index(base: Value, key: Value) -> Value:
+    """`base[key]` over plain data: an object's field, an array's item; null when there is none."""
+    kind = kind_of(base)
+    if kind == OBJECT and is_primitive(key):
+        return _get(base, to_text(key))  # type: ignore[return-value]  # parsed JSON values
+    if kind == ARRAY:
+        number = to_number(key)
+        if math.isfinite(number) and 0 <= number < len(base):  # type: ignore[arg-type]
+            return base[int(number)]  # type: ignore[index]
+    return None
 
 
 def _lookup(ref: Ref, ctx: EvalContext) -> object:
@@ -129,52 +165,7 @@ def _plain(value: object, ref: Ref) -> Value:
     raise ExpressionError(message, ref.column)
 
 
-def _kind(value: Value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    return "a list" if isinstance(value, tuple) else "a number"
-
-
-def _equal(a: Value, b: Value) -> bool:
-    """Equality without coercion: 1 == 1.0, but 1 != '1' and true != 1."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
-
-
-def _compare(op: str, left: Value, right: Value, column: int) -> bool:
-    if op in ("==", "!="):
-        return _equal(left, right) == (op == "==")
-    if op in ("in", "not in"):
-        return _contains(right, left, column, f"'{op}'") == (op == "in")
-    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
-    if numbers or (isinstance(left, str) and isinstance(right, str)):
-        return _ORDERINGS[op](left, right)
-    message = f"cannot compare {_kind(left)} with {_kind(right)} using '{op}'"
-    raise ExpressionError(message + "; ordering needs two numbers or two strings", column)
-
-
-def _contains(container: Value, item: Value, column: int, what: str) -> bool:
-    if isinstance(container, tuple):
-        return any(_equal(element, item) for element in container)
-    if isinstance(container, str):
-        if isinstance(item, str):
-            return item in container
-        message = f"{what} looks for a string in a string, but was given {_kind(item)}"
-        raise ExpressionError(message, column)
-    message = f"{what} looks in a string or a list, but was given {_kind(container)}"
-    raise ExpressionError(message, column)
-
-
-def _call(node: Call, ctx: EvalContext) -> bool:
+def _call(node: Call, ctx: EvalContext) -> Value:
     if node.name == "always":
         return True
     if node.name == "cancelled":
@@ -183,15 +174,12 @@ def _call(node: Call, ctx: EvalContext) -> bool:
         return _success(ctx)
     if node.name == "failure":
         return _failure(ctx)
-    first, second = (_evaluate(arg, ctx) for arg in node.args)
-    if node.name == "contains":
-        return _contains(first, second, node.column, "contains()")
-    if not (isinstance(first, str) and isinstance(second, str)):
-        message = (
-            f"{node.name}() needs two strings, but was given {_kind(first)} and {_kind(second)}"
-        )
-        raise ExpressionError(message, node.column)
-    return first.startswith(second) if node.name == "startsWith" else first.endswith(second)
+    function = VALUE_FUNCTIONS[node.name.lower()][3]
+    args = [_evaluate(arg, ctx) for arg in node.args]
+    try:
+        return function(*args)  # type: ignore[return-value]  # plain data by construction
+    except ValueError as error:
+        raise ExpressionError(str(error), node.column) from None
 
 
 def _status(mapping: object) -> str | None:

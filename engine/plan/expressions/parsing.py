@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 
+from engine.plan.expressions.functions import VALUE_FUNCTIONS as _VALUE_FUNCTIONS
 from engine.plan.expressions.rewrite import prepare, quote
 from engine.plan.expressions.tree import (
     BoolOp,
@@ -15,6 +16,7 @@ from engine.plan.expressions.tree import (
     Compare,
     Expression,
     ExpressionError,
+    Index,
     List,
     Literal,
     Node,
@@ -26,11 +28,16 @@ from engine.plan.expressions.tree import (
 MAX_SOURCE_CHARS = 4096
 MAX_DEPTH = 50  # far below Python's recursion limit, which the tree walks rely on
 MAX_STRING_CHARS = 1024
-MAX_INT = 2**63 - 1
 MAX_NAME_CHARS = 200
 STATUS_FUNCTIONS = frozenset({"success", "failure", "always", "cancelled"})
-VALUE_FUNCTIONS = frozenset({"contains", "startsWith", "endsWith"})  # each takes two arguments
+VALUE_FUNCTIONS = frozenset(spelling for spelling, *_ in _VALUE_FUNCTIONS.values())
 FUNCTIONS = STATUS_FUNCTIONS | VALUE_FUNCTIONS
+# Function names ignore case, as in GitHub: lower case -> (spelling, least, most arguments).
+_ARITY = {name: (name, 0, 0) for name in STATUS_FUNCTIONS} | {
+    name: (spelling, least, most) for name, (spelling, least, most, _) in _VALUE_FUNCTIONS.items()
+}
+# GitHub binds < <= > >= tighter than == and !=; `in` sits with the orderings.
+_EQUALITY = frozenset({"==", "!="})
 
 _ROOT_EXAMPLES = {
     "steps": "steps.ID.status, steps.ID.exit_code or steps.ID.outputs.NAME",
@@ -71,10 +78,10 @@ def parse_expression(source: str) -> Expression:
         raise ExpressionError(f"the condition is longer than {MAX_SOURCE_CHARS} characters")
     if not source.strip():
         raise ExpressionError("the condition is empty")
-    text, origin = prepare(source)
+    text, origin, numbers = prepare(source)
     indent = len(text) - len(text.lstrip(" "))  # ast.parse, unlike eval(), rejects leading blanks
     text, origin = text[indent:], origin[indent:]
-    converter = _Converter(text, origin, len(source))
+    converter = _Converter(text, origin, len(source), numbers)
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
@@ -89,7 +96,7 @@ def parse_expression(source: str) -> Expression:
         raise ExpressionError("the condition is too deeply nested or not valid text") from None
     root = converter.convert(tree.body, 1)
     refs = [node for node in walk(root) if isinstance(node, Ref)]
-    calls = [node.name for node in walk(root) if isinstance(node, Call)]
+    calls = [node.name for node in walk(root) if isinstance(node, Call)]  # spelled as listed
     return Expression(
         source=source,
         uses_status_function=any(name in STATUS_FUNCTIONS for name in calls),
@@ -103,10 +110,13 @@ def parse_expression(source: str) -> Expression:
 class _Converter:
     """Copies allow-listed Python AST nodes into our tree, with columns in the user's own text."""
 
-    def __init__(self, text: str, origin: list[int], source_length: int) -> None:
+    def __init__(
+        self, text: str, origin: list[int], source_length: int, numbers: list[float]
+    ) -> None:
         self.text = text
         self.origin = origin
         self.source_length = source_length
+        self.numbers = numbers
 
     def column_of_char(self, index: int) -> int:
         index = max(0, index)
@@ -128,7 +138,7 @@ class _Converter:
             op = "and" if isinstance(node.op, ast.And) else "or"
             return BoolOp(op, tuple(self.convert(v, depth + 1) for v in node.values), column)
         if isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.Not):
+            if isinstance(node.op, ast.Not | ast.Invert):  # `~` is how prepare() spells `!`
                 return Not(self.convert(node.operand, depth + 1), column)
             number = node.operand.value if isinstance(node.operand, ast.Constant) else None
             if isinstance(node.op, ast.USub) and type(number) in (int, float):
@@ -139,9 +149,11 @@ class _Converter:
         if isinstance(node, ast.Constant):
             return self.literal(node.value, column)
         if isinstance(node, ast.Name):
+            if node.id.startswith("__n"):
+                return Literal(self.numbers[int(node.id[3:])], column)
             return self.name(node.id, column)
         if isinstance(node, ast.Attribute | ast.Subscript):
-            return self.reference(node, column)
+            return self.reference(node, column, depth)
         if isinstance(node, ast.Call):
             return self.call(node, column, depth)
         if isinstance(node, ast.List | ast.Tuple):
@@ -151,25 +163,34 @@ class _Converter:
             _REJECTED.get(type(node), f"{kind} is not allowed in a condition"), column
         )
 
-    def compare(self, node: ast.Compare, column: int, depth: int) -> Compare:
-        if len(node.ops) != 1:
-            message = (
-                "chained comparisons such as a < b < c are not supported; join them with 'and'"
+    def compare(self, node: ast.Compare, column: int, depth: int) -> Node:
+        """A chain such as `3 < 2 < 1` reads left to right, as in GitHub, not as Python's `and`."""
+        if depth + len(node.ops) > MAX_DEPTH:
+            raise ExpressionError(
+                f"the condition is nested more than {MAX_DEPTH} levels deep", column
             )
-            raise ExpressionError(message, column)
-        op = _COMPARE_OPS.get(type(node.ops[0]))
-        if op is None:
-            raise ExpressionError("'is' is not supported; use == or !=", column)
-        left = self.convert(node.left, depth + 1)
-        return Compare(op, left, self.convert(node.comparators[0], depth + 1), column)
+        terms: list[Node] = [self.convert(node.left, depth + 1)]
+        equalities: list[str] = []
+        for operator, operand in zip(node.ops, node.comparators, strict=True):
+            op = _COMPARE_OPS.get(type(operator))
+            if op is None:
+                raise ExpressionError("'is' is not supported; use == or !=", column)
+            right = self.convert(operand, depth + 1)
+            if op in _EQUALITY:
+                equalities.append(op)
+                terms.append(right)
+            else:
+                terms[-1] = Compare(op, terms[-1], right, column)
+        result = terms[0]
+        for op, right in zip(equalities, terms[1:], strict=True):
+            result = Compare(op, result, right, column)
+        return result
 
     def literal(self, value: object, column: int) -> Literal:
         if isinstance(value, str) and len(value) > MAX_STRING_CHARS:
             message = f"a string literal is longer than {MAX_STRING_CHARS} characters"
             raise ExpressionError(message, column)
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-            raise ExpressionError("the number is too large", column)
-        if value is None or isinstance(value, str | int | float):
+        if value is None or isinstance(value, str | bool):  # Python's True, False and None
             return Literal(value, column)
         raise ExpressionError("only strings, numbers, true, false and null are literals", column)
 
@@ -178,61 +199,99 @@ class _Converter:
             return Literal(_LITERAL_NAMES[name], column)
         if name in _ROOT_EXAMPLES:
             raise ExpressionError(f"'{name}' needs a field: {_ROOT_EXAMPLES[name]}", column)
-        if name in FUNCTIONS:
-            call = f"{name}()" if name in STATUS_FUNCTIONS else f"{name}(a, b)"
+        if name.lower() in _ARITY:
+            call = f"{_ARITY[name.lower()][0]}()" if name in STATUS_FUNCTIONS else f"{name}(...)"
             raise ExpressionError(f"'{name}' is a function; call it as {call}", column)
         raise ExpressionError(f"unknown name {quote(name)}; {_NAMES_HELP}", column)
 
-    def reference(self, node: ast.Attribute | ast.Subscript, column: int) -> Ref:
-        keys: list[str] = []
+    def reference(self, node: ast.Attribute | ast.Subscript, column: int, depth: int) -> Node:
+        chain: list[ast.Attribute | ast.Subscript] = []
         current: ast.expr = node
         while isinstance(current, ast.Attribute | ast.Subscript):
-            if isinstance(current, ast.Attribute):
-                if current.attr.startswith("__"):
-                    message = f"{quote(current.attr)}: names that start with '__' are not allowed"
-                    end = current.end_col_offset or 0
-                    raise ExpressionError(
-                        message, self.column(current, byte_offset=end - len(current.attr))
-                    )
-                keys.append(current.attr)
-            else:
-                key = current.slice
-                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
-                    message = "an index must be a quoted string, as in steps['my-step']"
-                    raise ExpressionError(message, self.column(key))
-                keys.append(key.value)
+            chain.append(current)
             current = current.value
-        keys.reverse()
+        chain.reverse()
+        if isinstance(current, ast.Call) and _called(current) == "fromjson":
+            return self.fields(current, chain, depth)
+        keys = [self.key(link) for link in chain]
         if not (isinstance(current, ast.Name) and current.id in _ROOT_EXAMPLES):
-            message = "fields and indexes can only follow steps, vars, env or run"
+            message = "fields and indexes can only follow steps, vars, env or run (or fromJSON())"
             raise ExpressionError(message, self.column(current))
         root = current.id
         if not all(0 < len(key) <= MAX_NAME_CHARS for key in keys) or not _has_shape(root, keys):
-            raise ExpressionError(f"write {_ROOT_EXAMPLES[root]}", column)
+            hint = ", or fromJSON(steps.ID.outputs.NAME).FIELD" if root == "steps" else ""
+            raise ExpressionError(f"write {_ROOT_EXAMPLES[root]}{hint}", column)
         return Ref(root, tuple(keys), column)
 
+    def key(self, link: ast.Attribute | ast.Subscript) -> str:
+        """The name in `.name` or `['name']` after steps, vars, env or run."""
+        if isinstance(link, ast.Attribute):
+            if link.attr.startswith("__"):
+                message = f"{quote(link.attr)}: names that start with '__' are not allowed"
+                end = link.end_col_offset or 0
+                raise ExpressionError(message, self.column(link, byte_offset=end - len(link.attr)))
+            return link.attr
+        key = link.slice
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            message = "an index must be a quoted string, as in steps['my-step']"
+            raise ExpressionError(message, self.column(key))
+        return key.value
+
+    def fields(
+        self, base: ast.Call, chain: list[ast.Attribute | ast.Subscript], depth: int
+    ) -> Node:
+        """`fromJSON(...).a['b'][0]`: fields and indexes of parsed JSON, read as plain data."""
+        if depth + len(chain) > MAX_DEPTH:
+            message = f"the condition is nested more than {MAX_DEPTH} levels deep"
+            raise ExpressionError(message, self.column(base))
+        result: Node = self.call(base, self.column(base), depth + len(chain))
+        for link in chain:
+            key: Node
+            if isinstance(link, ast.Attribute):
+                key = Literal(self.key(link), self.column(link))
+            else:
+                key = self.convert(link.slice, depth + 1)
+            result = Index(result, key, self.column(link))
+        return result
+
     def call(self, node: ast.Call, column: int, depth: int) -> Call:
-        if not isinstance(node.func, ast.Name):
+        name = _called(node)
+        if name is None:
             raise ExpressionError(f"only these functions can be called: {_FUNCTIONS_HELP}", column)
-        name = node.func.id
-        if name not in FUNCTIONS:
-            close = [
-                f for f in FUNCTIONS if f.lower() == name.lower().replace("canceled", "cancelled")
-            ]
+        if name not in _ARITY:
+            close = [f for f in FUNCTIONS if f.lower() == name.replace("canceled", "cancelled")]
             hint = (
                 f"; did you mean {close[0]}()?"
                 if close
                 else f"; the functions are {_FUNCTIONS_HELP}"
             )
-            raise ExpressionError(f"unknown function {quote(name)}{hint}", column)
+            written = node.func.id  # type: ignore[attr-defined]  # _called() checked it is a Name
+            raise ExpressionError(f"unknown function {quote(written)}{hint}", column)
+        spelling, least, most = _ARITY[name]
         if node.keywords:
-            raise ExpressionError(f"{name}() takes no keyword arguments", column)
+            raise ExpressionError(f"{spelling}() takes no keyword arguments", column)
         if any(isinstance(arg, ast.Starred) for arg in node.args):
             raise ExpressionError("'*' unpacking is not allowed", column)
-        arity = 2 if name in VALUE_FUNCTIONS else 0
-        if len(node.args) != arity:
-            raise ExpressionError(f"{name}() takes {arity or 'no'} arguments", column)
-        return Call(name, tuple(self.convert(arg, depth + 1) for arg in node.args), column)
+        count = len(node.args)
+        if not least <= count <= most or (spelling == "case" and count % 2 == 0):
+            raise ExpressionError(f"{spelling}() takes {_arity_text(least, most)}", column)
+        args = tuple(self.convert(arg, depth + 1) for arg in node.args)
+        return Call(spelling, args, column)
+
+
+def _called(node: ast.Call) -> str | None:
+    """The lower-cased name of the function called, or None when it is not a plain name."""
+    return node.func.id.lower() if isinstance(node.func, ast.Name) else None
+
+
+def _arity_text(least: int, most: int) -> str:
+    if least == most:
+        return f"{least or 'no'} argument{'' if least == 1 else 's'}"
+    if most == 2:
+        return f"{least} or {most} arguments"
+    if least == 3:
+        return "an odd number of arguments, at least 3"
+    return f"at least {least} argument{'' if least == 1 else 's'}"
 
 
 def _has_shape(root: str, keys: list[str]) -> bool:

@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-Value: TypeAlias = "str | int | float | bool | tuple[Value, ...] | None"
+# Lists written in a condition are tuples; fromJSON() also gives lists and dicts.
+Value: TypeAlias = (
+    "str | int | float | bool | tuple[Value, ...] | list[Value] | dict[str, Value] | None"
+)
 
 
 class ExpressionError(Exception):
@@ -69,13 +72,22 @@ class Compare:
 
 
 @dataclass(frozen=True)
+class Index:
+    """A field or index of a computed value, as in `fromJSON(steps.meta.outputs.info).sha`."""
+
+    base: Node
+    key: Node
+    column: int
+
+
+@dataclass(frozen=True)
 class Call:
     name: str
     args: tuple[Node, ...]
     column: int
 
 
-Node: TypeAlias = "Literal | Ref | List | Not | BoolOp | Compare | Call"
+Node: TypeAlias = "Literal | Ref | List | Not | BoolOp | Compare | Call | Index"
 
 
 def walk(node: Node) -> Iterator[Node]:
@@ -92,6 +104,8 @@ def walk(node: Node) -> Iterator[Node]:
         children = (node.left, node.right)
     elif isinstance(node, Call):
         children = node.args
+    elif isinstance(node, Index):
+        children = (node.base, node.key)
     for child in children:
         yield from walk(child)
 
