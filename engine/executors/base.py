@@ -41,6 +41,8 @@ class LaunchSpec:
     timeout_sec: float | None
     kill_grace_sec: float
     mask_values: tuple[str, ...] = ()  # secret values to replace by *** in the log and tail
+    # A script step's (path, text): written before the spawn; argv runs its interpreter on it.
+    script: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

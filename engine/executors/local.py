@@ -138,6 +138,8 @@ class LocalExecutor:
         try:
             if not spec.argv:
                 raise ValueError("empty command")
+            if spec.script is not None:
+                _write_script(*spec.script)
             pid = spawn(
                 spec.argv,
                 cwd=spec.cwd,
@@ -248,8 +250,27 @@ def _failed_result(message: str, started_at: float, tail: str) -> AttemptResult:
     )
 
 
+class _ScriptNotWritten(ValueError):
+    """The script file of a script step could not be written (a full disk, say)."""
+
+
+def _write_script(path: str, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o700)
+        try:
+            write_all(fd, text.encode())
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise _ScriptNotWritten(
+            f"cannot write the step's script file {path}: {error.strerror or error}"
+        ) from None
+
+
 def _spawn_error_sentence(spec: LaunchSpec, exc: OSError | ValueError) -> str:
     """One sentence a user can act on; the cwd is checked first because Popen reports both alike."""
+    if isinstance(exc, _ScriptNotWritten):
+        return str(exc)
     if isinstance(exc, ValueError):
         return f"cannot start the command: {exc}"
     command = spec.argv[0]
@@ -261,6 +282,8 @@ def _spawn_error_sentence(spec: LaunchSpec, exc: OSError | ValueError) -> str:
             return f"working directory is not a directory: {cwd}"
         if not os.access(cwd, os.X_OK):
             return f"permission denied: cannot enter working directory {cwd}"
+    if exc.errno == errno.ENOENT and spec.script is not None:
+        return f"interpreter not found: {command} (the step's shell runs its script with it)"
     if exc.errno == errno.ENOENT:
         return f"command not found: {command}"
     if exc.errno == errno.EACCES:

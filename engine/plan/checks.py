@@ -13,6 +13,7 @@ from typing import Protocol
 from engine.plan.expressions import ExpressionError, check_expression, parse_expression
 from engine.plan.graph import StepGraph
 from engine.plan.problems import JsonPath, Problem, format_path
+from engine.plan.scripts import interpreter
 from engine.plan.spec import GROUPS, Plan, Step
 from engine.plan.variables import OutputRef, VarRef, references
 
@@ -30,7 +31,9 @@ class StepStrings(Protocol):
     """The fields of a step in which `${...}` is substituted (pydantic model or runtime model)."""
 
     @property
-    def command(self) -> str: ...
+    def command(self) -> str | None: ...
+    @property
+    def run(self) -> str | None: ...
     @property
     def args(self) -> Sequence[str]: ...
     @property
@@ -41,7 +44,10 @@ class StepStrings(Protocol):
 
 def step_strings(step: StepStrings, where: JsonPath) -> Iterator[tuple[JsonPath, str]]:
     """Every string of a step in which `${...}` references are substituted, with its path."""
-    yield (*where, "command"), step.command
+    if step.command:
+        yield (*where, "command"), step.command
+    if step.run is not None:
+        yield (*where, "run"), step.run
     for i, arg in enumerate(step.args):
         yield (*where, "args", i), arg
     if step.cwd is not None:
@@ -76,6 +82,7 @@ def check_plan(plan: Plan) -> CheckResult:
         known = set(graph.steps) | (set(main.steps) if hook_of else set())
         for index, step in enumerate(getattr(plan, group)):
             where: JsonPath = (group, index)
+            _check_step_kind(step, where, result)
             _check_outputs(step, where, graph, hook_of, result)
             _check_secret_use(step, where, declared_secrets, result)
             _check_expressions(plan, step, where, graph, hook_of, known, result)
@@ -205,6 +212,26 @@ def _check_outputs(
             )
 
 
+def _check_step_kind(step: Step, where: JsonPath, result: CheckResult) -> None:
+    """A step runs a command or a script, and `shell` means what goes with the one it runs."""
+    if step.run is None:
+        if not step.command:
+            result.add(where, f'step "{step.id}" needs command (a program) or run (a script)')
+        elif isinstance(step.shell, str):
+            result.add(
+                (*where, "shell"),
+                f'shell "{step.shell}" names the interpreter of a script (run); '
+                "with command, shell is true or false",
+            )
+        return
+    if step.command:
+        result.add((*where, "run"), f'step "{step.id}" gives both command and run; give one')
+    try:
+        interpreter(step.shell)
+    except ValueError as error:
+        result.add((*where, "shell"), str(error))
+
+
 def _check_secret_use(step: Step, where: JsonPath, declared: set[str], result: CheckResult) -> None:
     for i, name in enumerate(step.secrets):
         if name not in declared:
@@ -216,11 +243,15 @@ def _check_secret_use(step: Step, where: JsonPath, declared: set[str], result: C
     for path, text in step_strings(step, where):
         for ref in references(text):
             if isinstance(ref, VarRef) and ref.name in declared:
-                place = "argv" if path[len(where)] in ("command", "args") else path[len(where)]
+                field_name = path[len(where)]
+                place = "argv" if field_name in ("command", "args") else field_name
+                how = "list it in the step's secrets"
+                if field_name == "run":
+                    place, how = "the script", f"{how} and write ${ref.name} in the script"
                 result.add(
                     path,
                     f'secret "{ref.name}" cannot be substituted into {place}: a step sees '
-                    f"a secret only as an environment variable (list it in the step's secrets)",
+                    f"a secret only as an environment variable ({how})",
                 )
 
 

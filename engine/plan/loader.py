@@ -214,7 +214,10 @@ def _substitute(
     for group in GROUPS:
         for index, step in enumerate(data[group]):
             where: JsonPath = (group, index)
-            step["command"] = substituted((*where, "command"), step["command"])
+            if step["command"] is not None:
+                step["command"] = substituted((*where, "command"), step["command"])
+            if step["run"] is not None:
+                step["run"] = substituted((*where, "run"), step["run"])
             step["args"] = [substituted((*where, "args", i), a) for i, a in enumerate(step["args"])]
             if step["cwd"] is not None:
                 step["cwd"] = substituted((*where, "cwd"), step["cwd"])

@@ -114,9 +114,10 @@ class Step(_Model):
     id: StepId
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     description: str | None = None
-    command: Annotated[str, StringConstraints(min_length=1)]
+    command: Annotated[str, StringConstraints(min_length=1)] | None = None
+    run: Annotated[str, StringConstraints(min_length=1)] | None = None
     args: list[str] = Field(default_factory=list)
-    shell: bool = False
+    shell: bool | Annotated[str, StringConstraints(min_length=1)] = False
     cwd: Annotated[str, StringConstraints(min_length=1)] | None = None
     env: EnvMap = Field(default_factory=dict)
     inherit_env: bool | None = None

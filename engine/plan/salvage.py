@@ -118,8 +118,8 @@ def _fix_step(repair: _Repair, group: str, loc: tuple[Any, ...]) -> bool:
         if isinstance(step.get("id"), str):
             repair.names.add(step["id"])
         step["id"] = repair.stand_in()
-    elif name == "command":
-        if not _set(step, "command", "true"):
+    elif name in ("command", "run"):
+        if not _set(step, name, "true"):
             return False
     elif step.pop(name, None) is None:
         return False

@@ -66,11 +66,11 @@ class Retry:
 @dataclass(frozen=True, slots=True)
 class Step:
     id: str
-    command: str
+    command: str  # "" in a script step
     name: str | None
     description: str | None
     args: tuple[str, ...]
-    shell: bool
+    shell: bool | str  # with `run`, the interpreter (engine.plan.scripts)
     cwd: str | None
     env: Mapping[str, str]
     inherit_env: bool | None
@@ -86,6 +86,7 @@ class Step:
     consumes: tuple[str, ...]
     secrets: tuple[str, ...]
     success_exit_codes: tuple[int, ...]
+    run: str | None = None  # a script step's script
 
     @property
     def skip_ifs(self) -> tuple[str, ...]:
@@ -164,11 +165,11 @@ def _step(data: Mapping[str, Any]) -> Step:
     skip_if = data.get("skip_if")
     return Step(
         id=data["id"],
-        command=data["command"],
+        command=data.get("command") or "",
         name=data.get("name"),
         description=data.get("description"),
         args=tuple(data.get("args") or ()),
-        shell=bool(data.get("shell")),
+        shell=data.get("shell") or False,
         cwd=data.get("cwd"),
         env=dict(data.get("env") or {}),
         inherit_env=data.get("inherit_env"),
@@ -184,6 +185,7 @@ def _step(data: Mapping[str, Any]) -> Step:
         consumes=tuple(data.get("consumes") or ()),
         secrets=tuple(data.get("secrets") or ()),
         success_exit_codes=tuple(data.get("success_exit_codes") or (0,)),
+        run=data.get("run"),
     )
 
 

@@ -61,8 +61,14 @@ class AttemptIO:
             "ENGINE_OUTPUT": self.output_file(step.id, attempt),
         }
         step_env = {k: substitute_outputs(v, outputs) for k, v in step.env.items()}
-        command = substitute_outputs(step.command, outputs)
         args = [substitute_outputs(arg, outputs) for arg in step.args]
+        script: tuple[str, str] | None = None
+        if step.run is not None:
+            argv, script = self._script(step, attempt, args)
+        elif step.shell:
+            argv = ("/bin/sh", "-c", substitute_outputs(step.command, outputs), step.id, *args)
+        else:
+            argv = (substitute_outputs(step.command, outputs), *args)
         cwd = self._base_dir
         if step.cwd:
             cwd = os.path.join(cwd, substitute_outputs(step.cwd, outputs))
@@ -74,14 +80,27 @@ class AttemptIO:
             run_id=self._settings.run_id,
             step_id=step.id,
             attempt=attempt,
-            argv=("/bin/sh", "-c", command, step.id, *args) if step.shell else (command, *args),
+            argv=argv,
             cwd=cwd,
             env=self._environment.for_step(step, step_env, extra),
             log_path=self._logs_prefix + attempt_log_name(step.id, attempt),
             timeout_sec=timeout,
             kill_grace_sec=self._plan.globals.kill_grace_sec,
             mask_values=self._settings.mask_values,
+            script=script,
         )
+
+    def _script(
+        self, step: Step, attempt: int, args: list[str]
+    ) -> tuple[tuple[str, ...], tuple[str, str]]:
+        """A script step's command line, and its script file (path, text) in the run's scratch."""
+        from engine.plan.scripts import interpreter, script_argv
+
+        assert step.run is not None
+        interp = interpreter(step.shell)
+        path = f"{self._outputs_prefix}{step.id}.{attempt}{interp.suffix}"
+        text = interp.prologue + substitute_outputs(step.run, self.outputs)
+        return script_argv(interp, path, args), (path, text)
 
     def collect(self, step: Step, attempt: int) -> Collected:
         """The succeeded attempt's outputs, masked; a missing promised one fails the attempt."""
