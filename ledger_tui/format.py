@@ -35,9 +35,14 @@ def elapsed_ms(run: RunSummary, now: float) -> float | None:
 
 
 def steps_progress(run: RunSummary) -> str:
-    """Format `done/total` steps, with the failed count when any failed."""
+    """Format `done/total` steps, with how many of the done ones failed or were canceled.
+
+    A canceled step is done (it will not run) but did not succeed: `40/40 (1 failed, 27 canceled)`.
+    """
     text = f"{run.steps_done}/{run.steps_total}"
-    return text + f" ({run.steps_failed} failed)" if run.steps_failed else text
+    counts = [(run.steps_failed, "failed"), (run.steps_canceled, "canceled")]
+    shown = ", ".join(f"{n} {word}" for n, word in counts if n)
+    return f"{text} ({shown})" if shown else text
 
 
 def typical_ms(durations_ms: Sequence[int | None]) -> float | None:

@@ -29,9 +29,11 @@ class LogTail:
         self.path: str | None = None
         self._offset = 0
         self._partial = b""
+        self._fresh = True  # the first read replaces what was shown, whatever its path
 
     def read(self, path: str | None) -> LogChunk:
-        if path != self.path:
+        if path != self.path or self._fresh:
+            self._fresh = False
             self.path, self._offset, self._partial = path, 0, b""
             return self._read(reset=True)
         return self._read(reset=False)

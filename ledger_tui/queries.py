@@ -8,6 +8,7 @@ thread picks up on its next run, so no field is written from two threads.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from engine.ledger.records import Attempt, Event, Output, RunDetail, RunSummary,
 from engine.states import EventType, StepStatus
 from ledger_tui.format import owner_gone_note
 from ledger_tui.history import HistoryPage, read_head, read_history, read_typical
+from ledger_tui.log_status import LogChoice, pick_attempt
 from ledger_tui.logtail import LogChunk, LogTail
 
 Params = TypeVar("Params")
@@ -34,6 +36,8 @@ EVENTS_PER_POLL = 1000
 WINDOWS = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
 BUCKETS = 48
 SLIDE_SEC = 30.0  # refetch stats at least this often so the window moves with the clock
+NO_CHOICE = LogChoice()
+OWNER_CHECK_SEC = 1.0  # how often the run detail asks whether an active run's engine still lives
 
 
 class Query(Generic[Params, Result]):
@@ -148,6 +152,8 @@ class RunPayload:
 
     last_attempts: dict[str, Attempt]  # the latest attempt of each step
     owner_gone: str | None = None  # fmt.owner_gone_note, while the run is active
+    choice: LogChoice = NO_CHOICE  # what the log was read for: the UI drops an outdated one
+    shown: Attempt | None = None  # the attempt whose log `log` holds
 
     def last_attempt(self, step_id: str | None) -> Attempt | None:
         return None if step_id is None else self.last_attempts.get(step_id)
@@ -165,11 +171,12 @@ def default_step(steps: tuple[StepState, ...]) -> str | None:
     return steps[0].step_id if steps else None
 
 
-class RunQuery(Query["str | None", RunPayload]):
-    """One run, its new events, and the new lines of the chosen step's log (params: that step)."""
+class RunQuery(Query[LogChoice, RunPayload]):
+    """One run, its new events, and the new lines of the chosen attempt's log (params: that
+    choice)."""
 
     def __init__(self, run_id: str, ledger_path: Path) -> None:
-        super().__init__(None)
+        super().__init__(LogChoice())
         self.run_id = run_id
         self._ledger_path = ledger_path
         self._events_after: int | None = None
@@ -177,31 +184,46 @@ class RunQuery(Query["str | None", RunPayload]):
         self._log_live = False
         self._fetched: RunPayload | None = None  # the last rows read
         self._step: str | None = None  # the step shown: the one asked for, else the first default
+        self._serial = 0  # the serial of the choice the log tail follows
+        self._owner_checked = 0.0  # time.monotonic() of the last look
 
     def wants(self, version: int) -> bool:
-        return self._log_live or super().wants(version)
+        return self._log_live or self._owner_check_due() or super().wants(version)
+
+    def _owner_check_due(self) -> bool:
+        """An active run's engine can die without a word in the ledger: look every few seconds."""
+        rows = self._fetched
+        if rows is None or rows.detail is None or rows.detail.status.is_final:
+            return False
+        return time.monotonic() - self._owner_checked >= OWNER_CHECK_SEC
 
     def reset(self) -> None:
         self._events_after = None
         self._fetched = None
 
-    def read(self, reader: LedgerReader, params: str | None) -> RunPayload:
+    def read(self, reader: LedgerReader, params: LogChoice) -> RunPayload:
+        if params.serial != self._serial:
+            self._serial = params.serial
+            self._log = LogTail()  # the first result for a new choice replaces the pane
         rows = self._fetched
-        chosen = params or self._step
+        chosen = params.step_id or self._step
         if rows is None or self.ledger_changed or rows.step_id != chosen:
             rows = self._read_rows(reader, chosen)
             self._step = rows.step_id
         else:
             rows = replace(rows, events=())  # only the log can have grown; events were shown
-        latest = rows.last_attempt(rows.step_id)
-        path = recorded_log_path(latest.log_path if latest else None, self._ledger_path)
+            if self._owner_check_due() and rows.detail is not None:
+                rows = replace(rows, owner_gone=owner_gone_note(rows.detail))
+                self._owner_checked = time.monotonic()
+        shown = pick_attempt(rows.attempts, rows.step_id, params.attempt)
+        path = recorded_log_path(shown.log_path if shown else None, self._ledger_path)
         chunk = self._log.read(path)
-        self._log_live = latest is not None and latest.finished_at is None
+        self._log_live = shown is not None and shown.finished_at is None
         if not self._log_live and not chunk.missing:
             tail = self._log.flush_partial()
             if tail:
                 chunk = LogChunk(chunk.path, chunk.lines + tail, chunk.reset, chunk.skipped_bytes)
-        return replace(rows, log=chunk)
+        return replace(rows, log=chunk, choice=params, shown=shown)
 
     def _read_rows(self, reader: LedgerReader, chosen_step: str | None) -> RunPayload:
         """Read the run from the ledger (skipped when only its log grew)."""
@@ -221,6 +243,7 @@ class RunQuery(Query["str | None", RunPayload]):
         step_id = chosen_step or default_step(steps)
         last_attempts = {attempt.step_id: attempt for attempt in attempts}
         owner_gone = None if detail is None else owner_gone_note(detail)
+        self._owner_checked = time.monotonic()
         self._fetched = RunPayload(
             detail, steps, tuple(events), outputs, step_id, attempts, LogChunk(None, (), False),
             last_attempts, owner_gone,

@@ -16,7 +16,7 @@ from engine.ledger.connection import connect_writable, translate_errors
 from engine.ledger.statements import INSERT_EVENT
 from engine.ledger.times import to_iso
 from engine.ledger.transactions import write_transaction
-from engine.states import EventType, ExitCode, RunStatus
+from engine.states import EventType, ExitCode, RunStatus, StepStatus
 
 
 def _insert_request(
@@ -34,6 +34,12 @@ def _insert_request(
         ).fetchone()
         if step is None:
             raise UserError(f"Run {run_id} has no step {step_id!r}.")
+        if StepStatus(step[0]).is_final:
+            # The engine would ignore it: say so rather than record a request nothing acts on.
+            raise UserError(
+                f"Step {step_id} of run {run_id} already finished ({step[0]}); "
+                "only a pending or running step can be canceled."
+            )
     ts = to_iso(at)
     cursor = conn.execute(
         "INSERT INTO cancel_requests (run_id, step_id, requested_at, requested_by)"
@@ -57,7 +63,8 @@ def request_cancel(
 ) -> int:
     """Ask the engine running `run_id` to cancel it (or one step); returns the request id.
 
-    Raises UserError for an unknown run or step (exit 2) or a run that already finished (exit 1).
+    Raises UserError for an unknown run or step or a step that already finished (exit 2), or a
+    run that already finished (exit 1).
     The request and its cancel_requested event are committed together.
     """
     conn = connect_writable(path)

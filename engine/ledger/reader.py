@@ -41,10 +41,12 @@ _SUMMARY_COLUMNS = f"""
     (SELECT count(*) FROM run_steps s WHERE s.run_id = r.id AND s.is_hook = 0
        AND s.status IN {_FINAL_STEP_STATUSES}),
     (SELECT count(*) FROM run_steps s WHERE s.run_id = r.id AND s.status = 'failed'),
+    (SELECT count(*) FROM run_steps s WHERE s.run_id = r.id AND s.is_hook = 0
+       AND s.status = 'canceled'),
     (SELECT json_group_array(s.step_id) FROM run_steps s
       WHERE s.run_id = r.id AND s.status = 'running'),
     r.resumed_from, r.error, r.exit_code"""
-_SUMMARY_WIDTH = 14
+_SUMMARY_WIDTH = 15
 _ORDER_NEWEST = " ORDER BY r.created_at DESC, r.id DESC LIMIT ?"
 _STEP_COLUMNS = (
     "run_id, step_id, position, is_hook, status, attempts, started_at, finished_at,"
@@ -70,10 +72,11 @@ def _summary(row: Sequence[Any]) -> RunSummary:
         steps_total=row[7],
         steps_done=row[8],
         steps_failed=row[9],
-        running_step_ids=tuple(sorted(json.loads(row[10]))),
-        resumed_from=row[11],
-        error=row[12],
-        exit_code=row[13],
+        steps_canceled=row[10],
+        running_step_ids=tuple(sorted(json.loads(row[11]))),
+        resumed_from=row[12],
+        error=row[13],
+        exit_code=row[14],
     )
 
 

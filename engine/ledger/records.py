@@ -32,6 +32,7 @@ class RunSummary:
     resumed_from: str | None
     error: str | None
     exit_code: int | None
+    steps_canceled: int = 0  # canceled steps (hooks aside), counted in steps_done
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class PlanStats:
 
     plan_name: str
     runs: int
-    failure_rate: float  # failed or partial / finished (canceled and crashed runs count too)
+    failure_rate: float  # failed or crashed / finished (partial and canceled are not failures)
     p50_ms: int | None  # nearest-rank percentiles of succeeded runs
     p95_ms: int | None
 

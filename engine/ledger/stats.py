@@ -35,7 +35,7 @@ percentiles AS (
            min(CASE WHEN rank >= 0.95 * n THEN duration_ms END) AS p95_ms
     FROM ranked GROUP BY plan_name
 )
-SELECT f.plan_name, count(*), avg(f.status <> 'succeeded'), p.p50_ms, p.p95_ms
+SELECT f.plan_name, count(*), avg(f.status IN ('failed', 'crashed')), p.p50_ms, p.p95_ms
 FROM finished f LEFT JOIN percentiles p ON p.plan_name = f.plan_name
 GROUP BY f.plan_name ORDER BY f.plan_name
 """

@@ -14,8 +14,11 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from engine.errors import UserError
 from engine.ledger.records import Attempt, StepState
+from engine.states import StepStatus
 from ledger_tui import format as fmt
+from ledger_tui.cancel_watch import CancelWatch, refusal
 from ledger_tui.context import ScreenContext
+from ledger_tui.log_status import LogChoice, attempt_title, log_state
 from ledger_tui.queries import RunPayload, RunQuery
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.screens.confirm import ConfirmScreen
@@ -47,6 +50,7 @@ class RunDetailScreen(LedgerScreen):
         Binding("x", "cancel_step", "Cancel step", id="run.cancel_step"),
         Binding("f", "follow", "Follow log", id="run.follow"),
         Binding("t", "next_tab", "Next tab", id="run.next_tab"),
+        Binding("a", "older_attempt", "Attempt", id="run.attempt"),
     ]
 
     def __init__(self, context: ScreenContext, run_id: str) -> None:
@@ -54,7 +58,8 @@ class RunDetailScreen(LedgerScreen):
         super().__init__(context, self.run_query)
         self.run_id = run_id
         self.selected_step: str | None = None
-        self._user_chose_step = False
+        self._choice = LogChoice()  # the log asked for; results read for another are dropped
+        self._cancel_watch: CancelWatch | None = None
         self._payload: RunPayload | None = None
         self._cell_cache: dict[str, tuple[StepState, Attempt | None, Cells]] = {}
 
@@ -87,9 +92,14 @@ class RunDetailScreen(LedgerScreen):
         self._render_header()
         steps = self.query_one("#steps-table", LiveTable)
         steps.sync([(step.step_id, self._step_cells(step)) for step in payload.steps])
-        if not self._user_chose_step and payload.step_id and steps.selected_key != payload.step_id:
+        # A result read for an earlier choice is outdated for the log (the cursor moved since):
+        # its rows and events still count, its log and step do not.
+        current = payload.choice.serial == self._choice.serial
+        if current and self.selected_step is None and payload.step_id:
+            # Once: the step worth looking at first. Later the cursor is the user's alone (a
+            # key pressed while this result was on its way must not be undone).
             steps.select_key(payload.step_id)
-        self.selected_step = payload.step_id
+            self.selected_step = payload.step_id
         variables = self.app.theme_variables
         self.query_one("#run-events", LiveTable).append(
             [
@@ -98,7 +108,9 @@ class RunDetailScreen(LedgerScreen):
             ],
             cap=EVENTS_KEPT,
         )
-        self._render_log(payload)
+        if current:
+            self._render_log(payload)
+        self._check_cancel(payload)
         show_texts(self, payload.detail, payload.outputs, payload.attempts)
         if payload.detail.status.is_final:
             self._ticker.pause()
@@ -136,7 +148,8 @@ class RunDetailScreen(LedgerScreen):
             plain(step.attempts or "-"),
             plain(fmt.duration(duration)),
             plain(exit_code),
-            plain(step.reason or ""),
+            # While a step runs again, the reason its last attempt failed is no longer current.
+            plain("" if step.status is StepStatus.RUNNING else step.reason or ""),
         )
 
     def _render_header(self) -> None:
@@ -162,29 +175,48 @@ class RunDetailScreen(LedgerScreen):
     def _render_log(self, payload: RunPayload) -> None:
         pane = self.query_one(LogPane)
         chunk = payload.log
-        last = payload.last_attempt(payload.step_id)
-        attempt = last.attempt if last else None
-        title = f"{payload.step_id} attempt {attempt}" if attempt else f"{payload.step_id}"
+        step = next((s for s in payload.steps if s.step_id == payload.step_id), None)
+        shown = payload.shown
+        title = attempt_title(payload.step_id, shown, step.attempts if step else 0)
+        state = log_state(step, shown)
         if chunk.reset:
             note = None
             if chunk.path is None:
-                note = "This step has not started yet." if payload.step_id else "No steps."
+                note = state
             elif chunk.missing:
                 note = f"The log file {chunk.path} is gone (removed by gc?)."
             elif chunk.skipped_bytes:
                 note = f"… {chunk.skipped_bytes} earlier bytes not shown (see {chunk.path})"
-            pane.reset(title, chunk.lines, note)
+            pane.reset(title, chunk.lines, note, state)
         else:
-            pane.append(chunk.lines)
+            pane.append(chunk.lines, state)
 
     @on(DataTable.RowHighlighted, "#steps-table")
     def _step_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = self.query_one("#steps-table", LiveTable).selected_key
         if key is not None and key != self.selected_step:
-            self._user_chose_step = True
             self.selected_step = key
-            self.run_query.ask(key)
-            self.context.poll_now()
+            self._ask_log(key, None)
+
+    def _ask_log(self, step_id: str, attempt: int | None) -> None:
+        self._choice = self._choice.choose(step_id, attempt)
+        self.run_query.ask(self._choice)
+        self.context.poll_now()
+
+    def action_older_attempt(self) -> None:
+        """Show the selected step's previous attempt's log; from the first, the latest again."""
+        payload, step_id = self._payload, self.selected_step
+        if payload is None or step_id is None:
+            return
+        numbers = [a.attempt for a in payload.attempts if a.step_id == step_id]
+        if len(numbers) < 2:
+            self.notify(f"Step {step_id} has only {len(numbers)} attempt(s).")
+            return
+        shown = self._choice.attempt if self._choice.step_id == step_id else None
+        position = numbers.index(shown) if shown in numbers else len(numbers) - 1
+        older = numbers[position - 1] if position > 0 else None  # None: the latest
+        self.query_one(TabbedContent).active = "tab-log"
+        self._ask_log(step_id, older)
 
     @on(DataTable.RowSelected, "#steps-table")
     def _step_selected(self) -> None:
@@ -196,6 +228,10 @@ class RunDetailScreen(LedgerScreen):
         )
         yield SystemCommand("Cancel step", "Cancel the chosen step", self.action_cancel_step)
         yield SystemCommand("Follow log", "Jump to the end of the log", self.action_follow)
+        yield SystemCommand(
+            "Previous attempt", "Show the chosen step's previous attempt's log (a)",
+            self.action_older_attempt,
+        )  # fmt: skip
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -220,9 +256,11 @@ class RunDetailScreen(LedgerScreen):
         self._confirm_cancel(step)
 
     def _confirm_cancel(self, step_id: str | None) -> None:
-        if self._payload and self._payload.detail and self._payload.detail.status.is_final:
-            self.notify(f"Run {self.run_id} already finished.", severity="warning")
-            return
+        if self._payload is not None:
+            refused = refusal(self._payload, step_id)
+            if refused:
+                self.notify(refused, severity="warning")
+                return
         what = f"step {step_id} of run {self.run_id}" if step_id else f"run {self.run_id}"
 
         def answered(yes: bool | None) -> None:
@@ -239,4 +277,27 @@ class RunDetailScreen(LedgerScreen):
             self.app.call_from_thread(self.notify, error.message, severity="error")
             return
         what = f"step {step_id}" if step_id else "the run"
+        self.app.call_from_thread(self._watch_cancel, step_id)
         self.app.call_from_thread(self.notify, f"Asked the engine to cancel {what}.")
+
+    def _watch_cancel(self, step_id: str | None) -> None:
+        """Say whether the cancel took effect once the ledger tells, or that it did not yet."""
+        watch = CancelWatch(step_id)
+        self._cancel_watch = watch
+        self.set_timer(watch.patience_sec, lambda: self._cancel_overdue(watch))
+        if self._payload is not None:
+            self._check_cancel(self._payload)
+
+    def _check_cancel(self, payload: RunPayload) -> None:
+        watch = self._cancel_watch
+        if watch is None:
+            return
+        outcome = watch.outcome(payload)
+        if outcome is not None:
+            self._cancel_watch = None
+            self.notify(outcome[0], severity=outcome[1])
+
+    def _cancel_overdue(self, watch: CancelWatch) -> None:
+        if self._cancel_watch is watch:
+            self._cancel_watch = None
+            self.notify(watch.overdue(), severity="warning")

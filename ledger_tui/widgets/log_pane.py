@@ -1,4 +1,7 @@
-"""A step's log that follows its tail; scrolling up pauses following and counts new lines."""
+"""A step's log that follows its tail; scrolling up pauses following and counts new lines.
+
+The status line under it says how a finished attempt ended instead of "following".
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ class LogPane(Vertical):
         super().__init__(id=id)
         self.new_lines = 0
         self.title = ""
+        self.state: str | None = None  # how the shown attempt ended; None while it runs
 
     def compose(self) -> ComposeResult:
         yield Log(max_lines=MAX_LINES, id="log-lines")
@@ -36,10 +40,13 @@ class LogPane(Vertical):
         log = self.query_one(Log)
         return log.is_vertical_scroll_end or log.max_scroll_y == 0
 
-    def reset(self, title: str, lines: Sequence[str], note: str | None = None) -> None:
+    def reset(
+        self, title: str, lines: Sequence[str], note: str | None = None, state: str | None = None
+    ) -> None:
         log = self.query_one(Log)
         log.clear()
         self.title = title
+        self.state = state
         self.new_lines = 0
         if note:
             log.write_line(note)
@@ -48,9 +55,10 @@ class LogPane(Vertical):
         log.scroll_end(animate=False)
         self._show_status()
 
-    def append(self, lines: Sequence[str]) -> None:
-        if not lines:
+    def append(self, lines: Sequence[str], state: str | None = None) -> None:
+        if not lines and state == self.state:
             return
+        self.state = state
         following = self.following
         self.query_one(Log).write_lines(lines)
         if not following:
@@ -69,7 +77,10 @@ class LogPane(Vertical):
 
     def _show_status(self) -> None:
         status = self.query_one("#log-status", Static)
-        if not self.following:
+        if self.state is not None:
+            status.update(f"{self.title}  ■ {self.state}")
+            status.set_class(False, "has-new")
+        elif not self.following:
             more = f"{self.new_lines} new lines" if self.new_lines else "no new lines"
             status.update(f"{self.title}  ⏸ paused, {more}; press f or end to follow")
             status.set_class(bool(self.new_lines), "has-new")

@@ -9,6 +9,7 @@ from engine.ledger.reader import LedgerReader
 from engine.states import RunStatus, StepStatus
 from tests.cli.cli_helpers import (
     FAILED,
+    LIVE,
     cli,
     engine,
     latest_run_id,
@@ -85,3 +86,13 @@ def test_cancel_unknown_run_or_step_exits_2(history: Path) -> None:
     assert cli(history, "cancel", "zzzz").code == 2
     result = cli(history, "cancel", "1live", "--step", "nope")
     assert result.code == 2 and "has no step 'nope'" in result.err
+
+
+def test_cancel_a_finished_step_of_a_live_run_exits_2_and_writes_nothing(history: Path) -> None:
+    result = cli(history, "cancel", LIVE, "--step", "backup")  # backup succeeded, report pending
+    assert result.code == 2
+    assert result.err.strip().count("\n") == 0  # one sentence, no traceback
+    assert "already finished (succeeded); only a pending or running step" in result.err
+    with LedgerReader.open(history) as reader:
+        types = [e.type for e in reader.events(run_id=LIVE)]
+    assert "cancel_requested" not in types
