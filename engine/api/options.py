@@ -87,12 +87,12 @@ def load(plan: object, given_vars: Mapping[str, str], ledger_path: Path) -> Load
 
     PlanError (with every problem) when it is not a valid plan.
     """
-    from engine.plan.loader import load_document
-
     if isinstance(plan, str | os.PathLike):
-        from engine.plan.cache import load_plan_cached
+        from engine.plan.cache import load_plan_cached  # a plan seen before skips pydantic
 
         return load_plan_cached(Path(plan), given_vars, cache_dir=ledger_path.parent / "cache")
+    from engine.plan.loader import load_document
+
     if isinstance(plan, Mapping):
         return load_document(dict(plan), "<plan>", Path.cwd(), given_vars)
     from engine.plan.model import Plan

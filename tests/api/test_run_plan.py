@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -205,3 +207,21 @@ def test_a_yaml_plan_file_runs_through_the_same_loader(ledger: Path, tmp_path: P
     with pytest.raises(engine.PlanError) as raised:
         engine.run_plan(path, ledger=ledger)
     assert [p.line for p in raised.value.problems] == [4]
+
+
+def test_a_plan_file_seen_before_runs_without_importing_pydantic(
+    ledger: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "cached.json"
+    path.write_text(json.dumps(plan({"id": "a", "command": "true"})))
+    program = (
+        "import sys, engine\n"
+        f"assert engine.run_plan({str(path)!r}, ledger={str(ledger)!r}).ok\n"
+        "print('pydantic' in sys.modules)\n"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                       timeout=120, check=True).stdout.strip()
+        for _ in range(2)
+    ]  # fmt: skip
+    assert runs == ["True", "False"]  # validated once, then read from the ledger's plan cache
