@@ -189,6 +189,7 @@ class Ledger:
         self,
         run_id: str,
         *,
+        plan: str | os.PathLike[str] | None = None,
         steps: tuple[str, ...] | list[str] = (),
         downstream: bool = False,
         vars: Mapping[str, object] | None = None,
@@ -198,17 +199,24 @@ class Ledger:
         deadline: datetime | None = None,
     ) -> RunResult:
         """Run `run_id`'s plan again as `engine resume` does, reusing its succeeded steps (but
-        `steps`, and with `downstream` what depends on them); the new run's result."""
+        `steps`, and with `downstream` what depends on them); the new run's result.
+
+        With `plan` (an edited plan file, as `--plan`), a step is reused only if unchanged.
+        """
         import asyncio
 
         from engine.api.options import RunOptions, var_values
         from engine.api.runner import Watcher, run_loaded
-        from engine.run.resume import plan_resume
+        from engine.run.resume import load_edited, plan_resume
 
         full_id = self.resolve(run_id)
+        overrides = var_values(vars)
+        edited = None
+        if plan is not None:
+            edited = load_edited(self.reader, full_id, Path(plan), overrides)
         resume = plan_resume(
-            self.reader, full_id, selected=tuple(steps), downstream=downstream,
-            overrides=var_values(vars),
+            self.reader, full_id, plan=edited, selected=tuple(steps), downstream=downstream,
+            overrides=overrides,
         )  # fmt: skip
         watcher = Watcher(None)
         options = RunOptions(

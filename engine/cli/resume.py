@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -11,10 +11,6 @@ from engine.cli.launch import launch, run_options
 from engine.cli.options import parse_vars, run_id_argument, var_option
 from engine.cli.output import note, open_ledger
 from engine.errors import UserError
-
-if TYPE_CHECKING:
-    from engine.ledger.reader import LedgerReader
-    from engine.plan.spec import LoadedPlan
 
 
 @click.command("resume")
@@ -39,14 +35,14 @@ def command(
     **options: Any,
 ) -> int:
     """Start a new run of RUN_ID's plan that reuses its succeeded steps and re-runs the rest."""
-    from engine.run.resume import plan_resume
+    from engine.run.resume import load_edited, plan_resume
 
     if downstream and not steps:
         raise UserError("--downstream needs at least one --step.")
     overrides = parse_vars(var_pairs)
     with open_ledger(ledger) as reader:
         full_id = reader.resolve_run_id(run_id)
-        edited = None if plan_file is None else _load_edited(reader, full_id, plan_file, overrides)
+        edited = None if plan_file is None else load_edited(reader, full_id, plan_file, overrides)
         resume = plan_resume(
             reader, full_id, plan=edited, selected=steps, downstream=downstream,
             overrides=overrides,
@@ -61,16 +57,3 @@ def command(
         resume.loaded, path, resumed_from=full_id, reused=resume.reused,
         rerun_reasons=resume.rerun_reasons, **options,
     )  # fmt: skip
-
-
-def _load_edited(
-    reader: LedgerReader, run_id: str, plan_file: Path, overrides: dict[str, str]
-) -> LoadedPlan:
-    """The edited plan, with the vars the old run was given that it still declares."""
-    from engine.plan.document import parse_document, read_plan_text
-    from engine.plan.loader import load_text
-    from engine.run.resume import resume_vars
-
-    text = read_plan_text(plan_file)
-    given = resume_vars(reader, run_id, parse_document(text, str(plan_file)), overrides)
-    return load_text(text, plan_file, given)

@@ -122,6 +122,18 @@ def resume_vars(
     return given | dict(overrides)
 
 
+def load_edited(
+    reader: LedgerReader, run_id: str, plan_file: Path, overrides: Mapping[str, str]
+) -> LoadedPlan:
+    """The edited plan at `plan_file`, with the vars `run_id` was given that it still declares."""
+    from engine.plan.document import parse_document, read_plan_text
+    from engine.plan.loader import load_text
+
+    text = read_plan_text(plan_file)
+    given = resume_vars(reader, run_id, parse_document(text, str(plan_file)), overrides)
+    return load_text(text, plan_file, given)
+
+
 def _finished_run(reader: LedgerReader, run_id: str) -> RunDetail:
     run = reader.get_run(run_id)
     if run is None:

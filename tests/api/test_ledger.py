@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,3 +107,20 @@ def test_resume_reuses_what_succeeded(ledger: Path, finished: engine.RunResult) 
     assert resumed.steps["make"].status == "reused"
     assert resumed.steps["flaky"].attempts == 2
     assert engine.Ledger(ledger).run(resumed.run_id).summary.resumed_from == finished.run_id
+
+
+def test_resume_with_an_edited_plan_reruns_what_changed(
+    ledger: Path, finished: engine.RunResult, tmp_path: Path
+) -> None:
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(plan(
+        {"id": "make", "command": 'echo "v=7" >> "$ENGINE_OUTPUT"', "provides": ["v"]},
+        {"id": "flaky", "command": "true", "depends_on": ["make"]},
+        {"id": "after", "command": "true", "depends_on": ["flaky"]},
+        name="ledger-api",
+    )))  # fmt: skip
+    resumed = engine.Ledger(ledger).resume(finished.run_id, plan=edited)
+    assert resumed.status == "succeeded"
+    assert {k: s.status for k, s in resumed.steps.items()} == {
+        "make": "reused", "flaky": "succeeded", "after": "succeeded",
+    }  # fmt: skip
