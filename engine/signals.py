@@ -27,8 +27,9 @@ received: list[int] = []
 _installed = False
 _held_from: int | None = None  # index in `received` where the current run's signals begin
 _targets: list[Callable[[], None]] = []  # tell each running run that `received` grew
-# The handlers a library run displaced; the last run to leave puts them back.
+# The handlers a library's runs displaced, and how many runs hold them: the last puts them back.
 _previous: dict[signal.Signals, object] = {}
+_borrowers = 0
 
 
 class Interrupted(Exception):
@@ -89,6 +90,36 @@ def ignore() -> None:
                 signal.signal(signum, signal.SIG_IGN)
 
 
+def borrow() -> bool:
+    """A library's run on the main thread takes the stop signals until `give_back()`.
+
+    The caller's handlers (Python's KeyboardInterrupt) come back when the last run gives them
+    back. False, changing nothing, off the main thread or where `engine` installed them itself.
+    """
+    global _borrowers
+    if _borrowers == 0:
+        if _installed:
+            return False
+        previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+        if not install():
+            return False
+        _previous.update(previous)
+    _borrowers += 1
+    return True
+
+
+def give_back() -> None:
+    """One run that borrowed the signals is over."""
+    global _borrowers, _installed
+    _borrowers -= 1
+    if _borrowers == 0:
+        for signum, before in _previous.items():
+            if before is not None:
+                signal.signal(signum, before)  # type: ignore[arg-type]
+        _previous.clear()
+        _installed = False
+
+
 def hold() -> None:
     """A run is being set up: from now on signals are recorded for it, never turned into an exit."""
     global _held_from
@@ -105,8 +136,7 @@ class routed_to:
 
     `call` schedules the delivery where the handler may run (the event loop's
     `call_soon_threadsafe`). On leaving, signals are ignored again: the run is over. Several runs
-    in one process (the Python API) each get every signal; a library's handlers come back when
-    the last one leaves.
+    in one process (the Python API) each get every signal.
     """
 
     def __init__(
@@ -115,6 +145,7 @@ class routed_to:
         self._handler = handler
         self._call = call
         self._delivered = 0
+        self._borrowed = False
 
     def _deliver(self) -> None:
         while self._delivered < len(received):
@@ -129,11 +160,11 @@ class routed_to:
             pass  # the loop is closing: the run is over, there is nothing left to stop
 
     def __enter__(self) -> None:
-        if not _installed:  # in a test or as a library: put the previous handlers back after
-            previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
-            if not install():
+        self._borrowed = False
+        if not _installed:  # in a test: put the previous handlers back after
+            self._borrowed = borrow()
+            if not self._borrowed:
                 return
-            _previous.update(previous)
         if _held_from is None:
             hold()
         self._delivered = _held_from or 0
@@ -141,12 +172,7 @@ class routed_to:
         self._forward()  # those that arrived while the run was set up
 
     def __exit__(self, *_: object) -> None:
-        global _installed
         if self._forward in _targets:
             _targets.remove(self._forward)
-        if _previous and not _targets:
-            for signum, before in _previous.items():
-                if before is not None:
-                    signal.signal(signum, before)  # type: ignore[arg-type]
-            _previous.clear()
-            _installed = False
+        if self._borrowed:
+            give_back()

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine import signals
 from engine.api.options import RunOptions, load, var_values
 from engine.errors import LedgerError
 
@@ -128,15 +130,25 @@ async def arun_plan(
 async def run_loaded(
     loaded: LoadedPlan, path: Path, options: RunOptions, watcher: Watcher
 ) -> RunResult:
-    """Run a prepared plan; a ledger failing once the run exists is its result, not an exception."""
+    """Run a prepared plan; a ledger failing once the run exists is its result, not an exception.
+
+    On the main thread the stop signals are the run's from before its row exists, so a Ctrl-C
+    at any moment either comes before the run (KeyboardInterrupt, no run) or cancels it.
+    """
     from engine.api.result import ledger_failure, read_result
 
+    borrowed = threading.current_thread() is threading.main_thread() and signals.borrow()
     try:
         outcome = await execute(loaded, path, options, SilentReporter())
     except LedgerError as error:
         if watcher.run_id is None:
             raise  # no run exists: the ledger could not be used at all
         return ledger_failure(watcher.run_id, error.message)
+    except signals.Interrupted:
+        raise KeyboardInterrupt from None  # before the run existed: nothing ran
+    finally:
+        if borrowed:
+            signals.give_back()
     try:
         return await asyncio.to_thread(
             read_result, path, outcome.run_id, int(outcome.exit_code), outcome.stopped_by

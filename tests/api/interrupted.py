@@ -1,7 +1,9 @@
 """A program blocked in the API on its main thread, for the Ctrl-C tests: prints JSON results.
 
-`python -m tests.api.interrupted LEDGER one|loop`: `one` runs one long plan with run_plan, then a
-short one in a worker thread; `loop` runs two long plans at once with arun_plan.
+`python -m tests.api.interrupted LEDGER one|loop|setup`: `one` runs one long plan with run_plan,
+then a short one in a worker thread; `loop` runs two long plans at once with arun_plan; `setup`
+prints `created` when its run is recorded but not yet committed (the test holds the ledger's write
+lock, so the run is held there) and runs a long plan.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ def main(ledger: str, mode: str) -> None:
         worker.start()
         worker.join()
         results += after
+    elif mode == "setup":
+
+        def created(event: engine.RunEvent) -> None:
+            if event.type == "run_created":
+                print("created", flush=True)
+
+        results = [engine.run_plan(LONG, ledger=ledger, on_event=created)]
     else:
 
         async def both() -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,25 @@ def test_ctrl_c_cancels_the_runs_and_the_program_goes_on(
         assert [book.get_run_status(r["run_id"]) for r in canceled] == ["canceled"] * runs
     if mode == "one":  # a later run in a worker thread is not hit by the earlier Ctrl-C
         assert results[1]["status"] == "succeeded"
+
+
+def test_ctrl_c_while_the_run_is_set_up_cancels_it_rather_than_stranding_it(ledger: Path) -> None:
+    engine.run_plan({"name": "first", "steps": [{"id": "a", "command": "true"}]}, ledger=ledger)
+    lock = sqlite3.connect(ledger, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # the run's first commit waits for it (busy_timeout 10 s)
+    proc = _start(ledger, "setup")
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "created"
+        proc.send_signal(signal.SIGINT)
+        lock.execute("ROLLBACK")
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        lock.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    [result] = json.loads(stdout)
+    assert (result["status"], result["exit_code"]) == ("canceled", 130)
+    with engine.Ledger(ledger) as book:
+        assert book.get_run_status(result["run_id"]) == "canceled"
