@@ -193,7 +193,7 @@ def _substitute(
                     Problem(
                         path,
                         f"bad reference ${{{ref.text}}}: use ${{NAME}}, ${{NAME:-default}} "
-                        "or ${steps.ID.outputs.NAME}",
+                        "or ${steps.ID.outputs.NAME} (with .FIELD for a field of a JSON output)",
                     )
                 )
             elif (

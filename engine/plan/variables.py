@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _VAR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
-_OUTPUT = re.compile(r"^steps\.([A-Za-z0-9_.-]+)\.outputs\.([A-Za-z_][A-Za-z0-9_]*)$")
+# steps.ID.outputs.NAME, then the fields of a JSON output: .sha, .tags.0 (shortest id first).
+_OUTPUT = re.compile(
+    r"^steps\.([A-Za-z0-9_.-]+?)\.outputs\.([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_-]+)*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,15 @@ class VarRef:
 class OutputRef:
     step_id: str
     name: str
+    fields: tuple[str, ...] = ()  # a field path into a JSON output: ("sha",), ("tags", "0")
+
+    @property
+    def text(self) -> str:
+        return ".".join((f'output "{self.name}" of step "{self.step_id}"', *self.fields))
+
+
+class OutputFieldError(ValueError):
+    """A field of a JSON output that the output does not have; the message is one sentence."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,10 @@ Ref = VarRef | OutputRef | BadRef
 def parse_ref(inner: str) -> Ref:
     if inner.startswith("steps."):
         match = _OUTPUT.match(inner)
-        return OutputRef(match.group(1), match.group(2)) if match else BadRef(inner)
+        if match is None:
+            return BadRef(inner)
+        fields = tuple(match.group(3).split(".")[1:]) if match.group(3) else ()
+        return OutputRef(match.group(1), match.group(2), fields)
     match = _VAR.match(inner)
     return VarRef(match.group(1), match.group(2)) if match else BadRef(inner)
 
@@ -78,7 +93,10 @@ def substitute_vars(text: str, resolve: Callable[[VarRef], str | None]) -> str:
 
 
 def substitute_outputs(text: str, outputs: Mapping[tuple[str, str], str]) -> str:
-    """Run-time pass: replace output references, unescape `$${`; a missing output is a KeyError."""
+    """Run-time pass: replace output references, unescape `$${`; a missing output is a KeyError.
+
+    A missing field of a JSON output is an OutputFieldError.
+    """
     if "$" not in text:
         return text
 
@@ -88,7 +106,12 @@ def substitute_outputs(text: str, outputs: Mapping[tuple[str, str], str]) -> str
             return "${"
         ref = parse_ref(inner)
         if isinstance(ref, OutputRef):
-            return outputs[(ref.step_id, ref.name)]
+            value = outputs[(ref.step_id, ref.name)]
+            if ref.fields:
+                from engine.plan.json_fields import field_text  # only plans that read fields
+
+                return field_text(value, ref.step_id, ref.name, ref.fields)
+            return value
         return match.group(0)
 
     return _TOKEN.sub(replace, text)

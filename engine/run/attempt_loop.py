@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.executors.base import AttemptResult, Executor, LaunchSpec
+from engine.plan.variables import OutputFieldError
 from engine.run.attempts import AttemptIO
 from engine.run.recorder import Recorder
 from engine.run.retry import retry_delay, retry_reason, should_retry
@@ -102,6 +103,8 @@ class AttemptLoop:
                 except KeyError as missing:
                     producer, name = missing.args[0]
                     return failed(f'output "{name}" of step "{producer}" is not available')
+                except OutputFieldError as missing_field:
+                    return failed(str(missing_field))
                 handle = await self._executor.launch(spec)
                 step.handle, step.status = handle, StepStatus.RUNNING
                 self._recorder.attempt_started(

@@ -12,6 +12,7 @@ from engine.plan.loader import LoadedPlan
 from engine.plan.problems import Problem, format_path
 from engine.plan.variables import (
     BadRef,
+    OutputFieldError,
     OutputRef,
     VarRef,
     escape,
@@ -180,3 +181,50 @@ def test_any_value_survives_substitution_and_the_run_time_pass(value: str) -> No
     loaded = substitute_vars("<${X}>", lambda ref: value)
     assert substitute_outputs(loaded, {}) == f"<{value}>"
     assert escape(value).count("${") == value.count("${")
+
+
+# --- fields of JSON outputs (docs/plans.md, "JSON outputs") --------------------------------------
+
+INFO = '{"sha": "abc", "Tags": ["a", "b"], "n": 2.50, "ok": true, "none": null, "deep": {"x": [1]}}'
+
+
+def test_a_reference_may_name_fields_of_a_json_output() -> None:
+    assert list(references("${steps.v1.2.outputs.info.tags.0}")) == [
+        OutputRef("v1.2", "info", ("tags", "0"))
+    ]
+    assert list(references("${steps.a.outputs.info..x} ${steps.a.outputs.info.}")) == [
+        BadRef("steps.a.outputs.info..x"),
+        BadRef("steps.a.outputs.info."),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("sha", "abc"),
+        ("tags.1", "b"),  # names ignore case when nothing matches exactly, as fromJSON() does
+        ("n", "2.5"),
+        ("ok", "true"),
+        ("none", ""),
+        ("deep", '{"x":[1]}'),
+        ("deep.x.0", "1"),
+    ],
+)
+def test_a_field_is_written_as_text(path: str, text: str) -> None:
+    outputs = {("meta", "info"): INFO}
+    assert substitute_outputs(f"${{steps.meta.outputs.info.{path}}}", outputs) == text
+
+
+@pytest.mark.parametrize(
+    ("output", "path", "message"),
+    [
+        (INFO, "nope", 'output "info" of step "meta" has no field "info.nope"'),
+        (INFO, "tags.2", 'output "info" of step "meta" has no field "info.tags.2"'),
+        (INFO, "sha.x", 'output "info" of step "meta" has no field "info.sha.x"'),
+        ("no", "sha", 'output "info" of step "meta" is not JSON, so it has no field "info.sha"'),
+    ],
+)
+def test_a_missing_field_is_one_clear_sentence(output: str, path: str, message: str) -> None:
+    with pytest.raises(OutputFieldError) as caught:
+        substitute_outputs(f"${{steps.meta.outputs.info.{path}}}", {("meta", "info"): output})
+    assert str(caught.value) == message
