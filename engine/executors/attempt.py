@@ -197,7 +197,11 @@ class LocalAttempt:
 
     def _all_gone(self) -> bool:
         """Whether the group is empty and no process the engine adopted from it is left."""
-        return self._group_empty() and not KEEPER.leftovers(self._identity)
+        return (
+            self._group_empty()
+            and not KEEPER.leftovers(self._identity)
+            and not KEEPER.unsettled()  # an adopted process not attributed yet may be ours
+        )
 
     def _group_empty(self) -> bool:
         """Whether no process is left in the group; only answerable once the main process is reaped.

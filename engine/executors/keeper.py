@@ -10,6 +10,12 @@ descendants) are killed with its group; when the run ends, every adopted process
 
 Reaping adopted orphans must not steal a step's exit status from the exit watch, so the keeper
 only ever reaps pids it does not know as step leaders (`waitpid(pid)`, never `waitpid(-1)`).
+
+A process in the middle of `execve` shows an empty environment for a moment (the kernel has
+swapped in the new address space but not yet copied the environment into it), and a freshly
+adopted daemon is often exactly there (`setsid` execs `sh`, which execs the command). Such a
+process is not written off as "no identity" at once: it is "unsettled" and read again on the next
+look, for up to `UNSETTLED_SEC`; attempts ending meanwhile wait for it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import time
 from typing import NamedTuple
 
 from engine.processes.identity import AttemptIdentity, parse_environ
@@ -26,6 +33,9 @@ PR_SET_CHILD_SUBREAPER = 36
 # A descendant tree deeper or wider than this is not walked further (a fork bomb must not hang us).
 _MAX_TREE = 10_000
 _READ = 65536
+# How long an adopted process may show an empty environment before it counts as having none (an
+# `env -i` daemon, killed only when the run ends). An exec's window lasts microseconds.
+UNSETTLED_SEC = 2.0
 
 
 class Mechanism(NamedTuple):
@@ -57,6 +67,7 @@ class Keeper:
         self._children_fd = -1  # /proc/self/task/<pid>/children, kept open: pread costs ~2 µs
         self._leaders: set[int] = set()  # step processes the exit watch reaps: never ours to reap
         self._identities: dict[int, AttemptIdentity | None] = {}  # adopted pid -> its identity
+        self._unsettled: dict[int, float] = {}  # adopted pid showing no environment -> since when
         self._spawning = 0  # spawns in flight on other threads: their pid is not tracked yet
         self._spawns = 0
 
@@ -120,7 +131,7 @@ class Keeper:
         identities = self._identities
         for pid in adopted:
             if pid not in identities:
-                identities[pid] = _read_identity(pid)  # None for a zombie or a scrubbed environ
+                self._settle(pid)
         self._reap(adopted)
         roots = [
             pid
@@ -128,6 +139,23 @@ class Keeper:
             if pid in identities and (identity is None or identities[pid] == identity)
         ]
         return descendants(roots, include_roots=True) if roots else []
+
+    def unsettled(self) -> bool:
+        """Whether an adopted process could not be attributed yet (caught in the middle of exec)."""
+        return bool(self._unsettled)
+
+    def _settle(self, pid: int) -> None:
+        """Attributes adopted `pid` from its environment, or notes that it shows none yet."""
+        environ = _read_environ(pid)
+        if environ:
+            self._identities[pid] = AttemptIdentity.of(parse_environ(environ))
+            self._unsettled.pop(pid, None)
+            return
+        now = time.monotonic()
+        if now - self._unsettled.setdefault(pid, now) >= UNSETTLED_SEC:
+            # A scrubbed environment (or a zombie, reaped next): nobody's, until the run ends.
+            self._identities[pid] = None
+            del self._unsettled[pid]
 
     def reap_exited(self) -> None:
         """Reaps the adopted processes that exited."""
@@ -164,14 +192,16 @@ class Keeper:
                 reaped = pid
             if reaped:
                 self._identities.pop(pid, None)
+                self._unsettled.pop(pid, None)
 
 
-def _read_identity(pid: int) -> AttemptIdentity | None:
+def _read_environ(pid: int) -> bytes:
+    """`pid`'s environment block; empty for a zombie, mid-exec, a scrubbed environ or a gone pid."""
     try:
         with open(f"/proc/{pid}/environ", "rb") as environ:
-            return AttemptIdentity.of(parse_environ(environ.read()))
+            return environ.read()
     except OSError:
-        return None
+        return b""
 
 
 def children_of(pid: int) -> list[int]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +72,40 @@ def test_doctor_names_the_subreaper(engine: Engine) -> None:
     result = engine.run("doctor", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["process_keeping"] == "subreaper"
+
+
+def test_a_daemon_that_shows_no_environment_at_first_is_still_claimed(
+    engine: Engine, marker: str, tmp_path: Path
+) -> None:
+    """A daemon caught between two execs shows an empty environment: it is read again, not let go.
+
+    The daemon runs with no environment (what a reader sees in the middle of an exec) until the
+    step's main process is gone, then execs into `sleep` with its identity back. `check` runs
+    after the step has ended and before the run does (which kills every orphan, claimed or not).
+    """
+    scrubbed = tmp_path / "scrubbed"
+    daemon = tmp_path / "daemon.py"
+    daemon.write_text(
+        "import os, sys, time\n"
+        "main, run, step, attempt, marker, flag, sleep = sys.argv[1:]\n"
+        "open(flag, 'w').close()\n"
+        "while os.path.exists(f'/proc/{main}'):\n"
+        "    time.sleep(0.01)\n"
+        "identity = {'ENGINE_RUN_ID': run, 'ENGINE_STEP_ID': step, 'ENGINE_ATTEMPT': attempt}\n"
+        "os.execve(sleep, ['sleep', marker], identity)\n"
+    )
+    start = (
+        f"(setsid env -i {sys.executable} {daemon} $$ "
+        f'"$ENGINE_RUN_ID" "$ENGINE_STEP_ID" "$ENGINE_ATTEMPT" {marker} {scrubbed} '
+        f"{shutil.which('sleep')} &)"
+    )
+    wait_scrubbed = f"while [ ! -e {scrubbed} ]; do sleep 0.01; done"
+    unmatched = f"[{marker[0]}]{marker[1:]}"  # matches the marker, not this command line
+    result = engine.run_plan(
+        [
+            {"id": "spawner", **sh(f"{start}; {wait_scrubbed}; exit 0")},
+            {"id": "check", **sh(f"! pgrep -f '{unmatched}'"), "depends_on": ["spawner"]},
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    assert engine.statuses() == {"spawner": "succeeded", "check": "succeeded"}
