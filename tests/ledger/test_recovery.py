@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import sqlite3
@@ -206,14 +207,15 @@ def test_recovery_kills_a_step_whose_attempt_row_was_never_committed(
 ) -> None:
     """kill -9 between a spawn and the commit of its attempt row: the ledger knows no pid."""
     ledger = tmp_path / "framework.db"
-    asyncio.run(_write_run(ledger, "dead000000000", _dead_owner(), attempt=False,
+    dead = _unique("dead")
+    asyncio.run(_write_run(ledger, dead, _dead_owner(), attempt=False,
                            created_at=time.time() - 5))  # fmt: skip
-    step = spawn("sleep 30 & sleep 30; wait", "dead000000000")
-    escaped = spawn("exec sleep 30", "dead000000000", session=True)
-    other_run = spawn("exec sleep 30", "live000000000")
+    step = spawn("sleep 30 & sleep 30; wait", dead)
+    escaped = spawn("exec sleep 30", dead, session=True)
+    other_run = spawn("exec sleep 30", _unique("live"))
     wait_for(lambda: len(psutil.Process(step.pid).children()) == 2)
     grandchildren = psutil.Process(step.pid).children()
-    assert reconcile_path(ledger) == ["dead000000000"]
+    assert reconcile_path(ledger) == [dead]
     assert wait_for(lambda: step.poll() is not None) and step.returncode == -signal.SIGKILL
     assert wait_for(lambda: escaped.poll() is not None)
     _, alive = psutil.wait_procs(grandchildren, timeout=30)
@@ -224,16 +226,22 @@ def test_recovery_kills_a_step_whose_attempt_row_was_never_committed(
 def test_kill_run_processes_spares_other_runs_and_older_processes(
     spawn: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
-    ours = spawn("sleep 30 & sleep 30; wait", "run-1", session=False)
-    other_run = spawn("exec sleep 30", "run-2")
-    older = spawn("exec sleep 30", "run-0")
+    run_0, run_1 = _unique("run0"), _unique("run1")
+    ours = spawn("sleep 30 & sleep 30; wait", run_1, session=False)
+    other_run = spawn("exec sleep 30", _unique("run2"))
+    older = spawn("exec sleep 30", run_0)
     wait_for(lambda: len(psutil.Process(ours.pid).children()) == 2)
     members = {ours.pid, *(p.pid for p in psutil.Process(ours.pid).children())}
     # A run that began after `older` was created cannot have started it.
-    assert kill_run_processes("run-0", since=time.time() + 5) == []
-    assert sorted(kill_run_processes("run-1", since=time.time() - 5)) == sorted(members)
+    assert kill_run_processes(run_0, since=time.time() + 5) == []
+    assert sorted(kill_run_processes(run_1, since=time.time() - 5)) == sorted(members)
     assert wait_for(lambda: ours.poll() is not None)
     assert _alive(other_run) and _alive(older)
+
+
+def _unique(prefix: str) -> str:
+    """A run id no other test process on this machine uses (test suites may run side by side)."""
+    return prefix + secrets.token_hex(8)[: 13 - len(prefix)]
 
 
 def _alive(proc: subprocess.Popen[bytes]) -> bool:
