@@ -14,14 +14,12 @@ from typing import Any
 
 from engine.cli.app import main
 from engine.errors import LedgerError
-from engine.ledger.owner import Owner
 from engine.ledger.reader import LedgerReader
 from engine.ledger.writer import LedgerWriter
-from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
+from engine.states import RunStatus, StepStatus
+from tests.ledger_factory import ELSEWHERE, LedgerFactory, chain_plan
 
 ENGINE = [sys.executable, "-m", "engine"]
-# An owner on another host is never declared gone, so reconciliation leaves these runs alone.
-ELSEWHERE = Owner(pid=4242, process_start_time=1.0, host="elsewhere", boot_id=None)
 DAY = 86400.0
 
 # Run ids of populate_history, newest first.
@@ -102,90 +100,41 @@ def step_status(ledger: Path, run_id: str, step_id: str) -> StepStatus | None:
     return None
 
 
-def create_run(w: LedgerWriter, run_id: str, plan: str, steps: list[str], at: float) -> None:
-    chain = [
-        {"id": s, "command": "true", "depends_on": steps[:i][-1:]} for i, s in enumerate(steps)
-    ]
-    document = {"name": plan, "vars": {"BRANCH": "main"}, "steps": chain}
-    w.create_run(
-        run_id=run_id, plan_hash=f"hash-{plan}", plan_name=plan, plan_version="1",
-        plan_json=json.dumps(document),
-        plan_path=None, vars={"BRANCH": "main"}, step_ids=steps, hook_ids=[], owner=ELSEWHERE,
-        resumed_from=None, created_at=at,
-    )  # fmt: skip
-    w.run_started(run_id=run_id, at=at)
+def history_factory(w: LedgerWriter) -> LedgerFactory:
+    """Runs as another host's engine left them: runnable plans, no pids, no logs."""
+    return LedgerFactory(w, owner=ELSEWHERE, pids=None)
 
 
-def record_attempt(
-    w: LedgerWriter, run_id: str, step: str, at: float, seconds: float, *,
-    attempt: int = 1, ok: bool = True, final: bool = True,
-) -> float:  # fmt: skip
-    w.step_ready(run_id=run_id, step_id=step, at=at)
-    w.attempt_started(
-        run_id=run_id, step_id=step, attempt=attempt, at=at, pid=None, log_path=None,
-        retry_reason=None if attempt == 1 else "exit code 1", delay_sec=None,
-    )  # fmt: skip
-    end = at + seconds
-    w.attempt_finished(
-        run_id=run_id, step_id=step, attempt=attempt, at=end,
-        status=AttemptStatus.SUCCEEDED if ok else AttemptStatus.FAILED,
-        error_code=None if ok else ErrorCode.EXIT_NONZERO, exit_code=0 if ok else 1,
-        signal=None, output_tail="out\n", message=None if ok else "exit code 1",
-    )  # fmt: skip
-    if ok:
-        status, event = StepStatus.SUCCEEDED, EventType.STEP_SUCCEEDED
-    elif final:
-        status, event = StepStatus.FAILED, EventType.STEP_FAILED
-    else:
-        status, event = StepStatus.RETRYING, EventType.STEP_RETRY
-    reason = None if ok else "exit code 1"
-    data = (
-        {"attempt": attempt, "next_attempt": attempt + 1, "delay_sec": 0.5} if not final else None
-    )
-    w.step_status(
-        run_id=run_id, step_id=step, status=status, at=end, event=event, reason=reason, data=data
-    )
-    return end
-
-
-def finish_run(w: LedgerWriter, run_id: str, status: RunStatus, at: float) -> None:
-    code = 0 if status is RunStatus.SUCCEEDED else 1
-    w.run_finished(run_id=run_id, status=status, at=at, error=None, exit_code=code)
+def create_run(b: LedgerFactory, run_id: str, plan: str, steps: list[str], at: float) -> None:
+    b.create(run_id, plan, steps, at, document=chain_plan(plan, steps), plan_path=None)
 
 
 async def populate_history(path: Path, now: float) -> None:
     """Two recent release runs (succeeded, failed after a retry), a live nightly run, and two
     runs older than 30 days (a canceled release and a succeeded nightly)."""
     steps = ["build", "test", "ship"]
+    retry = {"attempt": 1, "next_attempt": 2, "delay_sec": 0.5}
     async with await LedgerWriter.open(path) as w:
-        create_run(w, OLD_SUCCEEDED, "nightly", ["backup"], now - 40 * DAY)
-        finish_run(
-            w,
-            OLD_SUCCEEDED,
-            RunStatus.SUCCEEDED,
-            record_attempt(w, OLD_SUCCEEDED, "backup", now - 40 * DAY, 5),
-        )
-        create_run(w, OLD_CANCELED, "release", steps, now - 35 * DAY)
-        finish_run(w, OLD_CANCELED, RunStatus.CANCELED, now - 35 * DAY + 1)
+        b = history_factory(w)
+        create_run(b, OLD_SUCCEEDED, "nightly", ["backup"], now - 40 * DAY)
+        t = b.attempt(OLD_SUCCEEDED, "backup", now - 40 * DAY, 5, tail="out\n")
+        b.end(OLD_SUCCEEDED, RunStatus.SUCCEEDED, t)
+        create_run(b, OLD_CANCELED, "release", steps, now - 35 * DAY)
+        b.end(OLD_CANCELED, RunStatus.CANCELED, now - 35 * DAY + 1)
 
-        create_run(w, SUCCEEDED, "release", steps, now - 2 * 3600)
+        create_run(b, SUCCEEDED, "release", steps, now - 2 * 3600)
         t = now - 2 * 3600
         for seconds, step in zip((1.0, 2.0, 3.0), steps, strict=True):
-            t = record_attempt(w, SUCCEEDED, step, t, seconds)
+            t = b.attempt(SUCCEEDED, step, t, seconds, tail="out\n")
         w.record_outputs(run_id=SUCCEEDED, step_id="build", attempt=1, outputs={"sha": "abc123"})
-        finish_run(w, SUCCEEDED, RunStatus.SUCCEEDED, t)
+        b.end(SUCCEEDED, RunStatus.SUCCEEDED, t)
 
-        create_run(w, FAILED, "release", steps, now - 3600)
-        t = record_attempt(w, FAILED, "build", now - 3600, 1.5)
-        t = record_attempt(w, FAILED, "test", t, 1, ok=False, final=False)
-        t = record_attempt(w, FAILED, "test", t, 1, attempt=2, ok=False)
-        w.step_status(
-            run_id=FAILED, step_id="ship", status=StepStatus.SKIPPED, at=t,
-            event=EventType.STEP_SKIPPED, reason='dependency "test" failed',
-        )  # fmt: skip
-        w.run_finished(
-            run_id=FAILED, status=RunStatus.FAILED, at=t, error='step "test" failed', exit_code=1
-        )
+        create_run(b, FAILED, "release", steps, now - 3600)
+        t = b.attempt(FAILED, "build", now - 3600, 1.5, tail="out\n")
+        t = b.attempt(FAILED, "test", t, 1, ok=False, final=False, retry_data=retry, tail="out\n")
+        t = b.attempt(FAILED, "test", t, 1, attempt=2, ok=False, tail="out\n", delay_sec=0.5)
+        b.skip(FAILED, "ship", t, 'dependency "test" failed')
+        b.end(FAILED, RunStatus.FAILED, t, error='step "test" failed')
 
-        create_run(w, LIVE, "nightly", ["backup", "report"], now - 600)
-        record_attempt(w, LIVE, "backup", now - 600, 1)
+        create_run(b, LIVE, "nightly", ["backup", "report"], now - 600)
+        b.attempt(LIVE, "backup", now - 600, 1, tail="out\n")

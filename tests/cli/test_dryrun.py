@@ -15,7 +15,7 @@ from engine.plan.loader import load_plan
 from engine.run.dryrun import estimate, waves
 from engine.run.slots import concurrency_limit
 from engine.states import RunStatus
-from tests.cli.cli_helpers import cli, create_run, finish_run, record_attempt, write_plan
+from tests.cli.cli_helpers import cli, create_run, history_factory, write_plan
 
 DIAMOND = [
     {"id": "a", "command": "true"},
@@ -29,14 +29,15 @@ SECONDS = {"a": 1.0, "b": 4.0, "c": 2.0, "d": 1.0, "lone": 3.0}
 
 async def _history(path: Path, runs: int) -> None:
     async with await LedgerWriter.open(path) as w:
+        b = history_factory(w)
         for n in range(runs):
             run_id = f"0dia{n:09d}"
             start = time.time() - 3600 + n * 60
-            create_run(w, run_id, "diamond", list(SECONDS), start)
+            create_run(b, run_id, "diamond", list(SECONDS), start)
             for step, seconds in SECONDS.items():
                 # One slow outlier per step: the median ignores it.
-                record_attempt(w, run_id, step, start, seconds * (10 if n == 0 else 1))
-            finish_run(w, run_id, RunStatus.SUCCEEDED, start + 30)
+                b.attempt(run_id, step, start, seconds * (10 if n == 0 else 1))
+            b.end(run_id, RunStatus.SUCCEEDED, start + 30)
 
 
 def test_waves_are_topological_levels(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ def test_explain_a_retried_failure(history: Path) -> None:
         "attempt 1 failed: exit code 1 after 1.0s",
         "will retry in 0.5s (attempt 2) because exit code 1",
         "ready: its dependencies are done and its condition allows it; waits for a slot",
-        "attempt 2 started (pid None), a retry after exit code 1",
+        "attempt 2 started (pid None), a retry after exit code 1 and a delay of 500ms",
         "attempt 2 failed: exit code 1 after 1.0s",
         "failed: exit code 1",
     ]

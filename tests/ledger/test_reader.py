@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from engine.errors import UserError
@@ -63,7 +65,8 @@ def test_active_runs_and_get_run(reader: LedgerReader) -> None:
         "1",
         "plans/release.json",
     )
-    assert detail.plan_json == '{"name": "release"}'
+    steps = [{"id": "snapshot"}, {"id": "test"}, {"id": "merge"}]
+    assert json.loads(detail.plan_json) == {"name": "release", "steps": steps}
     assert detail.status is RunStatus.SUCCEEDED
     assert reader.get_run("nope") is None
 

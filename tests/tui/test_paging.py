@@ -11,24 +11,19 @@ from engine.ledger.writer import LedgerWriter
 from engine.states import RunStatus
 from ledger_tui.screens.runs import PAGE
 from ledger_tui.widgets.live_table import LiveTable
+from tests.ledger_factory import T0, LedgerFactory
 from tests.tui.conftest import make_app, until_loaded, wait_for
-from tests.tui.ledger_builder import OWNER, T0
 
 RUNS = 2 * PAGE + 30
 
 
 async def many_runs(path: Path) -> None:
     async with await LedgerWriter.open(path) as w:
+        b = LedgerFactory(w)
         for i in range(RUNS):
             run_id = f"1m{i:011d}"
-            w.create_run(
-                run_id=run_id, plan_hash="h", plan_name=f"plan{i % 3}", plan_version=None,
-                plan_json="{}", plan_path=None, vars={}, step_ids=["only"], hook_ids=[],
-                owner=OWNER, resumed_from=None, created_at=T0 + i,
-            )  # fmt: skip
-            w.run_finished(
-                run_id=run_id, status=RunStatus.SUCCEEDED, at=T0 + i + 1, error=None, exit_code=0
-            )
+            b.create(run_id, f"plan{i % 3}", ["only"], T0 + i)
+            b.end(run_id, RunStatus.SUCCEEDED, T0 + i + 1)
 
 
 @pytest.fixture
