@@ -8,6 +8,7 @@ this machine: only the ratios mean something elsewhere.
     python bench/bench_run.py            # 7 rounds per workload (21 for the 1-step plan)
     python bench/bench_run.py --runs 3   # quicker
     python bench/bench_run.py --keep     # leave the work directory (see below)
+    python bench/bench_run.py --compare ../old   # also the engine of that source tree
 
 Only `engine` creates files (a log per attempt), so anything that makes file creation slow counts
 against it alone: on ext4 without a journal, creating files is several times slower for a few
@@ -29,8 +30,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 WORKLOADS = {"one": 1, "a": 1000, "b": 200, "c": 502}
+COMPARED = "engine (--compare)"
 
 
 def deps_of(workload: str, i: int) -> list[int]:
@@ -79,10 +82,20 @@ def write_dodo(workload: str, path: Path) -> None:
     )
 
 
-def timed(command: list[str], cwd: Path) -> float:
+class Tool(NamedTuple):
+    argv: list[str]
+    env: dict[str, str] | None = None  # None: this process's environment
+
+
+def timed(tool: Tool, cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(
-        command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        tool.argv,
+        cwd=cwd,
+        env=tool.env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return time.perf_counter() - start
 
@@ -98,7 +111,7 @@ def file_creation_us(directory: Path, count: int = 300) -> float:
     return (time.perf_counter() - start) / count * 1e6
 
 
-def interleaved(runs: int, commands: dict[str, list[str]], cwd: Path) -> dict[str, float]:
+def interleaved(runs: int, commands: dict[str, Tool], cwd: Path) -> dict[str, float]:
     """Median wall time per tool; each round runs every tool once, so a noisy stretch of the
     (shared, virtual) machine hits all of them alike instead of one tool's whole series."""
     for command in commands.values():
@@ -114,6 +127,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="SRC",
+        help="also run the engine of another source tree (a checkout of an older commit), in"
+        " the same rounds, with its own ledger: the honest way to say 'no slowdown'",
+    )
+    parser.add_argument(
         "--keep",
         action="store_true",
         help="leave the generated plans, ledgers and logs (and spare the next run the slow"
@@ -121,7 +141,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "engine")], check=True)
+    for source in (root, args.compare):
+        if source is not None:
+            compileall = [sys.executable, "-m", "compileall", "-q", str(source / "engine")]
+            subprocess.run(compileall, check=True)
     doit = shutil.which("doit", path=str(Path(sys.executable).parent)) or shutil.which("doit")
     make = shutil.which("make")
     work = Path(tempfile.mkdtemp(prefix="bench-run-"))
@@ -135,23 +158,17 @@ def main() -> None:
         write_makefile(workload, directory / "Makefile")
         write_dodo(workload, directory / "dodo.py")
         ledger = directory / "ledger.db"
-        commands = {
-            "engine": [
-                sys.executable,
-                "-m",
-                "engine",
-                "run",
-                "-q",
-                "--ledger",
-                str(ledger),
-                "plan.json",
-            ]
-        }
+        run = ["-m", "engine", "run", "-q", "--ledger"]
+        commands = {"engine": Tool([sys.executable, *run, str(ledger), "plan.json"])}
+        if args.compare:
+            other = {**os.environ, "PYTHONPATH": str(args.compare.resolve())}
+            compared = [sys.executable, *run, str(directory / "compared.db"), "plan.json"]
+            commands[COMPARED] = Tool(compared, other)
         if make:
-            commands["make -j2"] = [make, "-j2", "-s"]
+            commands["make -j2"] = Tool([make, "-j2", "-s"])
         if doit:
             db = str(directory / ".doit.db")
-            commands["doit -n 2"] = [doit, "-n", "2", "-P", "process", "--db-file", db]
+            commands["doit -n 2"] = Tool([doit, "-n", "2", "-P", "process", "--db-file", db])
         runs = args.runs if workload != "one" else args.runs * 3
         row = interleaved(runs, commands, directory)
         results[workload] = row
@@ -186,8 +203,9 @@ def report(results: dict[str, dict[str, float]], throughput: str) -> None:
         "\n| workload | "
         + " | ".join(f"{t} net ms/step" for t in tools)
         + " | engine / make | engine / doit |"
+        + (" engine / compared |" if COMPARED in tools else "")
     )
-    print("|---|" + "---:|" * (len(tools) + 2))
+    print("|---|" + "---:|" * (len(tools) + 2 + (COMPARED in tools)))
     names = {
         "a": "(a) 1000 independent, -j2",
         "b": "(b) chain of 200",
@@ -201,7 +219,8 @@ def report(results: dict[str, dict[str, float]], throughput: str) -> None:
         ratio_make = net["engine"] / net["make -j2"] if "make -j2" in net else float("nan")
         ratio_doit = net["engine"] / net["doit -n 2"] if "doit -n 2" in net else float("nan")
         cells = " | ".join(f"{net[t]:.3f}" for t in tools)
-        print(f"| {names[workload]} | {cells} | {ratio_make:.2f}x | {ratio_doit:.2f}x |")
+        compared = f" {net['engine'] / net[COMPARED]:.2f}x |" if COMPARED in net else ""
+        print(f"| {names[workload]} | {cells} | {ratio_make:.2f}x | {ratio_doit:.2f}x |{compared}")
     print(f"\nLedger: {throughput}")
 
 
