@@ -20,6 +20,7 @@ from engine.states import EventType, RunStatus
 if TYPE_CHECKING:
     from engine.run.recorder import RecordedEvent
 
+_WAITING = (EventType.RUN_WAITING, EventType.STEP_WAITING)
 _FINAL = {
     event: terminal_style(event.removeprefix("step_"))
     for event in (
@@ -112,6 +113,10 @@ class LiveReporter:
 
     def emit(self, event: RecordedEvent) -> None:
         type, step_id, attempt, data = event.type, event.step_id, event.attempt, event.data or {}
+        if type in _WAITING:
+            text = f"{step_id or 'run'} waiting: {data.get('reason')}"
+            self._console.print(Text(text, style="yellow"))
+            return
         if step_id is None:
             return
         self._logs.note(type, step_id, attempt, data)

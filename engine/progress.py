@@ -89,6 +89,8 @@ class PlainReporter:
     def emit(self, event: RecordedEvent) -> None:
         type, step_id, attempt, data = event.type, event.step_id, event.attempt, event.data or {}
         self._logs.note(type, step_id, attempt, data)
+        if type is EventType.RUN_WAITING and not self._quiet:
+            self._line(f"run waiting: {data.get('reason')}")
         if self._quiet or type in _QUIET_IN_PLAIN or step_id is None:
             return  # --quiet prints the summary line only
         text = str(type).removeprefix("step_")

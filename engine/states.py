@@ -71,8 +71,10 @@ class ErrorCode(StrEnum):
 
 class EventType(StrEnum):
     RUN_CREATED = "run_created"
+    RUN_WAITING = "run_waiting"  # for its concurrency group; data.waits_for names the holders
     RUN_STARTED = "run_started"
     STEP_READY = "step_ready"
+    STEP_WAITING = "step_waiting"  # for a slot of its pool; data.waits_for names the holders
     STEP_STARTED = "step_started"
     STEP_LOG_TRUNCATED = "step_log_truncated"  # output lost: the log could not be written
     STEP_SUCCEEDED = "step_succeeded"
@@ -98,6 +100,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # the run failed or was partial; or a request that cannot be honoured
     USAGE = 2  # invalid plan, bad arguments, unknown run
     LEDGER = 3  # the ledger cannot be used: corrupt, newer schema, disk full
+    BUSY = 75  # --no-wait and the concurrency group is taken: try again later (EX_TEMPFAIL)
     SIGHUP = 129
     SIGINT = 130
     SIGTERM = 143

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 # Re-exported: the screens use them as fmt.duration and fmt.clock_time, beside the formatters below.
 from engine.humanize import clock_time as clock_time
 from engine.humanize import duration as duration
-from engine.ledger.records import RunDetail, RunSummary
+from engine.ledger.records import Lease, RunDetail, RunSummary
 
 
 def short_time(at: float | None) -> str:
@@ -77,3 +77,19 @@ def owner_gone_note(detail: RunDetail) -> str | None:
         f"owner gone: the engine that ran it (pid {owner.pid} on {owner.host}) is no longer "
         "running; the next engine command (engine runs, for one) marks it crashed"
     )
+
+
+def waiting_note(leases: Sequence[Lease]) -> str | None:
+    """`waiting: concurrency group "deploy" (held by run 1m91…)`, for what a run waits for now."""
+    parts = []
+    for lease in leases:
+        if lease.state != "waiting":
+            continue
+        what = (
+            f'concurrency group "{lease.name}"'
+            if lease.kind == "group"
+            else (f'{lease.step_id} for pool "{lease.name}"')
+        )
+        held = f" (held by run {', '.join(lease.waits_for)})" if lease.waits_for else ""
+        parts.append(what + held)
+    return "waiting: " + "; ".join(parts) if parts else None

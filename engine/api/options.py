@@ -35,6 +35,7 @@ class RunOptions:
     resumed_from: str | None = None
     reused: dict[str, dict[str, str]] = field(default_factory=dict)
     rerun_reasons: dict[str, str] = field(default_factory=dict)
+    wait_for_group: bool = True  # False: end at once when the plan's concurrency group is taken
 
     def ledger_path(self) -> Path:
         """The ledger file, found like the CLI's (`$LEDGER_DB`, else the nearest `.ledger/`)."""
@@ -64,6 +65,7 @@ class RunOptions:
             listeners=self.listeners,
             deadline=None if self.deadline is None else self.deadline.timestamp(),
             on_ready=self.on_ready,
+            wait_for_group=self.wait_for_group,
         )
 
 

@@ -16,7 +16,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def run_options(func: F) -> F:
-    """--max-concurrency, --env-file, --secrets-file, --deadline, --ledger, --json and --quiet."""
+    """--max-concurrency, --env-file, --secrets-file, --deadline, --ledger, --json, --quiet,
+    --no-wait."""
     for option in reversed(
         [
             click.option(
@@ -42,6 +43,11 @@ def run_options(func: F) -> F:
             ledger_option,
             json_option,
             click.option("-q", "--quiet", is_flag=True, help="Print only the outcome."),
+            click.option(
+                "--no-wait",
+                is_flag=True,
+                help="If the plan's concurrency_group is taken, end at once (exit 75).",
+            ),
         ]
     ):
         func = option(func)
@@ -58,6 +64,7 @@ def launch(
     deadline: str | None,
     as_json: bool,
     quiet: bool,
+    no_wait: bool = False,
     resumed_from: str | None = None,
     reused: dict[str, dict[str, str]] | None = None,
     rerun_reasons: dict[str, str] | None = None,
@@ -81,6 +88,7 @@ def launch(
         resumed_from=resumed_from,
         reused=reused or {},
         rerun_reasons=rerun_reasons or {},
+        wait_for_group=not no_wait,
     )
 
     def expected_ms() -> int | None:

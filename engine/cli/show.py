@@ -10,8 +10,8 @@ from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import open_ledger, print_json, print_table, status_text
 from engine.errors import UserError
 from engine.humanize import clock_time, duration
-from engine.ledger.json_shapes import attempt_json, run_detail_json, step_json
-from engine.ledger.records import Attempt
+from engine.ledger.json_shapes import attempt_json, lease_json, run_detail_json, step_json
+from engine.ledger.records import Attempt, Lease
 from engine.states import ExitCode
 
 
@@ -29,12 +29,14 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
         steps = reader.run_steps(full_id)
         attempts = reader.attempts(full_id)
         outputs = reader.outputs(full_id)
+        leases = reader.leases(full_id)
     if as_json:
         document = {
             "run": {**run_detail_json(run), "plan": json.loads(run.plan_json)},
             "steps": [step_json(step) for step in steps],
             "attempts": [attempt_json(attempt) for attempt in attempts],
             "outputs": outputs,
+            "leases": [lease_json(lease) for lease in leases],
         }
         print_json(document)
         return int(ExitCode.OK)
@@ -50,6 +52,9 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
         click.echo(f"resumes   {s.resumed_from}")
     if s.error:
         click.echo(f"error     {s.error}")
+    for lease in leases:
+        if lease.kind == "group":
+            click.echo(f"group     {lease.name}  {lease_text(lease)}")
     last = {a.step_id: a for a in attempts}
     rows = [
         (
@@ -64,12 +69,32 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
     ]
     click.echo()
     print_table(("STEP", "STATUS", "ATTEMPTS", "DURATION", "EXIT", "REASON"), rows)
+    pooled = [lease for lease in leases if lease.kind == "pool"]
+    if pooled:
+        click.echo()
+        print_table(
+            ("STEP", "POOL", "STATE", "WAITED"),
+            [(p.step_id or "", p.name, lease_text(p), _waited(p)) for p in pooled],
+        )
     if outputs:
         click.echo()
         print_table(
             ("STEP", "OUTPUT", "VALUE"), [(o.step_id, o.name, o.value[:200]) for o in outputs]
         )
     return int(ExitCode.OK)
+
+
+def lease_text(lease: Lease) -> str:
+    """`held`, `released`, or `waiting for run X` (the runs that hold it now)."""
+    if lease.state == "waiting" and lease.waits_for:
+        noun = "run" if len(lease.waits_for) == 1 else "runs"
+        return f"waiting for {noun} {', '.join(lease.waits_for)}"
+    return lease.state
+
+
+def _waited(lease: Lease) -> str:
+    end = lease.acquired_at or lease.released_at
+    return "" if end is None else duration(round((end - lease.requested_at) * 1000))
 
 
 def _exit(attempt: Attempt | None) -> str:

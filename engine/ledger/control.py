@@ -19,9 +19,10 @@ from engine.ledger.transactions import write_transaction
 from engine.states import EventType, ExitCode, RunStatus, StepStatus
 
 
-def _insert_request(
+def insert_request(
     conn: sqlite3.Connection, run_id: str, step_id: str | None, requested_by: str, at: float
 ) -> int:
+    """Insert a cancel request and its event inside the caller's write transaction."""
     row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
     if row is None:
         raise UnknownRun(f"There is no run {run_id!r} in the ledger.")
@@ -70,7 +71,7 @@ def request_cancel(
     conn = connect_writable(path)
     try:
         with translate_errors(path), write_transaction(conn):
-            request_id = _insert_request(
+            request_id = insert_request(
                 conn, run_id, step_id, requested_by, time.time() if at is None else at
             )
     finally:

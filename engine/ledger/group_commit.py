@@ -255,6 +255,21 @@ class GroupCommit:
             _resolve(self._interval_waiter)
         await future
 
+    async def transact(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(conn)` in its own write transaction, after everything recorded so far.
+
+        For the few writes that must read and decide atomically (leases), where a queued record
+        cannot: another engine may commit between the read and the write.
+        """
+        await self.flush()
+
+        def transaction(conn: sqlite3.Connection) -> T:
+            with write_transaction(conn):
+                return work(conn)
+
+        with translate_errors(self.path):
+            return await _in_worker(self._db, transaction)
+
     async def close(self) -> None:
         """Flush, then close the connection; raises the writer's LedgerError if it has one."""
         if self._closed:

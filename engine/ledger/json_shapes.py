@@ -16,7 +16,15 @@ from engine.ledger.times import to_iso
 
 if TYPE_CHECKING:
     from engine.ledger.owner import Owner
-    from engine.ledger.records import Attempt, Event, RunDetail, RunSummary, Stats, StepState
+    from engine.ledger.records import (
+        Attempt,
+        Event,
+        Lease,
+        RunDetail,
+        RunSummary,
+        Stats,
+        StepState,
+    )
 
 _TIME_KEYS = {"ts", "since", "until"}
 
@@ -171,3 +179,20 @@ def jsonable(value: Any, key: str = "") -> Any:
     if isinstance(value, float) and (key.endswith("_at") or key in _TIME_KEYS):
         return to_iso(value)
     return value
+
+
+def lease_json(lease: Lease) -> dict[str, Any]:
+    """A run's concurrency group, or a step's pool slot, held, waited for or given back."""
+    return {
+        "id": lease.id,
+        "kind": lease.kind,
+        "name": lease.name,
+        "capacity": lease.capacity,
+        "run_id": lease.run_id,
+        "step_id": lease.step_id,
+        "state": lease.state,
+        "requested_at": to_iso(lease.requested_at),
+        "acquired_at": iso(lease.acquired_at),
+        "released_at": iso(lease.released_at),
+        "waits_for": list(lease.waits_for),
+    }

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from engine.ledger.connection import connect_readonly, connect_writable, translate_errors
-from engine.ledger.statements import DURATION_SINCE, INSERT_EVENT
+from engine.ledger.statements import DURATION_SINCE, INSERT_EVENT, RELEASE_RUN_LEASES
 from engine.ledger.status_sql import ACTIVE_RUN, STARTED_STEP, UNFINISHED_STEP
 from engine.ledger.times import to_iso
 from engine.ledger.transactions import write_transaction
@@ -79,6 +79,7 @@ def mark_run_crashed(path: Path, run_id: str, *, at: float, error: str) -> bool:
         abandoned = (AttemptStatus.ABANDONED, ErrorCode.ABANDONED, ts, ts, run_id)
         conn.execute(_ABANDON_ATTEMPTS, (*abandoned, AttemptStatus.RUNNING))
         conn.execute(_ABANDON_STEPS, (StepStatus.ABANDONED, ts, run_id))
+        conn.execute(RELEASE_RUN_LEASES, (ts, run_id))  # its slots go to the next waiter
         data = json.dumps({"error": error})
         conn.execute(INSERT_EVENT, (run_id, None, None, str(EventType.RUN_CRASHED), ts, data))
         return True

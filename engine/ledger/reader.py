@@ -23,6 +23,7 @@ from engine.ledger.owner import Owner
 from engine.ledger.records import (
     Attempt,
     Event,
+    Lease,
     Output,
     RunDetail,
     RunSummary,
@@ -363,6 +364,12 @@ class LedgerReader:
             (run_id,),
         )
         return [Output(*row) for row in rows]
+
+    def leases(self, run_id: str | None = None) -> list[Lease]:
+        """Return a run's group and pool leases, or (no run) every one held or waited for now."""
+        from engine.ledger.lease_reads import open_leases, run_leases
+
+        return open_leases(self._query) if run_id is None else run_leases(self._query, run_id)
 
     def stats(
         self, since: float, *, until: float | None = None, buckets: int = 24, top: int = 5

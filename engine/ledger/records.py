@@ -172,3 +172,20 @@ class Stats:
     @property
     def runs_total(self) -> int:
         return sum(self.runs_by_status.values())
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A run's (or step's) place in a concurrency group or pool (a `leases` row)."""
+
+    id: int
+    kind: str  # "group" or "pool"
+    name: str
+    capacity: int
+    run_id: str
+    step_id: str | None
+    state: str  # waiting, held, released, or withdrawn (released without ever being held)
+    requested_at: float
+    acquired_at: float | None
+    released_at: float | None
+    waits_for: tuple[str, ...]  # while waiting: the runs holding the name, oldest first

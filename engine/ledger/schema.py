@@ -194,7 +194,39 @@ ALTER TABLE run_steps ADD COLUMN source_attempt INTEGER;
 CREATE INDEX run_steps_cache_key ON run_steps(cache_key, finished_at) WHERE cache_key IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2_FINGERPRINTS]
+
+# Concurrency groups and pools shared by every run on the ledger (engine/ledger/leases.py).
+_V3_LEASES = """
+CREATE TABLE leases (
+    id            INTEGER PRIMARY KEY,
+    kind          TEXT NOT NULL CHECK (kind IN ('group', 'pool')),
+    name          TEXT NOT NULL,
+    capacity      INTEGER NOT NULL CHECK (capacity >= 1),
+    run_id        TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_id       TEXT,
+    requested_at  TEXT NOT NULL,
+    acquired_at   TEXT,
+    released_at   TEXT
+);
+CREATE INDEX leases_open ON leases(released_at, kind, name, id);
+CREATE INDEX leases_run ON leases(run_id, released_at);
+
+CREATE VIEW v_leases AS
+SELECT l.id, l.kind, l.name, l.capacity, l.run_id, l.step_id,
+       CASE WHEN l.released_at IS NOT NULL AND l.acquired_at IS NULL THEN 'withdrawn'
+            WHEN l.released_at IS NOT NULL THEN 'released'
+            WHEN l.acquired_at IS NOT NULL THEN 'held'
+            ELSE 'waiting' END AS state,
+       l.requested_at, l.acquired_at, l.released_at,
+       CAST(round((julianday(coalesce(l.acquired_at, l.released_at, 'now'))
+                   - julianday(l.requested_at)) * 86400000) AS INTEGER) AS waited_ms,
+       CASE WHEN l.acquired_at IS NOT NULL THEN
+         CAST(round((julianday(coalesce(l.released_at, 'now')) - julianday(l.acquired_at))
+                    * 86400000) AS INTEGER) END AS held_ms
+FROM leases l;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2_FINGERPRINTS, _V3_LEASES]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -64,3 +64,5 @@ PENDING_CANCELS = (
     " WHERE run_id = ? AND handled_at IS NULL ORDER BY id"
 )
 CANCEL_HANDLED = "UPDATE cancel_requests SET handled_at = ? WHERE id = ?"
+RELEASE_LEASE = "UPDATE leases SET released_at = ? WHERE id = ? AND released_at IS NULL"
+RELEASE_RUN_LEASES = "UPDATE leases SET released_at = ? WHERE run_id = ? AND released_at IS NULL"

@@ -323,9 +323,14 @@ class LedgerWriter(GroupCommit):
             data["duration_ms"] = duration_ms
         self._record(
             (sql.FINISH_RUN, (str(status), ts, ts, error, exit_code, run_id)),
+            (sql.RELEASE_RUN_LEASES, (ts, run_id)),  # its group and pool leases end with it
             self._event_op(run_id, event, ts, data=data),
         )
         return data
+
+    def release_lease(self, *, lease_id: int, at: float) -> None:
+        """Release a group or pool lease (engine.ledger.leases), committed like any record."""
+        self._record((sql.RELEASE_LEASE, (to_iso(at), lease_id)))
 
     def cancel_handled(self, *, request_id: int, at: float) -> None:
         """Mark a cancel request as acted upon, so it is not returned again."""

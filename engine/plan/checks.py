@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from engine.plan.concurrency_checks import check_concurrency
 from engine.plan.expressions import ExpressionError, check_expression, parse_expression
 from engine.plan.graph import StepGraph
 from engine.plan.problems import JsonPath, Problem, format_path
@@ -69,6 +70,7 @@ def check_plan(plan: Plan) -> CheckResult:
                 first_seen[step.id] = path
     declared_secrets = _check_secrets(plan, result)
     _check_globals_env(plan, declared_secrets, result)
+    check_concurrency(plan, declared_secrets, result)
     for group in GROUPS:
         steps = getattr(plan, group)
         graph = StepGraph(steps)

@@ -222,5 +222,7 @@ def _substitute(
             if step["cwd"] is not None:
                 step["cwd"] = substituted((*where, "cwd"), step["cwd"])
             step["env"] = {k: substituted((*where, "env", k), v) for k, v in step["env"].items()}
+    if data.get("concurrency_group") is not None:
+        data["concurrency_group"] = substituted(("concurrency_group",), data["concurrency_group"])
     env = data["globals"]["env"]
     data["globals"]["env"] = {k: substituted(("globals", "env", k), v) for k, v in env.items()}

@@ -52,6 +52,7 @@ VarName = Annotated[str, StringConstraints(pattern=_NAME, max_length=100)]
 EnvName = Annotated[str, StringConstraints(pattern=_NAME, max_length=200)]
 StepId = Annotated[str, StringConstraints(pattern=STEP_ID_PATTERN, max_length=100)]
 OutputName = Annotated[str, StringConstraints(pattern=_NAME, max_length=100)]
+PoolName = Annotated[str, StringConstraints(pattern=STEP_ID_PATTERN, max_length=100)]
 Expression = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 Seconds = Annotated[float, Field(gt=0, le=31536000)]
 ExitCodes = Annotated[
@@ -127,6 +128,7 @@ class Step(_Model):
     # Strict mode would accept only OnFailure members; a plan holds the enum's string values.
     on_failure: Annotated[OnFailure, Strict(False)] = OnFailure.ABORT
     fallback: StepId | None = None
+    pool: PoolName | None = None
     critical: bool = False
     condition: Expression | None = None
     skip_if: Expression | Annotated[list[Expression], Field(min_length=1)] | None = None
@@ -158,6 +160,9 @@ class Plan(_Model):
     requires_env: _unique_list(EnvName) = Field(default_factory=list)  # type: ignore[valid-type]
     secrets: list[EnvName | SecretSpec] = Field(default_factory=list)
     globals: Globals = Globals()
+    concurrency_group: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    cancel_in_progress: bool = False
+    pools: dict[PoolName, Annotated[Int, Field(ge=1, le=10000)]] = Field(default_factory=dict)
     steps: Annotated[list[Step], Field(min_length=1)]
     on_success: list[Step] = Field(default_factory=list)
     on_failure: list[Step] = Field(default_factory=list)

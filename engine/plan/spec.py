@@ -87,6 +87,7 @@ class Step:
     secrets: tuple[str, ...]
     success_exit_codes: tuple[int, ...]
     run: str | None = None  # a script step's script
+    pool: str | None = None
 
     @property
     def skip_ifs(self) -> tuple[str, ...]:
@@ -113,6 +114,9 @@ class Plan:
     on_success: tuple[Step, ...]
     on_failure: tuple[Step, ...]
     on_exit: tuple[Step, ...]
+    concurrency_group: str | None = None
+    cancel_in_progress: bool = False
+    pools: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def hooks(self) -> dict[str, tuple[Step, ...]]:
@@ -142,6 +146,9 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         requires_env=tuple(data.get("requires_env") or ()),
         secret_specs=secrets,
         globals=Globals(**globals_data),
+        concurrency_group=data.get("concurrency_group"),
+        cancel_in_progress=bool(data.get("cancel_in_progress")),
+        pools=dict(data.get("pools") or {}),
         **{group: tuple(_step(s) for s in data.get(group) or ()) for group in GROUPS},
     )
 
@@ -156,6 +163,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "requires_env": list(plan.requires_env),
         "secrets": [_plain(s) for s in plan.secret_specs],
         "globals": {**_plain(plan.globals), "env": dict(plan.globals.env)},
+        "concurrency_group": plan.concurrency_group,
+        "cancel_in_progress": plan.cancel_in_progress,
+        "pools": dict(plan.pools),
         **{group: [_plain(s) for s in getattr(plan, group)] for group in GROUPS},
     }
 
@@ -186,6 +196,7 @@ def _step(data: Mapping[str, Any]) -> Step:
         secrets=tuple(data.get("secrets") or ()),
         success_exit_codes=tuple(data.get("success_exit_codes") or (0,)),
         run=data.get("run"),
+        pool=data.get("pool"),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.executors.base import Executor
 from engine.plan.fingerprint import Fingerprinter
@@ -22,6 +22,9 @@ from engine.run.recorder import Recorder
 from engine.run.slots import Slots
 from engine.run.state import RunSettings, ScheduledStep, judge_run
 from engine.states import ErrorCode, EventType, RunStatus, StepStatus
+
+if TYPE_CHECKING:
+    from engine.run.leases import LeaseBroker
 
 
 class Scheduler:
@@ -61,6 +64,11 @@ class Scheduler:
         )  # fmt: skip
         self._failed: list[tuple[ScheduledStep, StepStatus]] = []
         self._run_status = RunStatus.RUNNING
+        self._leases: LeaseBroker | None = None
+        if self._plan.pools:
+            from engine.run.leases import LeaseBroker  # only plans with pools pay for it
+
+            self._leases = LeaseBroker(recorder)
 
     # -- control, from signals, cancel requests and the run timeout ---------------------------
 
@@ -98,6 +106,17 @@ class Scheduler:
             self._finish(step, StepStatus.CANCELED, EventType.STEP_CANCELED, "canceled by request")
         return True
 
+    @property
+    def stop_reason(self) -> str | None:
+        """Why no new step may start, once the run was stopped (canceled, aborted, timed out)."""
+        return self._stop.reason
+
+    def skip_all(self, reason: str) -> None:
+        """Record every step and hook skipped: the run ends before it began (it never got its
+        concurrency group), so nothing of it may run, hooks included."""
+        for group in GROUPS:
+            self._skip_group(group, reason)
+
     # -- the run -------------------------------------------------------------------------------
 
     async def run(self) -> tuple[RunStatus, str | None]:
@@ -127,6 +146,8 @@ class Scheduler:
                     step.handle.kill()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._leases is not None:
+                self._leases.close()
 
     def _hooks_started(self, group: str, status: RunStatus) -> None:
         """Mark in the event stream where a hook list begins, and which outcome called for it."""
@@ -211,7 +232,28 @@ class Scheduler:
         step.status = StepStatus.READY
         digest, parts = self._fingerprints.full(step.spec, self._io.outputs)
         self._recorder.step_ready(step.id, (digest, parts, None))
-        self._slots.request(lambda: self._spawn(self._attempt(step)))
+        if step.spec.pool is None:
+            self._slots.request(lambda: self._spawn(self._attempt(step)))
+        else:
+            self._spawn(self._pooled(step))
+
+    async def _pooled(self, step: ScheduledStep) -> None:
+        """Wait for a slot of the step's pool (shared by every run), then for a run slot.
+
+        A step that gives up waiting (canceled, or the run stopped) goes on without the pool:
+        the attempt loop finds it may not start and records why, as for any other step.
+        """
+        from engine.run.leases import POOL, pool_waiting
+
+        assert self._leases is not None and step.spec.pool is not None
+        pool = step.spec.pool
+        capacity = self._plan.pools[pool]
+        lease, _ = await self._leases.acquire(
+            kind=POOL, name=pool, capacity=capacity, step_id=step.id,
+            on_wait=pool_waiting(self._recorder, step.id, pool, capacity),
+            give_up=lambda: self._attempts.may_start(step) is not None,
+        )  # fmt: skip
+        self._slots.request(lambda: self._spawn(self._attempt(step, lease)))
 
     def _conditions_allow(self, step: ScheduledStep) -> bool:
         """Decide a step that has a condition or skip_if; False when it was finished here."""
@@ -252,9 +294,11 @@ class Scheduler:
         self.kill()
         self._group_done.set()
 
-    async def _attempt(self, step: ScheduledStep) -> None:
+    async def _attempt(self, step: ScheduledStep, lease: int | None = None) -> None:
         """Run a step's attempts (a slot is held), then record its outcome and act on it."""
         outcome = await self._attempts.run(step)
+        if lease is not None and self._leases is not None:
+            self._leases.release(lease)  # with its outcome: the next holder starts after it
         self._finish(
             step, outcome.status, outcome.event, outcome.reason, ok=outcome.ok,
             counts_as_failure=outcome.counts_as_failure,

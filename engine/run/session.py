@@ -52,6 +52,7 @@ class RunRequest:
     listeners: tuple[Listener, ...] = ()  # told every event, after the display
     deadline: float | None = None  # a time.time() at which the run is cut, like its timeout
     on_ready: Callable[[str], None] | None = None  # the run id, once its row is committed
+    wait_for_group: bool = True  # False: --no-wait, end at once when the group is taken
 
 
 @dataclass(frozen=True)
@@ -151,30 +152,41 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             loaded, settings, recorder=recorder, executor=executor, environment=environment,
             caller_env=caller,
         )  # fmt: skip
-        recorder.run_started(plan_name=plan.name, steps_total=len(plan.steps))
         # The run row must be on disk before any step can exist: after a kill -9, recovery finds
         # a run's processes through it (engine.processes.leftovers), attempt rows or not.
         await writer.flush()
         if request.on_ready is not None:
             request.on_ready(run_id)
-        for step_id, why in request.rerun_reasons.items():
-            recorder.event(
-                EventType.STEP_RERUN, step_id, None,
-                {"reason": why, "resumed_from": request.resumed_from},
-            )  # fmt: skip
         received: list[int] = []
+        busy = False
         stop = _Stopper(scheduler)
-        with (
-            _signals_handled(stop, received) if on_main else nullcontext(),
-            _run_timeout(stop, plan.globals.timeout_sec, request.deadline),
-        ):
+        with _signals_handled(stop, received) if on_main else nullcontext():
             poller = asyncio.ensure_future(_poll_cancel_requests(recorder, stop))
             try:
-                status, error = await scheduler.run()
+                refusal = None
+                if plan.concurrency_group is not None:
+                    refusal, busy = await _enter_group(request, recorder, stop)
+                error: str | None = refusal
+                if refusal is not None:
+                    scheduler.skip_all(refusal)
+                    status = (
+                        RunStatus.FAILED
+                        if stop.cause == StopCause.DEADLINE
+                        else (RunStatus.CANCELED)
+                    )
+                else:
+                    recorder.run_started(plan_name=plan.name, steps_total=len(plan.steps))
+                    for step_id, why in request.rerun_reasons.items():
+                        recorder.event(
+                            EventType.STEP_RERUN, step_id, None,
+                            {"reason": why, "resumed_from": request.resumed_from},
+                        )  # fmt: skip
+                    with _run_timeout(stop, plan.globals.timeout_sec, request.deadline):
+                        status, error = await scheduler.run()
             finally:
                 poller.cancel()
                 executor.close()
-        exit_code = _exit_code(status, received)
+        exit_code = ExitCode.BUSY if busy else _exit_code(status, received)
         outcome = recorder.run_finished(
             status=status, error=error, exit_code=int(exit_code), started=started
         )
@@ -203,6 +215,50 @@ class _Stopper:
         if self.cause is None:
             self.cause = cause
         self.scheduler.stop(reason, outcome)
+
+
+async def _enter_group(
+    request: RunRequest, recorder: Recorder, stop: _Stopper
+) -> tuple[str | None, bool]:
+    """Hold the plan's concurrency group until the run ends (its end releases it).
+
+    Returns why the run may not start, if so, and whether that is because the group was busy and
+    the caller would not wait. The run timeout starts only once the group is held; a deadline
+    counts while it waits.
+    """
+    from engine.run.leases import GROUP, LeaseBroker, busy_message, group_waiting
+
+    plan = request.loaded.plan
+    group = plan.concurrency_group
+    assert group is not None
+    scheduler = stop.scheduler
+    broker = LeaseBroker(recorder)
+    cancel_as = f"run {recorder.run_id} (cancel_in_progress)" if plan.cancel_in_progress else None
+    try:
+        lease, holders = await broker.acquire(
+            kind=GROUP, name=group, capacity=1, step_id=None,
+            on_wait=group_waiting(recorder, group),
+            give_up=lambda: _deadline_passed(request, stop) or scheduler.stop_reason is not None,
+            wait=request.wait_for_group, cancel_others_as=cancel_as,
+        )  # fmt: skip
+    finally:
+        broker.close()
+    if lease is not None:
+        return None, False
+    if scheduler.stop_reason is not None:
+        return f'{scheduler.stop_reason} while waiting for concurrency group "{group}"', False
+    return busy_message(group, holders), True
+
+
+def _deadline_passed(request: RunRequest, stop: _Stopper) -> bool:
+    """Whether the caller's deadline came while the run waited for its group (and stop it so)."""
+    if request.deadline is None or time.time() < request.deadline:
+        return False
+    from engine.ledger.times import to_iso
+
+    reason = f"deadline {to_iso(request.deadline)} reached"
+    stop.stop(StopCause.DEADLINE, reason, RunStatus.FAILED)
+    return True
 
 
 def _exit_code(status: RunStatus, received: list[int]) -> ExitCode:

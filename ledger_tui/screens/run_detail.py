@@ -167,6 +167,9 @@ class RunDetailScreen(LedgerScreen):
         )
         if run.error:
             header.append(f"\n{run.error}")
+        if self._payload.waiting:
+            warning = theme_style(self.app.theme_variables, "warning")
+            header.append(f"\n{self._payload.waiting}", style=warning)
         if self._payload.owner_gone:
             error = theme_style(self.app.theme_variables, "error")
             header.append(f"\n{self._payload.owner_gone}", style=error)

@@ -25,7 +25,7 @@ def test_show_lists_outputs(history: Path) -> None:
 
 def test_show_json_shape(history: Path) -> None:
     document = cli(history, "show", SUCCEEDED, "--json").json()
-    assert set(document) == {"run", "steps", "attempts", "outputs"}
+    assert set(document) == {"run", "steps", "attempts", "outputs", "leases"}
     run = document["run"]
     assert run["id"] == SUCCEEDED and run["status"] == "succeeded"
     assert run["plan"]["name"] == "release" and run["vars"] == {"BRANCH": "main"}

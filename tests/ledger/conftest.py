@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from engine.ledger import leases
 from engine.ledger.reader import LedgerReader
 from engine.ledger.writer import LedgerWriter
 from engine.states import RunStatus
@@ -22,6 +24,13 @@ async def populate(path: Path) -> None:
         b = LedgerFactory(w)
         # r1: succeeded, 3 steps of 1, 2 and 3 s.
         b.create("r1aaaaaaaaaaa", "release", RELEASE_STEPS, T0, hooks=["notify"])
+        # It holds the concurrency group "release" until it ends (run_finished releases it).
+        await b.writer.transact(
+            functools.partial(
+                leases.request, kind=leases.GROUP, name="release", capacity=1,
+                run_id="r1aaaaaaaaaaa", step_id=None, at=T0,
+            )
+        )  # fmt: skip
         t = T0
         for i, step in enumerate(RELEASE_STEPS, start=1):
             t = b.attempt("r1aaaaaaaaaaa", step, t, float(i))

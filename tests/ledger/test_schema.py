@@ -14,8 +14,10 @@ from engine.ledger import schema
 from engine.ledger.connection import connect_readonly, connect_writable
 from engine.states import AttemptStatus, ExitCode, RunStatus, StepStatus
 
-TABLES = {"plans", "runs", "run_steps", "step_attempts", "events", "outputs", "cancel_requests"}
-VIEWS = {"v_active_runs", "v_run_summary", "v_step_stats"}
+TABLES = {
+    "plans", "runs", "run_steps", "step_attempts", "events", "outputs", "cancel_requests", "leases"
+}  # fmt: skip
+VIEWS = {"v_active_runs", "v_run_summary", "v_step_stats", "v_leases"}
 
 
 def test_migrates_an_empty_file(tmp_path: Path) -> None:

@@ -94,7 +94,10 @@ def test_unknown_fields_are_named_with_what_is_allowed(tmp_path: Path) -> None:
     path = _write_bytes(tmp_path, json.dumps(document, indent=2).encode())
     code, stderr = _validate(path)
     assert code == 2
-    assert '$: unknown field "stpes" (allowed: $schema, description, globals,' in stderr
+    assert (
+        '$: unknown field "stpes" (allowed: $schema, cancel_in_progress, concurrency_group,'
+        " description, globals,"
+    ) in stderr
     assert 'steps[0]: unknown field "cmd" (allowed: args, command,' in stderr
     assert 'globals: unknown field "concurrency" (allowed:' in stderr
     assert "3 problems" in stderr
