@@ -1,0 +1,61 @@
+"""A plan's concurrency group and pools: substituted, and refused when they make no sense."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from engine.plan.loader import LoadedPlan
+from engine.plan.problems import Problem, format_path
+from tests.plan.plan_helpers import plan_doc, step
+
+Problems = Callable[..., list[Problem]]
+Load = Callable[..., LoadedPlan]
+
+
+def test_a_group_takes_variables_and_pools_reach_the_runtime_plan(load: Load) -> None:
+    document = plan_doc(
+        step("a", pool="db"), vars={"BRANCH": "main"},
+        concurrency_group="release-${BRANCH}", pools={"db": 2}, cancel_in_progress=True,
+    )  # fmt: skip
+    loaded = load(document, BRANCH="dev")
+    plan = loaded.plan
+    assert (plan.concurrency_group, plan.cancel_in_progress) == ("release-dev", True)
+    assert dict(plan.pools) == {"db": 2} and plan.steps[0].pool == "db"
+
+
+def test_nonsense_is_refused_with_its_path(problems_of: Problems) -> None:
+    document = plan_doc(
+        step("a", pool="dbx"), step("b", pool="db"), on_exit=[step("c", pool="gpu")],
+        secrets=["TOKEN"], pools={"db": 1},
+        concurrency_group="g-${TOKEN}-${steps.a.outputs.x}", cancel_in_progress=True,
+    )  # fmt: skip
+    found = problems_of(document)
+    assert sorted((format_path(p.path), p.message) for p in found) == [
+        (
+            "concurrency_group",
+            "concurrency_group is decided before any step runs: it cannot read outputs "
+            "(steps.a.outputs.x)",
+        ),
+        (
+            "concurrency_group",
+            'secret "TOKEN" cannot name a concurrency group: the name is shown and stored in '
+            "the ledger as it is",
+        ),
+        ("on_exit[0].pool", 'pool "gpu" is not declared in the plan\'s pools (declared: "db")'),
+        ("steps[0].pool", 'pool "dbx" is not declared in the plan\'s pools (declared: "db")'),
+    ]
+
+
+def test_cancel_in_progress_needs_a_group(problems_of: Problems) -> None:
+    found = problems_of(plan_doc(step("a"), cancel_in_progress=True))
+    assert [(format_path(p.path), p.message) for p in found] == [
+        (
+            "cancel_in_progress",
+            "cancel_in_progress needs a concurrency_group: it cancels the group's other runs",
+        )
+    ]
+
+
+def test_schema_refuses_a_pool_of_size_zero_and_a_bad_pool_name(problems_of: Problems) -> None:
+    found = problems_of(plan_doc(step("a", pool="d b"), pools={"db": 0}))
+    assert {format_path(p.path) for p in found} >= {"pools.db", "steps[0].pool"}
