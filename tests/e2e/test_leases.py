@@ -11,7 +11,8 @@ from typing import Any
 import psutil
 
 from engine.ledger.records import Lease
-from tests.e2e.conftest import Engine
+from tests.e2e.conftest import Engine, Result
+from tests.e2e.test_recorder import assert_same, stream_and_ledger
 from tests.support import live_processes_with, wait_for
 
 
@@ -92,11 +93,15 @@ def test_a_pool_is_shared_by_every_run_on_the_ledger(engine: Engine) -> None:
     go = engine.tmp_path / "go"
     steps = [{"id": f"query{i}", **gate(go), "pool": "db"} for i in range(3)]
     plan = engine.plan(steps, pools={"db": 2})
-    runs = [engine.start("run", plan), engine.start("run", plan)]
+    runs = [engine.start("run", plan, "--json"), engine.start("run", plan, "--json")]
     # Six steps, two slots: two hold the pool and four wait, whichever run they belong to.
     wait_for(lambda: states(engine, "pool") == ["held"] * 2 + ["waiting"] * 4, timeout=30)
     go.touch()
-    assert [proc.wait(timeout=60) for proc in runs] == [0, 0]
+    outputs = [proc.communicate(timeout=60) for proc in runs]
+    assert [proc.returncode for proc in runs] == [0, 0]
+    for stdout, stderr in outputs:  # the waits are in --json as in the ledger, field for field
+        stream, ledger = stream_and_ledger(engine, Result(0, stdout, stderr))
+        assert_same(stream, ledger)
     pooled = [lease for lease in all_leases(engine) if lease.kind == "pool"]
     assert len(pooled) == 6 and {lease.state for lease in pooled} == {"released"}
     assert most_held_at_once(pooled) == 2
