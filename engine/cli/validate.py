@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,17 @@ def _judge(plan_file: Path, given: dict[str, str], as_json: bool) -> dict[str, A
             click.echo(f"engine: {error.message}", err=True)
         return {"file": source, "valid": False, "problems": [Problem((), error.message).as_json()]}
     if not as_json:
+        for warning in loaded.warnings:
+            click.echo(
+                replace(warning, message=f"warning: {warning.message}").render(source), err=True
+            )
         steps = len(loaded.plan.steps)
         noun = "step" if steps == 1 else "steps"
         click.echo(f"{plan_file}: valid plan {loaded.plan.name!r} ({steps} {noun})")
-    return {"file": source, "valid": True, "plan": loaded.plan.name, "problems": []}
+    verdict = {"file": source, "valid": True, "plan": loaded.plan.name, "problems": []}
+    if loaded.warnings:
+        verdict["warnings"] = [warning.as_json() for warning in loaded.warnings]
+    return verdict
 
 
 def _report(source: str, error: InvalidPlan, as_json: bool) -> dict[str, Any]:

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from engine.plan.concurrency_checks import check_concurrency
-from engine.plan.expressions import ExpressionError, check_expression, parse_expression
+from engine.plan.expressions import (
+    ExpressionError,
+    check_expression,
+    lint_expression,
+    parse_expression,
+)
 from engine.plan.graph import StepGraph
 from engine.plan.problems import JsonPath, Problem, format_path
 from engine.plan.scripts import interpreter
@@ -23,6 +28,7 @@ from engine.plan.variables import OutputRef, VarRef, references
 class CheckResult:
     problems: list[Problem] = field(default_factory=list)
     graphs: dict[str, StepGraph[Step]] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)  # the plan is valid nonetheless
 
     def add(self, path: JsonPath, message: str, column: int | None = None) -> None:
         self.problems.append(Problem(path, message, column=column))
@@ -286,3 +292,5 @@ def _check_expressions(
             expression, known_steps=known, ancestors=ancestors, known_vars=plan.vars.keys()
         ):
             result.add(path, f"bad expression: {problem.message}", column=problem.column)
+        for warning in lint_expression(expression):
+            result.warnings.append(Problem(path, warning.message, column=warning.column))

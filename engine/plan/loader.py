@@ -97,7 +97,8 @@ def _load(
     if problems:
         raise _invalid(problems, source, text)
     digest = hashlib.sha256(canonical_json(document).encode()).hexdigest()
-    return LoadedPlan(runtime, source, base_dir, values, document, digest, result.graphs)
+    warnings = tuple(_locate(result.warnings, source, text)) if result.warnings else ()
+    return LoadedPlan(runtime, source, base_dir, values, document, digest, result.graphs, warnings)
 
 
 def _semantics(
@@ -133,7 +134,11 @@ def _invalid(
     problems: list[Problem], source: str, text: str | None, total: int | None = None
 ) -> InvalidPlan:
     total = max(total or 0, len(problems))
-    problems = problems[:MAX_SHOWN_PROBLEMS]
+    return InvalidPlan(_locate(problems[:MAX_SHOWN_PROBLEMS], source, text), source, total)
+
+
+def _locate(problems: list[Problem], source: str, text: str | None) -> list[Problem]:
+    """The problems with their lines in the file, in file order."""
     if text is not None and is_yaml_file(source):
         from engine.plan.yaml_document import YamlLineIndex
 
@@ -144,7 +149,7 @@ def _invalid(
         index = LineIndex(text)
         problems = [p.located(index.line_of(p.path)) for p in problems]
         problems.sort(key=lambda p: p.line or 0)  # in file order; stable within a line
-    return InvalidPlan(problems, source, total)
+    return problems
 
 
 def _resolve_vars(plan: Plan, given: Mapping[str, str], problems: list[Problem]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.plan.graph import StepGraph
+from engine.plan.problems import Problem
 
 # Where each group of steps lives in a plan; hooks form small DAGs of their own.
 GROUPS = ("steps", "on_success", "on_failure", "on_exit")
@@ -227,6 +228,7 @@ class LoadedPlan:
     document: dict[str, Any]  # the plan as written, before substitution
     hash: str  # sha256 of the canonical JSON of `document`
     graphs: dict[str, StepGraph[Step]]
+    warnings: tuple[Problem, ...] = ()  # located, for `engine validate` (conditions.md)
 
     @property
     def graph(self) -> StepGraph[Step]:

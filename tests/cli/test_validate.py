@@ -153,3 +153,26 @@ def test_a_var_that_is_not_utf8_is_one_sentence(tmp_path: Path) -> None:
         )  # fmt: skip
         assert result.returncode == 2
         assert result.stderr == b"engine: --var X: the value is not UTF-8 text\n"
+
+
+def test_a_suspicious_condition_is_a_warning_and_the_plan_stays_valid(tmp_path: Path) -> None:
+    plan = {
+        "name": "warned",
+        "vars": {"DEPLOY": "false"},
+        "steps": [
+            {"id": "a", "command": "true"},
+            {"id": "b", "command": "true", "depends_on": ["a"], "condition": "vars.DEPLOY"},
+        ],
+    }
+    path = write(tmp_path, json.dumps(plan, indent=2))
+    result = engine("validate", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{path}: valid plan 'warned' (2 steps)\n"
+    assert result.stderr == (
+        f"{path}:17: steps[1].condition: warning: vars.DEPLOY is a string, and every string but ''"
+        " is true, 'false' too; compare it: vars.DEPLOY == 'true' (column 1)\n"
+    )
+    verdict = json.loads(engine("validate", "--json", str(path)).stdout)
+    assert verdict["valid"] is True
+    [warning] = verdict["warnings"]
+    assert (warning["path"], warning["line"], warning["column"]) == ("steps[1].condition", 17, 1)
