@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from engine.api.options import RunOptions
 from engine.api.runner import EventCallback, Watcher, prepare, run_loaded
 from engine.errors import UserError
-from engine.states import ExitCode
 
 if TYPE_CHECKING:
     from engine.api.result import RunResult
@@ -82,7 +81,8 @@ class RunHandle:
 
     def cancel(self, step: str | None = None) -> bool:
         """Ask the run (or one step) to cancel, as `engine cancel` does; the run acts within a
-        second. False when the run is already over; UnknownRun-like UserError for a wrong step."""
+        second. False when the run (or the step) is already over; EngineError for a step the
+        plan does not have."""
         from engine.ledger.control import request_cancel
 
         if self.done():
@@ -91,7 +91,7 @@ class RunHandle:
         try:
             request_cancel(self.ledger_path, self.run_id, step, requested_by=by)
         except UserError as error:
-            if error.exit_code == ExitCode.FAILED:  # it finished meanwhile
+            if error.code == "already_finished":  # it (or the step) finished meanwhile
                 return False
             raise
         return True

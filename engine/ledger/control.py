@@ -28,7 +28,9 @@ def insert_request(
         raise UnknownRun(f"There is no run {run_id!r} in the ledger.")
     status = RunStatus(row[0])
     if status.is_final:
-        raise UserError(f"Run {run_id} already finished ({status}).", ExitCode.FAILED)
+        raise UserError(
+            f"Run {run_id} already finished ({status}).", ExitCode.FAILED, code="already_finished"
+        )
     if step_id is not None:
         step = conn.execute(
             "SELECT status FROM run_steps WHERE run_id = ? AND step_id = ?", (run_id, step_id)
@@ -39,7 +41,8 @@ def insert_request(
             # The engine would ignore it: say so rather than record a request nothing acts on.
             raise UserError(
                 f"Step {step_id} of run {run_id} already finished ({step[0]}); "
-                "only a pending or running step can be canceled."
+                "only a pending or running step can be canceled.",
+                code="already_finished",
             )
     ts = to_iso(at)
     cursor = conn.execute(

@@ -78,3 +78,17 @@ def test_an_invalid_plan_raises_from_start_plan(ledger: Path) -> None:
     with pytest.raises(engine.PlanError):
         engine.start_plan({"name": "x", "steps": []}, ledger=ledger)
     assert not ledger.exists() or engine.Ledger(ledger).runs() == []
+
+
+def test_cancel_of_a_finished_step_is_false_and_of_an_unknown_step_raises(ledger: Path) -> None:
+    handle = engine.start_plan(
+        plan({"id": "quick", "command": "true"}, {"id": "slow", "command": "sleep 120"}),
+        ledger=ledger,
+    )
+    book = engine.Ledger(ledger)
+    wait_for(lambda: book.steps(handle.run_id)[0].status == "succeeded", timeout=30)
+    assert handle.cancel(step="quick") is False
+    with pytest.raises(engine.EngineError, match="no step 'nope'"):
+        handle.cancel(step="nope")
+    assert handle.cancel() is True
+    assert handle.wait(timeout=60).status == "canceled"
