@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
@@ -50,6 +51,7 @@ class Ledger:
             None if path is None else os.fspath(path), create=False
         )
         self._reader: LedgerReader | None = None
+        self._opening = threading.Lock()  # two threads' first questions open one reader
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
@@ -66,22 +68,24 @@ class Ledger:
         self.close()
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        with self._opening:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     @property
     def reader(self) -> LedgerReader:
         """The read API underneath (engine.ledger.reader), for questions not asked here."""
-        if self._reader is None:
-            from engine.ledger.reader import LedgerReader
-            from engine.ledger.recovery import reconcile
+        with self._opening:
+            if self._reader is None:
+                from engine.ledger.reader import LedgerReader
+                from engine.ledger.recovery import reconcile
 
-            reader = LedgerReader.open(self.path)
-            with contextlib.suppress(LedgerError):  # one this process may not write is only read
-                reconcile(reader)
-            self._reader = reader
-        return self._reader
+                reader = LedgerReader.open(self.path)
+                with contextlib.suppress(LedgerError):  # one this process may not write is read
+                    reconcile(reader)
+                self._reader = reader
+            return self._reader
 
     def resolve(self, run_id: str) -> str:
         """The full id of the one run starting with `run_id`; UnknownRun for none or several."""

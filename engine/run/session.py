@@ -129,9 +129,11 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
         # ledger gets: the display starts before the run's first event.
         reporter.start(run_id, plan.name, len(plan.steps))
         recorder = Recorder(writer, run_id, [reporter.emit, *request.listeners])
+        # A plan given as a dict (the Python API) or read back from the ledger has no file.
+        plan_path = None if loaded.source.startswith("<") else str(Path(loaded.source).resolve())
         recorder.run_created(
             plan_hash=loaded.hash, plan_name=plan.name, plan_version=plan.version,
-            plan_json=loaded.canonical_json(), plan_path=str(Path(loaded.source).resolve()),
+            plan_json=loaded.canonical_json(), plan_path=plan_path,
             vars=loaded.vars, step_ids=[s.id for s in plan.steps],
             hook_ids=[s.id for group in plan.hooks.values() for s in group],
             owner=Owner.current(), resumed_from=request.resumed_from, created_at=started,

@@ -49,7 +49,10 @@ def test_a_plan_file_and_a_plan_built_in_code_both_run(ledger: Path, tmp_path: P
     built = engine.Plan(name="built", steps=[engine.Step(id="hi", command="true")])
     from_model = engine.run_plan(built, ledger=ledger)
     assert (from_file.status, from_model.status) == ("succeeded", "succeeded")
-    assert engine.Ledger(ledger).run(from_file.run_id).vars == {"who": "world"}
+    book = engine.Ledger(ledger)
+    assert book.run(from_file.run_id).vars == {"who": "world"}
+    assert book.run(from_file.run_id).plan_path == str(path)
+    assert book.run(from_model.run_id).plan_path is None  # no file: not a path under the cwd
 
 
 def test_a_failing_step_gives_its_code_severity_and_recoverable(ledger: Path) -> None:
