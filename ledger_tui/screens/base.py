@@ -13,11 +13,12 @@ from typing import Any
 from textual.app import ComposeResult, SystemCommand
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from ledger_tui.context import ScreenContext
 from ledger_tui.messages import Loaded, Notice, ScreenShown
 from ledger_tui.queries import AnyQuery
+from ledger_tui.widgets.lean_footer import LeanFooter
 
 
 class LedgerScreen(Screen[None]):
@@ -39,7 +40,7 @@ class LedgerScreen(Screen[None]):
         yield Static("", classes="notice")
 
     def compose_footer(self) -> ComposeResult:
-        yield Footer()
+        yield LeanFooter()
 
     # -- the UI side ----------------------------------------------------------------------------
 

@@ -132,10 +132,21 @@ class RunsScreen(LedgerScreen):
             self._ticker.pause()
 
     def _tick(self) -> None:
-        """Advance elapsed times and ETAs of active runs (no ledger access)."""
+        """Advance elapsed times and ETAs of the active runs on screen, in place (no ledger
+        access; the thousands of history rows below never change with the clock)."""
+        if self._page is None:
+            return
         now = self.context.clock()
         table = self.query_one(LiveTable)
-        table.sync([(run.id, self._cells(run, now)) for run in self._runs()])
+        visible = set(table.visible_keys())
+        live = (*self._page.active, *self._page.history.runs)
+        table.update_rows(
+            [
+                (run.id, self._cells(run, now))
+                for run in live
+                if not run.status.is_final and run.id in visible
+            ]
+        )
 
     @on(DataTable.RowHighlighted, "#runs-table")
     def _near_end(self, event: DataTable.RowHighlighted) -> None:

@@ -54,6 +54,15 @@ class LiveTable(DataTable[str | Text]):
     def keys(self) -> tuple[str, ...]:
         return tuple(self._order)
 
+    def visible_keys(self) -> list[str]:
+        """The keys of the rows on screen now (one line per row)."""
+        top = int(self.scroll_y)
+        return self._order[top : top + self.scrollable_content_region.height + 1]
+
+    def update_rows(self, rows: Sequence[tuple[str, Cells]]) -> None:
+        """Change the cells of these existing rows in place (others and the order stay)."""
+        self._update_changed([(key, cells) for key, cells in rows if key in self._cells])
+
     def select_key(self, key: str) -> bool:
         """Move the cursor to the row with `key`; False if there is none."""
         try:
