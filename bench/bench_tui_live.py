@@ -11,7 +11,7 @@ measures process CPU time (every thread of the dashboard: UI and poll):
 - key-to-frame: `down` on the Run detail's steps until the frame after it was painted;
 - idle: nothing changing, on the Run detail of a finished run.
 
-Targets (issue 16): following <= 3% of a core, a switch <= 50 ms of CPU, memory flat (+-2 MB)
+Targets: following <= 3% of a core, a switch <= 50 ms of CPU, memory flat (+-2 MB)
 over 100 switches, idle <= 0.5%.
 Usage: python bench/bench_tui_live.py [--steps N] [--only follow|switch]
 """
