@@ -1,8 +1,9 @@
-"""Which runs the Runs view lists: keyset pages, filtered by status, plan or id (no Textual).
+"""Which runs the Runs view lists: keyset pages, filtered by status, tag, plan or id (no Textual).
 
-A status filter is answered by its index; other text walks the runs newest first (the
-runs_created index, one keyset page at a time), matching plan names and ids in Python, and stops
-after `limit` matches or SCAN_LIMIT runs; the caller continues from `next_before`.
+A status filter is answered by its index, `tag:NAME` by the plans' tags; other text walks the
+runs newest first (the runs_created index, one keyset page at a time), matching plan names and ids
+in Python, and stops after `limit` matches or SCAN_LIMIT runs; the caller continues from
+`next_before`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ledger_tui import format as fmt
 SCAN_PAGE = 250
 SCAN_LIMIT = 2000  # runs looked at per call: ~50 ms on a 2-core VM
 HISTORY_FOR_ETA = 20
+TAG_PREFIX = "tag:"  # the filter `tag:nightly` lists the runs of plans tagged nightly
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,11 @@ def read_history(
     reader: LedgerReader, text: str, *, limit: int, before_id: str | None = None
 ) -> HistoryPage:
     """Runs newest first (older than `before_id`) matching `text`: a status, or part of a plan
-    name or run id; everything when `text` is empty."""
+    name or run id, or `tag:NAME`; everything when `text` is empty."""
+    if text.strip().lower().startswith(TAG_PREFIX):
+        tag = text.strip()[len(TAG_PREFIX) :].strip()
+        runs = reader.list_runs(tag=tag, limit=limit, before_id=before_id)
+        return HistoryPage(tuple(runs), runs[-1].id if len(runs) == limit else None)
     needle = text.strip().lower()
     if not needle or needle in RunStatus.__members__.values():
         status = RunStatus(needle) if needle else None

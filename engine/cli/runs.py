@@ -16,6 +16,7 @@ from engine.states import ExitCode, RunStatus
     "--status", type=click.Choice([str(s) for s in RunStatus]), help="Only runs in this state."
 )
 @click.option("--plan", metavar="NAME", help="Only runs of this plan.")
+@click.option("--tag", metavar="TAG", help="Only runs of plans tagged TAG.")
 @click.option("--since", metavar="WHEN", help="Only runs created since, e.g. 24h, 7d, 2026-11-20.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @ledger_option
@@ -23,6 +24,7 @@ from engine.states import ExitCode, RunStatus
 def command(
     status: str | None,
     plan: str | None,
+    tag: str | None,
     since: str | None,
     limit: int,
     ledger: str | None,
@@ -35,6 +37,7 @@ def command(
             plan=plan,
             since=None if since is None else parse_since(since),
             limit=limit,
+            tag=tag,
         )
     if as_json:
         print_json([run_json(run) for run in runs])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -30,10 +31,15 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
         attempts = reader.attempts(full_id)
         outputs = reader.outputs(full_id)
         leases = reader.leases(full_id)
+    plan = json.loads(run.plan_json)
     if as_json:
+        step_metadata = _step_metadata(plan)
         document = {
-            "run": {**run_detail_json(run), "plan": json.loads(run.plan_json)},
-            "steps": [step_json(step) for step in steps],
+            "run": {**run_detail_json(run), "metadata": plan.get("metadata") or {}, "plan": plan},
+            "steps": [
+                {**step_json(step), "metadata": step_metadata.get(step.step_id, {})}
+                for step in steps
+            ],
             "attempts": [attempt_json(attempt) for attempt in attempts],
             "outputs": outputs,
             "leases": [lease_json(lease) for lease in leases],
@@ -44,6 +50,10 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
     click.echo(f"run       {s.id}  ({s.status})")
     click.echo(f"plan      {s.plan_name} {run.plan_version or ''}  {run.plan_path or ''}".rstrip())
     click.echo(f"created   {clock_time(s.created_at)} UTC   duration {duration(s.duration_ms)}")
+    if s.tags:
+        click.echo("tags      " + ", ".join(s.tags))
+    if plan.get("metadata"):
+        click.echo("metadata  " + json.dumps(plan["metadata"], ensure_ascii=False, sort_keys=True))
     if run.vars:
         click.echo("vars      " + " ".join(f"{k}={v}" for k, v in sorted(run.vars.items())))
     if run.owner is not None:
@@ -95,6 +105,18 @@ def lease_text(lease: Lease) -> str:
 def _waited(lease: Lease) -> str:
     end = lease.acquired_at or lease.released_at
     return "" if end is None else duration(round((end - lease.requested_at) * 1000))
+
+
+def _step_metadata(plan: dict[str, Any]) -> dict[str, Any]:
+    """Each step's `metadata` in the stored plan, by step id."""
+    from engine.plan.spec import GROUPS
+
+    return {
+        step["id"]: step["metadata"]
+        for group in GROUPS
+        for step in plan.get(group) or ()
+        if isinstance(step, dict) and isinstance(step.get("metadata"), dict) and "id" in step
+    }
 
 
 def _exit(attempt: Attempt | None) -> str:

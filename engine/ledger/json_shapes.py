@@ -87,6 +87,7 @@ def run_json(run: RunSummary, now: float | None = None) -> dict[str, Any]:
         "resumed_from": run.resumed_from,
         "error": run.error,
         "exit_code": run.exit_code,
+        "tags": list(run.tags),
     }
 
 

@@ -46,8 +46,9 @@ _SUMMARY_COLUMNS = f"""
        AND s.status = 'canceled'),
     (SELECT json_group_array(s.step_id) FROM run_steps s
       WHERE s.run_id = r.id AND s.status = 'running'),
-    r.resumed_from, r.error, r.exit_code"""
-_SUMMARY_WIDTH = 15
+    r.resumed_from, r.error, r.exit_code,
+    (SELECT pt.tags FROM plans pt WHERE pt.hash = r.plan_hash)"""
+_SUMMARY_WIDTH = 16
 _ORDER_NEWEST = " ORDER BY r.created_at DESC, r.id DESC LIMIT ?"
 _STEP_COLUMNS = (
     "run_id, step_id, position, is_hook, status, attempts, started_at, finished_at,"
@@ -78,6 +79,7 @@ def _summary(row: Sequence[Any]) -> RunSummary:
         resumed_from=row[12],
         error=row[13],
         exit_code=row[14],
+        tags=tuple(json.loads(row[15])) if row[15] else (),
     )
 
 
@@ -213,6 +215,7 @@ class LedgerReader:
         since: float | None = None,
         limit: int = 50,
         before_id: str | None = None,
+        tag: str | None = None,
     ) -> list[RunSummary]:
         """Return runs newest first; pass the last id of a page as `before_id` for the next page."""
         where: list[str] = []
@@ -226,6 +229,12 @@ class LedgerReader:
         if since is not None:
             where.append("r.created_at >= ?")
             params.append(to_iso(since))
+        if tag is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM plans pt, json_each(pt.tags) t"
+                " WHERE pt.hash = r.plan_hash AND t.value = ?)"
+            )
+            params.append(tag)
         if before_id is not None:
             where.append("(r.created_at, r.id) < ((SELECT created_at FROM runs WHERE id = ?), ?)")
             params.extend((before_id, before_id))

@@ -33,6 +33,7 @@ class RunSummary:
     error: str | None
     exit_code: int | None
     steps_canceled: int = 0  # canceled steps (hooks aside), counted in steps_done
+    tags: tuple[str, ...] = ()  # the plan's
 
 
 @dataclass(frozen=True)

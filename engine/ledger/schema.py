@@ -226,7 +226,16 @@ SELECT l.id, l.kind, l.name, l.capacity, l.run_id, l.step_id,
 FROM leases l;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2_FINGERPRINTS, _V3_LEASES]
+
+# A plan's `tags` (a JSON array, or NULL), kept apart from plan_json so that `engine runs --tag`
+# and the dashboard's tag: filter never parse whole plans; filled in for the plans already stored.
+_V4_PLAN_TAGS = """
+ALTER TABLE plans ADD COLUMN tags TEXT CHECK (tags IS NULL OR json_valid(tags));
+UPDATE plans SET tags = json_extract(plan_json, '$.tags')
+    WHERE json_valid(plan_json) AND json_type(plan_json, '$.tags') = 'array';
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2_FINGERPRINTS, _V3_LEASES, _V4_PLAN_TAGS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -6,9 +6,10 @@ from engine.ledger.status_sql import ACTIVE_RUN
 
 DURATION_SINCE = "CAST(round((julianday(?) - julianday({col})) * 86400000) AS INTEGER)"
 
+# The tags come out of the plan's JSON (?4) here, so every writer of a plan row stores them.
 INSERT_PLAN = (
-    "INSERT OR IGNORE INTO plans (hash, name, version, plan_json, created_at)"
-    " VALUES (?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO plans (hash, name, version, plan_json, created_at, tags)"
+    " VALUES (?, ?, ?, ?, ?, json_extract(?4, '$.tags'))"
 )
 INSERT_RUN = (
     "INSERT INTO runs (id, plan_hash, plan_name, plan_path, status, vars_json, created_at,"

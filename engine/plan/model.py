@@ -115,6 +115,7 @@ class Step(_Model):
     id: StepId
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     description: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
     command: Annotated[str, StringConstraints(min_length=1)] | None = None
     run: Annotated[str, StringConstraints(min_length=1)] | None = None
     args: list[str] = Field(default_factory=list)
@@ -156,6 +157,10 @@ class Plan(_Model):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     version: Annotated[str, StringConstraints(max_length=100)] | None = None
     description: str | None = None
+    tags: _unique_list(  # type: ignore[valid-type]
+        Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    ) = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
     vars: dict[VarName, str | bool | int | float | None] = Field(default_factory=dict)
     requires_env: _unique_list(EnvName) = Field(default_factory=list)  # type: ignore[valid-type]
     secrets: list[EnvName | SecretSpec] = Field(default_factory=list)

@@ -62,7 +62,7 @@ class RunsScreen(LedgerScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Input(
-            placeholder="Filter by plan, status or run id; enter applies, esc clears",
+            placeholder="Filter by plan, status, tag:NAME or run id; enter applies, esc clears",
             id="runs-filter",
         )
         with Vertical(id="runs-body"):

@@ -20,11 +20,19 @@ TEXT_TABS = (
 
 
 def plan_text(detail: RunDetail) -> str:
+    """Where the plan came from, its tags and metadata on top, then the whole plan."""
+    head = f"{detail.plan_path or '(no file)'}  hash {detail.plan_hash}"
+    if detail.summary.tags:
+        head += "\ntags  " + ", ".join(detail.summary.tags)
     try:
-        plan = json.dumps(json.loads(detail.plan_json), indent=2)
+        document = json.loads(detail.plan_json)
     except ValueError:
-        plan = detail.plan_json
-    return f"{detail.plan_path or '(no file)'}  hash {detail.plan_hash}\n\n{plan}"
+        return f"{head}\n\n{detail.plan_json}"
+    metadata = document.get("metadata") if isinstance(document, dict) else None
+    if metadata:
+        shown = json.dumps(metadata, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        head += f"\nmetadata  {shown}"
+    return f"{head}\n\n{json.dumps(document, indent=2)}"
 
 
 def error_text(detail: RunDetail, attempts: Sequence[Attempt]) -> str:

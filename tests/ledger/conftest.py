@@ -56,9 +56,15 @@ async def populate(path: Path) -> None:
         b.end("r3ccccccccccc", RunStatus.CANCELED, t, exit_code=130)
 
         # n1: a nightly run still running, with two steps in flight.
-        b.create(
-            "n1ddddddddddd", "nightly", ["vacuum", "backup", "report"], T0 + 300, hooks=["notify"]
-        )
+        # Tagged, with metadata: docs/ledger.md's example query finds it.
+        nightly = ["vacuum", "backup", "report"]
+        document = {
+            "name": "nightly",
+            "tags": ["nightly", "db"],
+            "metadata": {"owner": "platform-team"},
+            "steps": [{"id": s} for s in nightly],
+        }
+        b.create("n1ddddddddddd", "nightly", nightly, T0 + 300, hooks=["notify"], document=document)
         for step in ("vacuum", "backup"):
             b.start("n1ddddddddddd", step, T0 + 301, pid=3000, ready=False)
 

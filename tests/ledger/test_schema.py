@@ -99,7 +99,10 @@ def test_readonly_connection_cannot_write(tmp_path: Path) -> None:
     connect_writable(path).close()
     conn = connect_readonly(path)
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
-        conn.execute("INSERT INTO plans VALUES ('h', 'n', NULL, '{}', 'now')")
+        conn.execute(
+            "INSERT INTO plans (hash, name, version, plan_json, created_at)"
+            " VALUES ('h', 'n', NULL, '{}', 'now')"
+        )
 
 
 def test_check_constraints_match_the_shared_enums() -> None:

@@ -88,7 +88,19 @@ def _number(node: dict[str, Any], integer: bool) -> st.SearchStrategy[Any]:
     return ints | floats
 
 
+# Any JSON value: what a free object (`metadata`) holds.
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
 def _object(node: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    if set(node) <= {"type", "description"}:  # a free object: any keys, any values
+        return st.dictionaries(st.text(max_size=5), JSON_VALUES, max_size=3)
     properties = node.get("properties", {})
     required = node.get("required", [])
     fixed = {name: schema_strategy(properties[name]) for name in required}
@@ -241,6 +253,12 @@ CASES = {
     "a script step": ({"name": "demo", "steps": [{"id": "a", "run": "echo"}]}, True),
     "an empty script": ({"name": "demo", "steps": [{"id": "a", "run": ""}]}, False),
     "an interpreter": (_step(shell="bash"), True),
+    "metadata": (_plan(metadata={"owner": "me", "n": [1, None, {"x": True}]}), True),
+    "step metadata": (_step(metadata={"ticket": "OPS-1"}), True),
+    "metadata not an object": (_plan(metadata=["a"]), False),
+    "tags": (_plan(tags=["nightly", "release"]), True),
+    "a repeated tag": (_plan(tags=["a", "a"]), False),
+    "an empty tag": (_plan(tags=[""]), False),
     "an empty interpreter": (_step(shell=""), False),
     "a number for shell": (_step(shell=1), False),
     "missing max_attempts": (_step(retry={"delay_sec": 1}), False),
