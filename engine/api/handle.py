@@ -130,6 +130,7 @@ def start_plan(
     secrets_file: str | os.PathLike[str] | None = None,
     deadline: datetime | None = None,
     on_event: EventCallback | None = None,
+    wait_for_group: bool = True,
 ) -> RunHandle:
     """Start `plan` in a background thread; return once its run row is in the ledger.
 
@@ -140,7 +141,7 @@ def start_plan(
     options = RunOptions(
         ledger=ledger, max_concurrency=max_concurrency, env_file=env_file,
         secrets_file=secrets_file, deadline=deadline, listeners=(watcher, progress.event),
-        on_ready=progress.ready,
+        on_ready=progress.ready, wait_for_group=wait_for_group,
     )  # fmt: skip
     loaded, path = prepare(plan, vars=vars, options=options)
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from engine.states import ErrorCode, RunStatus, StepStatus
+from engine.states import ErrorCode, ExitCode, RunStatus, StepStatus
 
 Severity = Literal["warn", "error", "fatal"]
 
@@ -22,6 +22,7 @@ CANCELED = "canceled"
 CRASHED = "crashed"
 LEDGER_ERROR = "ledger_error"
 STEP_FAILED = "step_failed"  # a step failed without an attempt code of its own
+GROUP_BUSY = "group_busy"  # wait_for_group=False (--no-wait) and the concurrency group is taken
 
 # A resume re-runs what did not succeed: it can help unless the plan or the system must change.
 _NOT_RECOVERABLE = {
@@ -173,12 +174,17 @@ def read_result(
         steps_skipped=sum(1 for step in dag if step.status is StepStatus.SKIPPED),
         outputs=outputs,
         steps=steps,
-        error=run_error(run.status, run.error, stopped_by, dag),
+        error=run_error(run.status, run.error, stopped_by, dag, busy=exit_code == ExitCode.BUSY),
     )
 
 
 def run_error(
-    status: RunStatus, message: str | None, stopped_by: str | None, dag: list[StepResult]
+    status: RunStatus,
+    message: str | None,
+    stopped_by: str | None,
+    dag: list[StepResult],
+    *,
+    busy: bool = False,
 ) -> ExecutionError | None:
     """The error of a run that did not succeed: what stopped it, else the step that failed it."""
     if status is RunStatus.SUCCEEDED:
@@ -187,6 +193,8 @@ def run_error(
     step_id: str | None = None
     if status is RunStatus.CRASHED:
         code = CRASHED
+    elif busy:
+        code = GROUP_BUSY
     elif stopped_by == "timeout":
         code = RUN_TIMEOUT
     elif stopped_by is not None:  # canceled, deadline_exceeded: the session's StopCause values

@@ -116,12 +116,14 @@ async def arun_plan(
     secrets_file: str | os.PathLike[str] | None = None,
     deadline: datetime | None = None,
     on_event: EventCallback | None = None,
+    wait_for_group: bool = True,
 ) -> RunResult:
     """Run `plan` to its end in the running event loop; several may run in one loop at once."""
     watcher = Watcher(on_event)
     options = RunOptions(
         ledger=ledger, max_concurrency=max_concurrency, env_file=env_file,
         secrets_file=secrets_file, deadline=deadline, listeners=(watcher,),
+        wait_for_group=wait_for_group,
     )  # fmt: skip
     loaded, path = prepare(plan, vars=vars, options=options)
     return await run_loaded(loaded, path, options, watcher)
@@ -167,6 +169,7 @@ def run_plan(
     secrets_file: str | os.PathLike[str] | None = None,
     deadline: datetime | None = None,
     on_event: EventCallback | None = None,
+    wait_for_group: bool = True,
 ) -> RunResult:
     """Run `plan` to its end and return what happened; callable from any thread without a loop."""
     try:
@@ -179,6 +182,7 @@ def run_plan(
     options = RunOptions(
         ledger=ledger, max_concurrency=max_concurrency, env_file=env_file,
         secrets_file=secrets_file, deadline=deadline, listeners=(watcher,),
+        wait_for_group=wait_for_group,
     )  # fmt: skip
     loaded, path = prepare(plan, vars=vars, options=options)
     return asyncio.run(run_loaded(loaded, path, options, watcher))

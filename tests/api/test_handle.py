@@ -92,3 +92,15 @@ def test_cancel_of_a_finished_step_is_false_and_of_an_unknown_step_raises(ledger
         handle.cancel(step="nope")
     assert handle.cancel() is True
     assert handle.wait(timeout=60).status == "canceled"
+
+
+def test_a_taken_concurrency_group_without_waiting_is_group_busy(ledger: Path) -> None:
+    document = plan({"id": "deploy", "command": "sleep 120"}, concurrency_group="prod")
+    first = engine.start_plan(document, ledger=ledger)
+    wait_for(lambda: engine.Ledger(ledger).steps(first.run_id)[0].status == "running", timeout=30)
+    second = engine.run_plan(document, ledger=ledger, wait_for_group=False)
+    assert (second.status, second.exit_code) == ("canceled", 75)
+    assert second.error is not None
+    assert (second.error.code, second.error.recoverable) == ("group_busy", True)
+    first.cancel()
+    assert first.wait(timeout=60).status == "canceled"
