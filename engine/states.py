@@ -85,6 +85,7 @@ class EventType(StrEnum):
     STEP_CANCELED = "step_canceled"
     STEP_REUSED = "step_reused"
     STEP_RERUN = "step_rerun"  # a resumed run runs this step again; data.reason says why
+    STEP_CACHE_MISS = "step_cache_miss"  # a cached step runs: data.reason says why no result fit
     STEP_FALLBACK = "step_fallback"
     CANCEL_REQUESTED = "cancel_requested"
     HOOKS_STARTED = "hooks_started"

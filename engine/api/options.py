@@ -36,6 +36,7 @@ class RunOptions:
     reused: dict[str, dict[str, str]] = field(default_factory=dict)
     rerun_reasons: dict[str, str] = field(default_factory=dict)
     wait_for_group: bool = True  # False: end at once when the plan's concurrency group is taken
+    force: frozenset[str] = frozenset()  # cached steps run without reading the cache; "*": all
 
     def ledger_path(self) -> Path:
         """The ledger file, found like the CLI's (`$LEDGER_DB`, else the nearest `.ledger/`)."""
@@ -62,6 +63,7 @@ class RunOptions:
             resumed_from=self.resumed_from,
             reused=self.reused,
             rerun_reasons=self.rerun_reasons,
+            force=self.force,
             listeners=self.listeners,
             deadline=None if self.deadline is None else self.deadline.timestamp(),
             on_ready=self.on_ready,

@@ -111,6 +111,8 @@ def _sentence(kind: str, data: dict[str, Any], event: Event) -> str:
         return f"runs again: {reason}"
     if kind == EventType.STEP_REUSED:
         return f"reused, not run: {reason}"
+    if kind == EventType.STEP_CACHE_MISS:
+        return f"not taken from the cache: {reason}"
     if kind == EventType.STEP_READY:
         return "ready: its dependencies are done and its condition allows it; waits for a slot"
     if kind == EventType.STEP_STARTED:

@@ -17,7 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def run_options(func: F) -> F:
     """--max-concurrency, --env-file, --secrets-file, --deadline, --ledger, --json, --quiet,
-    --no-wait."""
+    --no-wait and --force."""
     for option in reversed(
         [
             click.option(
@@ -48,6 +48,15 @@ def run_options(func: F) -> F:
                 is_flag=True,
                 help="If the plan's concurrency_group is taken, end at once (exit 75).",
             ),
+            click.option(
+                "--force",
+                "force",
+                multiple=True,
+                is_flag=False,
+                flag_value="*",
+                metavar="[STEP]",
+                help="Run cached steps (or this one; repeatable) without reading the cache.",
+            ),
         ]
     ):
         func = option(func)
@@ -68,6 +77,7 @@ def launch(
     resumed_from: str | None = None,
     reused: dict[str, dict[str, str]] | None = None,
     rerun_reasons: dict[str, str] | None = None,
+    force: tuple[str, ...] = (),
 ) -> int:
     """Run `loaded` to the end with the chosen progress display; the run's exit code.
 
@@ -79,6 +89,11 @@ def launch(
     from engine.progress import make_reporter
     from engine.run.slots import concurrency_limit
 
+    unknown = sorted({name for name in force if name != "*"} - set(loaded.graph.steps))
+    if unknown:
+        from engine.errors import UserError
+
+        raise UserError(f"--force: the plan has no step {', '.join(map(repr, unknown))}.")
     options = RunOptions(
         ledger=ledger_path,
         max_concurrency=max_concurrency,
@@ -89,6 +104,7 @@ def launch(
         reused=reused or {},
         rerun_reasons=rerun_reasons or {},
         wait_for_group=not no_wait,
+        force=frozenset(force),
     )
 
     def expected_ms() -> int | None:

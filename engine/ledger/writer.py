@@ -348,6 +348,13 @@ class LedgerWriter(GroupCommit):
         (exists,) = next(iter(rows))
         return bool(exists)
 
+    async def read(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of a read the run needs (the step cache's lookups), on the writer's connection."""
+        if self._error is not None:
+            raise self._error
+        with translate_errors(self.path):
+            return list(await self._db.execute_fetchall(query, params))
+
     async def pending_cancel_requests(self, run_id: str) -> list[CancelRequest]:
         """Return the cancel requests for `run_id` not yet handled, oldest first."""
         if self._error is not None:

@@ -93,6 +93,8 @@ def check_plan(plan: Plan) -> CheckResult:
             _check_step_kind(step, where, result)
             _check_outputs(step, where, graph, hook_of, result)
             _check_secret_use(step, where, declared_secrets, result)
+            if step.cache is not None:
+                _check_cache_inputs(step.cache.inputs, (*where, "cache", "inputs"), result)
             _check_expressions(plan, step, where, graph, hook_of, known, result)
     return result
 
@@ -238,6 +240,16 @@ def _check_step_kind(step: Step, where: JsonPath, result: CheckResult) -> None:
         interpreter(step.shell)
     except ValueError as error:
         result.add((*where, "shell"), str(error))
+
+
+def _check_cache_inputs(patterns: Sequence[str], where: JsonPath, result: CheckResult) -> None:
+    """Cache inputs are files of the plan's directory: a key must not depend on the whole disk."""
+    for index, pattern in enumerate(patterns):
+        if pattern.startswith(("/", "~")) or ".." in pattern.split("/"):
+            result.add(
+                (*where, index), f'"{pattern}" is outside the plan\'s directory; cache inputs are '
+                "relative paths or globs below it"
+            )  # fmt: skip
 
 
 def _check_secret_use(step: Step, where: JsonPath, declared: set[str], result: CheckResult) -> None:

@@ -17,7 +17,7 @@ from engine.plan.variables import OutputRef, VarRef, references
 
 # Step fields whose resolved value is a part of its own. A field the runtime model does not have
 # (yet) is left out, so a new field such as a script's `run` is covered by naming it here.
-FIELDS = ("command", "args", "shell", "run", "script", "secrets", "success_exit_codes")
+FIELDS = ("command", "args", "shell", "run", "secrets", "success_exit_codes")
 # Parts that depend on the steps upstream rather than on the step's definition.
 OUTPUTS = "outputs"
 
@@ -100,7 +100,8 @@ class Fingerprinter:
 def consumed_outputs(step: Step) -> list[tuple[str, str]]:
     """The (step id, output) pairs a step reads: `consumes` and `${steps.ID.outputs.NAME}`."""
     found = dict.fromkeys(step.consumed)
-    for text in (step.command, *step.args, *step.env.values(), step.cwd or ""):
+    script = getattr(step, "run", None) or ""
+    for text in (step.command or "", *step.args, *step.env.values(), step.cwd or "", script):
         for ref in references(text):
             if isinstance(ref, OutputRef):
                 found[(ref.step_id, ref.name)] = None

@@ -111,6 +111,17 @@ class Retry(_Model):
     on_timeout: bool = False
 
 
+DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?[smhdw])+$(?!\n)"
+
+
+class Cache(_Model):
+    inputs: _unique_list(  # type: ignore[valid-type]
+        Annotated[str, StringConstraints(min_length=1)]
+    ) = Field(default_factory=list)
+    env: _unique_list(EnvName) = Field(default_factory=list)  # type: ignore[valid-type]
+    max_age: Seconds | Annotated[str, StringConstraints(pattern=DURATION_PATTERN)] | None = None
+
+
 class Step(_Model):
     id: StepId
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
@@ -139,6 +150,7 @@ class Step(_Model):
     ) = []
     secrets: _unique_list(EnvName) = Field(default_factory=list)  # type: ignore[valid-type]
     success_exit_codes: ExitCodes = Field(default_factory=lambda: [0])
+    cache: bool | Cache | None = None
 
     @property
     def skip_ifs(self) -> tuple[str, ...]:

@@ -13,12 +13,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from engine.plan.model import CONSUMES_PATTERN, STEP_ID_PATTERN
+from engine.plan.model import CONSUMES_PATTERN, DURATION_PATTERN, STEP_ID_PATTERN
 from engine.plan.problems import MAX_SHOWN_PROBLEMS, Problem
 
 _FRIENDLY_PATTERNS = {
     STEP_ID_PATTERN: "may contain only letters, digits, `_`, `.` and `-`",
     CONSUMES_PATTERN: "must name an output as STEP_ID.NAME",
+    DURATION_PATTERN: "is not a duration; use seconds or e.g. 90s, 15m, 12h, 7d, 2w",
 }
 
 

@@ -8,6 +8,7 @@ without importing pydantic at all, which is most of a short run's start-up time.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -65,6 +66,26 @@ class Retry:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheSpec:
+    """A step's `cache`: the input files (globs) and env names in its key, and the oldest hit."""
+
+    inputs: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    max_age_sec: float | None = None
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def duration_seconds(value: float | str) -> float:
+    """Seconds in a number or a duration the schema accepted (`90s`, `1h30m`, `7d`)."""
+    if not isinstance(value, str):
+        return float(value)
+    found = re.findall(r"([0-9]+(?:\.[0-9]+)?)([smhdw])", value)
+    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in found)
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     id: str
     command: str  # "" in a script step
@@ -89,6 +110,7 @@ class Step:
     success_exit_codes: tuple[int, ...]
     run: str | None = None  # a script step's script
     pool: str | None = None
+    cache: CacheSpec | None = None
 
     @property
     def skip_ifs(self) -> tuple[str, ...]:
@@ -198,6 +220,22 @@ def _step(data: Mapping[str, Any]) -> Step:
         success_exit_codes=tuple(data.get("success_exit_codes") or (0,)),
         run=data.get("run"),
         pool=data.get("pool"),
+        cache=_cache(data.get("cache")),
+    )
+
+
+def _cache(data: bool | Mapping[str, Any] | None) -> CacheSpec | None:
+    """`cache` as written (true, or an object with max_age), or as plan_to_dict left it."""
+    if not data:
+        return None
+    if data is True:
+        return CacheSpec()
+    assert isinstance(data, Mapping)
+    max_age = data.get("max_age", data.get("max_age_sec"))
+    return CacheSpec(
+        inputs=tuple(data.get("inputs") or ()),
+        env=tuple(data.get("env") or ()),
+        max_age_sec=None if max_age is None else duration_seconds(max_age),
     )
 
 

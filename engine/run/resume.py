@@ -221,7 +221,11 @@ class _OutputFinder:
             if status is not StepStatus.REUSED:
                 return None
             run = self._reader.get_run(current)
-            current = None if run is None else run.summary.resumed_from
+            resumed_from = None if run is None else run.summary.resumed_from
+            own = self._run_outputs(current).get(step_id)
+            if own or resumed_from is None:  # copied when reused; from the cache if not resumed
+                return own or {}
+            current = resumed_from
         return None
 
     def _statuses(self, run_id: str) -> dict[str, StepStatus]:

@@ -25,6 +25,7 @@ from engine.states import ErrorCode, EventType, RunStatus, StepStatus
 
 if TYPE_CHECKING:
     from engine.run.leases import LeaseBroker
+    from engine.run.step_cache import StepCache
 
 
 class Scheduler:
@@ -53,6 +54,11 @@ class Scheduler:
         self._views: dict[str, dict[str, object]] = {}  # what conditions see, by step id
         self._io = AttemptIO(loaded, settings, environment)
         self._fingerprints = Fingerprinter(loaded)
+        self._cache: StepCache | None = None
+        if any(spec.cache is not None for spec in self._plan.all_steps()):
+            from engine.run.step_cache import StepCache  # only plans that cache a step pay
+
+            self._cache = StepCache(loaded, recorder.writer, caller_env, settings.force)
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending = 0
         self._group_done = asyncio.Event()
@@ -230,8 +236,14 @@ class Scheduler:
         elif not self._conditions_allow(step):
             return
         step.status = StepStatus.READY
+        if step.spec.cache is not None and self._cache is not None:
+            self._spawn(self._from_cache(step, self._cache))
+            return
         digest, parts = self._fingerprints.full(step.spec, self._io.outputs)
         self._recorder.step_ready(step.id, (digest, parts, None))
+        self._start(step)
+
+    def _start(self, step: ScheduledStep) -> None:
         if step.spec.pool is None:
             self._slots.request(lambda: self._spawn(self._attempt(step)))
         else:
@@ -254,6 +266,26 @@ class Scheduler:
             give_up=lambda: self._attempts.may_start(step) is not None,
         )  # fmt: skip
         self._slots.request(lambda: self._spawn(self._attempt(step, lease)))
+
+    async def _from_cache(self, step: ScheduledStep, cache: StepCache) -> None:
+        """Take a cached step's result from an earlier run, or say why not and run it."""
+        digest, parts = self._fingerprints.full(step.spec, self._io.outputs)
+        decision = await cache.decide(step.spec, parts)
+        fingerprint = (digest, decision.parts, decision.key)
+        if (hit := decision.hit) is not None:
+            step.outputs = dict(hit.outputs)
+            self._io.add_outputs(step.id, step.outputs)
+            if step.outputs:
+                self._recorder.outputs(step.id, 0, step.outputs)
+            self._recorder.step_source(step.id, fingerprint, hit.run_id, hit.attempt)
+            self._finish(step, StepStatus.REUSED, EventType.STEP_REUSED, decision.reason, ok=True)
+            return
+        self._recorder.event(
+            EventType.STEP_CACHE_MISS, step.id, None,
+            {"reason": decision.reason, "cache_key": decision.key},
+        )  # fmt: skip
+        self._recorder.step_ready(step.id, fingerprint)
+        self._start(step)
 
     def _conditions_allow(self, step: ScheduledStep) -> bool:
         """Decide a step that has a condition or skip_if; False when it was finished here."""

@@ -53,6 +53,7 @@ class RunRequest:
     deadline: float | None = None  # a time.time() at which the run is cut, like its timeout
     on_ready: Callable[[str], None] | None = None  # the run id, once its row is committed
     wait_for_group: bool = True  # False: --no-wait, end at once when the group is taken
+    force: frozenset[str] = frozenset()  # cached steps that run anyway ("*": all of them)
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             mask_values=secret_values,
             reused=request.reused,
             resumed_from=request.resumed_from,
+            force=request.force,
         )
         environment = EnvironmentBuilder(plan, caller, request.env_file, secrets)
         # An `engine run` process has no children but its steps: it may adopt their orphans.

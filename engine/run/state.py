@@ -146,3 +146,5 @@ class RunSettings:
     # Resume: steps taken from an earlier run as they were, with their outputs (step id -> outputs).
     reused: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     resumed_from: str | None = None
+    # The step cache: steps whose cache is not read (`--force [STEP]`; "*" is every step).
+    force: frozenset[str] = frozenset()

@@ -1,8 +1,8 @@
 """docs/ledger.md's event table is what the engine writes: every type, and every key of `data`.
 
 A few real runs (retries, a timeout, a fallback, a skip, a step and a run canceled from inside the
-run, hooks, a resume) must between them write every documented event type with every documented
-key, and no key the table does not list.
+run, hooks, a resume, a cached step) must between them write every documented event type with every
+documented key, and no key the table does not list.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def test_every_documented_event_is_written_with_the_documented_data(engine: Engi
             {"id": "primary", "command": "false", "fallback": "standby"},
             {"id": "standby", "command": "true"},
             {"id": "skipped", "command": "true", "condition": "vars.X == 'y'"},
+            {"id": "cached", "command": "true", "cache": True},
             {
                 "id": "victim",
                 # Waits to be canceled the first time; the resumed run finds it done at once.

@@ -1,0 +1,145 @@
+"""The step cache: a step declaring `cache` takes an earlier run's result when its key matches.
+
+The key is the step's fingerprint (engine.plan.fingerprint, consumed outputs included) with the
+plan's name, the step's id, the content of its input files and the values of its env names, as
+Nextflow's task hash covers a task's inputs and script. Imported only by plans that cache a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.ledger.cache_lookup import CachedResult, cached_results, last_result
+from engine.plan.fingerprint import OUTPUTS, changed_parts, combine, digest
+from engine.plan.spec import CacheSpec, LoadedPlan, Step
+
+if TYPE_CHECKING:
+    from engine.ledger.writer import LedgerWriter
+
+FORCE_ALL = "*"  # `--force` without a step: every cached step runs
+_INPUT, _ENV = "input:", "env:"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class CacheDecision:
+    """What the cache says of one step: its key and parts, the result to take, or why none."""
+
+    key: str | None  # None when the key cannot be known (an input is unreadable): never cached
+    parts: dict[str, str]  # the fingerprint's parts with the inputs' and env's
+    hit: CachedResult | None
+    reason: str
+
+
+class StepCache:
+    """Looks up cached steps' results in the ledger for one run."""
+
+    def __init__(
+        self,
+        loaded: LoadedPlan,
+        writer: LedgerWriter,
+        env: Mapping[str, str],
+        forced: frozenset[str],
+    ) -> None:
+        self._loaded = loaded
+        self._writer = writer
+        self._env = env
+        self._forced = forced
+
+    async def decide(self, step: Step, parts: Mapping[str, str]) -> CacheDecision:
+        """Whether `step` (whose fingerprint `parts` are known) is taken from the cache, and why."""
+        spec = step.cache
+        assert spec is not None
+        try:
+            inputs = await asyncio.to_thread(hash_inputs, self._loaded.base_dir, spec.inputs)
+        except OSError as error:
+            unreadable = f"not cached: cannot read input {error.filename}: {error.strerror}"
+            return CacheDecision(None, dict(parts), None, unreadable)
+        full = {**parts, **inputs}
+        full.update({_ENV + name: digest(self._env.get(name)) for name in spec.env})
+        key = combine({**full, "plan": self._loaded.plan.name, "step": step.id})
+        if FORCE_ALL in self._forced or step.id in self._forced:
+            return CacheDecision(key, full, None, "--force: the cache is not read")
+        candidates = await cached_results(self._writer, key)
+        hit, why = _pick(candidates, step, spec)
+        if hit is not None:
+            return CacheDecision(key, full, hit, why or "cache hit")
+        if why is None:
+            why = await self._difference(step, full)
+        return CacheDecision(key, full, None, why)
+
+    async def _difference(self, step: Step, parts: Mapping[str, str]) -> str:
+        """Why no result has this key: what differs from the step's last cached result."""
+        last = await last_result(self._writer, self._loaded.plan.name, step.id)
+        if last is None:
+            return "no earlier run of this step succeeded with cache on"
+        return f"{describe(last.parts, parts)} since run {last.run_id}"
+
+
+def _pick(
+    candidates: list[CachedResult], step: Step, spec: CacheSpec
+) -> tuple[CachedResult | None, str | None]:
+    """The newest result young enough whose outputs are all still there; else why none is."""
+    why: str | None = None
+    now = time.time()
+    for candidate in candidates:
+        if spec.max_age_sec is not None and now - candidate.finished_at > spec.max_age_sec:
+            why = why or (
+                f"the cached result of run {candidate.run_id} is older than max_age"
+                f" ({spec.max_age_sec:g}s)"
+            )
+            continue
+        missing = [name for name in step.provides if name not in candidate.outputs]
+        if missing:
+            lost = ", ".join(missing)
+            why = why or f"the cached result of run {candidate.run_id} lost its outputs: {lost}"
+            continue
+        return candidate, f"cache hit: run {candidate.run_id} attempt {candidate.attempt}"
+    return None, why
+
+
+def describe(old: Mapping[str, str], new: Mapping[str, str]) -> str:
+    """What differs between two sets of parts, the way `engine explain` says it."""
+    said: list[str] = []
+    edits = changed_parts(old, new)
+    if edits:
+        said.append("definition changed: " + ", ".join(edits))
+    if old.get(OUTPUTS) != new.get(OUTPUTS):
+        said.append("consumed outputs changed")
+    for prefix, noun in ((_INPUT, "input"), (_ENV, "env")):
+        names = sorted({n for n in (*old, *new) if n.startswith(prefix)})
+        changed = [n[len(prefix) :] for n in names if old.get(n) != new.get(n)]
+        if changed:
+            said.append(f"{noun} changed: " + ", ".join(_shorten(changed)))
+    return "; ".join(said) or "its cache key changed"
+
+
+def _shorten(names: list[str], most: int = 5) -> list[str]:
+    return names if len(names) <= most else [*names[:most], f"and {len(names) - most} more"]
+
+
+def hash_inputs(base_dir: Path, patterns: tuple[str, ...]) -> dict[str, str]:
+    """A part per file the patterns match below `base_dir` (its content's digest); a pattern that
+    matches no file is a part of its own, so a file appearing later changes the key."""
+    parts: dict[str, str] = {}
+    for pattern in patterns:
+        matched = sorted(path for path in base_dir.glob(pattern) if path.is_file())
+        if not matched:
+            parts[f"{_INPUT}{pattern}"] = "no files"
+        for path in matched:
+            parts[_INPUT + path.relative_to(base_dir).as_posix()] = _file_digest(path)
+    return parts
+
+
+def _file_digest(path: Path) -> str:
+    hasher = hashlib.blake2b(digest_size=8)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            hasher.update(chunk)
+    return hasher.hexdigest()
