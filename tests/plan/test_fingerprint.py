@@ -83,3 +83,10 @@ def test_consumed_outputs_come_from_consumes_and_references(tmp_path: Path) -> N
     one = fingerprints.full(step, {("a", "v"): "1", ("a", "w"): "2"})
     two = fingerprints.full(step, {("a", "v"): "1", ("a", "w"): "3"})
     assert one[0] != two[0] and changed_parts(one[1], two[1]) == []  # outputs are not definition
+
+
+def test_a_script_step_is_fingerprinted_by_its_script(tmp_path: Path) -> None:
+    script = {"id": "b", "run": "echo one\necho two\n", "shell": "bash", "depends_on": ["a"]}
+    before = _parts(tmp_path, script)
+    assert changed_parts(before, _parts(tmp_path, {**script, "run": "echo three\n"})) == ["run"]
+    assert changed_parts(before, _parts(tmp_path, {**script, "shell": "sh"})) == ["shell"]
