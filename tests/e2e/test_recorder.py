@@ -79,6 +79,7 @@ def test_the_json_stream_is_the_ledgers_events_field_for_field(engine: Engine) -
             {"id": "standby", "command": "true"},
             {"id": "skipped", "command": "true", "condition": "vars.X == 'y'"},
             {"id": "after", "command": "true", "depends_on": ["primary"]},
+            {"id": "cached", "command": "true", "cache": True},
             {
                 "id": "broken",
                 "command": "true",
