@@ -175,3 +175,17 @@ def test_nonsense_cache_settings_are_plan_errors(ledger: Path, tmp_path: Path) -
         assert result.code == 2, (cache, result.out, result.err)
         assert said in result.out + result.err, (cache, result.out, result.err)
         assert "Traceback" not in result.err
+
+
+def test_a_cached_step_holds_its_pool_only_when_it_runs(ledger: Path, tmp_path: Path) -> None:
+    path = _plan(tmp_path, pool="db")
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps({**document, "pools": {"db": 1}}))
+    first = _run(ledger, tmp_path)
+    second = _run(ledger, tmp_path)
+    assert _compile(ledger, second)[0] is StepStatus.REUSED
+    with sqlite3.connect(ledger) as conn:
+        leases = conn.execute(
+            "SELECT run_id, step_id, acquired_at IS NOT NULL FROM leases WHERE kind = 'pool'"
+        ).fetchall()
+    assert leases == [(first, "compile", 1)]
