@@ -45,6 +45,7 @@ def decide(
     run_id: str,
     run_status: str,
     canceled: bool,
+    base_dir: str | None = None,
 ) -> tuple[Decision, str | None]:
     """GitHub's rule: a condition without a status function also needs its dependencies' success."""
     condition = step.condition
@@ -56,6 +57,7 @@ def decide(
         run={"id": run_id, "status": run_status},
         canceled=canceled,
         in_hook=step.group != "steps",
+        base_dir=base_dir,
     )
     try:
         if condition is None or not condition.uses_status_function:

@@ -297,6 +297,7 @@ class Scheduler:
             env=self._caller_env, run_id=self._run_id,
             run_status=str(RunStatus.FAILED if aborting else self._run_status),
             canceled=self._stop.outcome is RunStatus.CANCELED and self._stop.reason is not None,
+            base_dir=str(self._loaded.base_dir),
         )  # fmt: skip
         if decision is Decision.RUN:
             return True

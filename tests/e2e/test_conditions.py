@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import signal
 from typing import Any
 
@@ -194,3 +195,26 @@ def test_failure_after_an_abort_does_not_run_a_step_whose_dependency_was_only_sk
     }
     assert steps["notify"].reason == "condition was false: failure()"
     assert engine.attempts("notify") == []
+
+
+def test_hash_files_reads_the_plan_directory_when_the_condition_is_decided(engine: Engine) -> None:
+    expected = hashlib.sha256(hashlib.sha256(b"v1").digest()).hexdigest()
+    result = engine.run_plan(
+        [
+            {"id": "write", **sh("printf 'v1' > out.lock")},
+            {
+                "id": "found",
+                "command": "true",
+                "depends_on": ["write"],
+                "condition": f"hashFiles('*.lock') == '{expected}'",
+            },
+            {
+                "id": "none",
+                "command": "true",
+                "depends_on": ["write"],
+                "condition": "hashFiles('missing/**') != ''",
+            },
+        ]
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert engine.statuses() == {"write": "succeeded", "found": "succeeded", "none": "skipped"}

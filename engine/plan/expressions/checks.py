@@ -10,6 +10,7 @@ from collections.abc import Set
 
 from engine.plan.expressions.rewrite import quote
 from engine.plan.expressions.tree import (
+    Call,
     Compare,
     Expression,
     ExpressionError,
@@ -47,6 +48,21 @@ def check_expression(
                 problems.append(problem)
         elif isinstance(node, Compare):
             problems.extend(_check_status_literals(node))
+        elif isinstance(node, Call) and node.name == "hashFiles":
+            problems.extend(_check_patterns(node))
+    return problems
+
+
+def _check_patterns(node: Call) -> list[ExpressionError]:
+    """A hashFiles() pattern written out that leaves the plan's directory can never match."""
+    from engine.plan.expressions.files import check_pattern
+
+    problems = []
+    for arg in node.args:
+        if isinstance(arg, Literal) and isinstance(arg.value, str):
+            problem = check_pattern(arg.value)
+            if problem is not None:
+                problems.append(ExpressionError(problem, arg.column))
     return problems
 
 

@@ -61,6 +61,7 @@ class EvalContext:
     # A run hook's failure() also looks at the run's outcome; a main step's looks only at its
     # dependencies, so an abort does not start every failure() step of the DAG.
     in_hook: bool = False
+    base_dir: str | None = None  # the plan's directory, which hashFiles() reads
 
 
 def evaluate(expr: Expression, ctx: EvalContext) -> object:
@@ -174,11 +175,15 @@ def _call(node: Call, ctx: EvalContext) -> Value:
         return _success(ctx)
     if node.name == "failure":
         return _failure(ctx)
-    function = VALUE_FUNCTIONS[node.name.lower()][3]
     args = [_evaluate(arg, ctx) for arg in node.args]
     try:
+        if node.name == "hashFiles":
+            from engine.plan.expressions.files import hash_files  # reads files: imported on use
+
+            return hash_files(ctx.base_dir, [to_text(arg) for arg in args])
+        function = VALUE_FUNCTIONS[node.name.lower()][3]
         return function(*args)  # type: ignore[return-value]  # plain data by construction
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         raise ExpressionError(str(error), node.column) from None
 
 

@@ -31,11 +31,12 @@ MAX_STRING_CHARS = 1024
 MAX_NAME_CHARS = 200
 STATUS_FUNCTIONS = frozenset({"success", "failure", "always", "cancelled"})
 VALUE_FUNCTIONS = frozenset(spelling for spelling, *_ in _VALUE_FUNCTIONS.values())
-FUNCTIONS = STATUS_FUNCTIONS | VALUE_FUNCTIONS
+FUNCTIONS = STATUS_FUNCTIONS | VALUE_FUNCTIONS | {"hashFiles"}
 # Function names ignore case, as in GitHub: lower case -> (spelling, least, most arguments).
 _ARITY = {name: (name, 0, 0) for name in STATUS_FUNCTIONS} | {
     name: (spelling, least, most) for name, (spelling, least, most, _) in _VALUE_FUNCTIONS.items()
 }
+_ARITY["hashfiles"] = ("hashFiles", 1, 255)  # reads files, so evaluation.py calls it itself
 # GitHub binds < <= > >= tighter than == and !=; `in` sits with the orderings.
 _EQUALITY = frozenset({"==", "!="})
 
