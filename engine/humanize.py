@@ -29,3 +29,14 @@ def clock_time(at: float | None) -> str:
     if at is None:
         return "-"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+
+
+def memory(kb: int | None) -> str:
+    """KiB as `812K`, `45.3M` or `2.1G`, as `top` shows resident memory; a dash for None."""
+    if kb is None:
+        return "-"
+    if kb < 1024:
+        return f"{kb}K"
+    if kb < 1024 * 1024:
+        return f"{kb / 1024:.1f}M"
+    return f"{kb / (1024 * 1024):.1f}G"

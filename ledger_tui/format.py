@@ -9,6 +9,7 @@ from collections.abc import Sequence
 # Re-exported: the screens use them as fmt.duration and fmt.clock_time, beside the formatters below.
 from engine.humanize import clock_time as clock_time
 from engine.humanize import duration as duration
+from engine.humanize import memory as memory
 from engine.ledger.records import Lease, RunDetail, RunSummary
 
 

@@ -41,12 +41,15 @@ class LedgerFactory:
 
     `logs`: where attempt logs are written as real files (None: attempts record no log path).
     `pids`: an attempt's pid is `pids + attempt` (None: no pid is recorded).
+    `measured`: finished attempts record CPU time and peak memory (250 ms x attempt user, 50 ms
+    system, 20 MiB x attempt), as the engine does from wait4; else those stay NULL.
     """
 
     writer: LedgerWriter
     owner: Owner = OWNER
     logs: Path | None = None
     pids: int | None = 1000
+    measured: bool = False
 
     def create(
         self,
@@ -132,6 +135,9 @@ class LedgerFactory:
             signal=None,
             output_tail=tail if tail is not None else "ok\n" if ok else "boom\n",
             message=None if ok else "exit code 1",
+            cpu_user_ms=250 * attempt if self.measured else None,
+            cpu_sys_ms=50 if self.measured else None,
+            max_rss_kb=20_480 * attempt if self.measured else None,
         )
         if ok:
             status, event = StepStatus.SUCCEEDED, EventType.STEP_SUCCEEDED

@@ -10,7 +10,7 @@ import click
 from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import open_ledger, print_json, print_table, status_text
 from engine.errors import UserError
-from engine.humanize import clock_time, duration
+from engine.humanize import clock_time, duration, memory
 from engine.ledger.json_shapes import attempt_json, lease_json, run_detail_json, step_json
 from engine.ledger.records import Attempt, Lease
 from engine.states import ExitCode
@@ -73,12 +73,14 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
             str(step.attempts),
             duration(step.duration_ms),
             _exit(last.get(step.step_id)),
+            *_resources(last.get(step.step_id)),
             step.reason or "",
         )
         for step in steps
     ]
     click.echo()
-    print_table(("STEP", "STATUS", "ATTEMPTS", "DURATION", "EXIT", "REASON"), rows)
+    headers = ("STEP", "STATUS", "ATTEMPTS", "DURATION", "EXIT", "CPU", "MAX RSS", "REASON")
+    print_table(headers, rows)
     pooled = [lease for lease in leases if lease.kind == "pool"]
     if pooled:
         click.echo()
@@ -127,3 +129,10 @@ def _exit(attempt: Attempt | None) -> str:
     if attempt.exit_code is not None:
         return str(attempt.exit_code)
     return attempt.error_code or ""
+
+
+def _resources(attempt: Attempt | None) -> tuple[str, str]:
+    """The last attempt's CPU time (user + system) and peak memory, as `engine show` lists them."""
+    if attempt is None or attempt.cpu_ms is None:
+        return "", ""
+    return duration(attempt.cpu_ms), memory(attempt.max_rss_kb)

@@ -10,7 +10,9 @@ import contextlib
 import errno
 import os
 import signal
+import sys
 import time
+from typing import TYPE_CHECKING
 
 from engine.executors.base import AttemptResult, LaunchSpec
 from engine.executors.exits import ExitWatcher
@@ -18,6 +20,9 @@ from engine.executors.keeper import KEEPER, descendants, signal_all
 from engine.executors.logfile import file_system_full, tail_of, write_counted
 from engine.masking import StreamMasker
 from engine.processes.identity import AttemptIdentity
+
+if TYPE_CHECKING:
+    from resource import struct_rusage
 
 READ_CHUNK = 256 * 1024
 # Leftover background processes of a step that exited on its own get this long to stop after TERM.
@@ -27,6 +32,8 @@ DRAIN_TIMEOUT_SEC = 2.0
 # After KILL the kernel needs a moment to tear processes down; a D-state process may take longer.
 KILL_SETTLE_SEC = 5.0
 GROUP_POLL_SEC = 0.01
+# ru_maxrss is in kilobytes on Linux and the BSDs, in bytes on macOS.
+MAXRSS_PER_KB = 1024 if sys.platform == "darwin" else 1
 
 
 class LocalAttempt:
@@ -53,6 +60,7 @@ class LocalAttempt:
         self._exits = exits
         self._spec = spec
         self._returncode: int | None = None
+        self._usage: struct_rusage | None = None
         self._pgid = pid  # start_new_session: the child leads its own group
         # What its processes carry in their environment: how adopted orphans are attributed.
         self._identity = AttemptIdentity.of(spec.env)
@@ -115,11 +123,12 @@ class LocalAttempt:
 
     # -- callbacks -------------------------------------------------------------------------------
 
-    def _record_exit(self, status: int) -> None:
-        """The exit watcher reaped the main process (`status` as from `waitpid`)."""
+    def _record_exit(self, status: int, usage: struct_rusage | None) -> None:
+        """The exit watcher reaped the main process (`status` and `usage` as from `wait4`)."""
         KEEPER.untrack(self._pgid)
         self._finished_at = time.time()
         self._returncode = os.waitstatus_to_exitcode(status)
+        self._usage = usage
         if self._timer is not None:
             self._timer.cancel()
         self._exited.set_result(None)
@@ -300,6 +309,7 @@ class LocalAttempt:
         returncode = self._returncode
         assert returncode is not None, "finalized before the process was reaped"
         lost = self._bytes_lost if self._masker is not None else None
+        usage = self._usage
         result = AttemptResult(
             exit_code=returncode if returncode >= 0 else None,
             signal=-returncode if returncode < 0 else None,
@@ -312,6 +322,9 @@ class LocalAttempt:
             output_tail=tail,
             log_error=self._log_error,
             log_bytes_lost=lost if self._log_error is not None else None,
+            cpu_user_ms=None if usage is None else round(usage.ru_utime * 1000),
+            cpu_sys_ms=None if usage is None else round(usage.ru_stime * 1000),
+            max_rss_kb=None if usage is None else usage.ru_maxrss // MAXRSS_PER_KB,
         )
         self._outcome = result
         for waiter in self._waiters:

@@ -61,6 +61,11 @@ class AttemptResult:
     # Set when the log could not be written in full (e.g. "No space left on device"): output lost.
     log_error: str | None = None
     log_bytes_lost: int | None = None  # how many bytes were lost, when the engine wrote the log
+    # CPU time and peak memory of the main process and the descendants it waited for (rusage from
+    # wait4); None when it never started or someone else reaped it.
+    cpu_user_ms: int | None = None
+    cpu_sys_ms: int | None = None
+    max_rss_kb: int | None = None  # of the largest single process among those, not their sum
 
 
 class Executor(Protocol):

@@ -149,6 +149,9 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
         "retry_reason": attempt.retry_reason,
         "delay_ms": attempt.delay_ms,
         "message": attempt.message,
+        "cpu_user_ms": attempt.cpu_user_ms,
+        "cpu_sys_ms": attempt.cpu_sys_ms,
+        "max_rss_kb": attempt.max_rss_kb,
     }
 
 

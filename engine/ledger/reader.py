@@ -56,7 +56,8 @@ _STEP_COLUMNS = (
 )
 _ATTEMPT_COLUMNS = (
     "id, run_id, step_id, attempt, status, error_code, exit_code, signal, started_at,"
-    " finished_at, duration_ms, pid, log_path, output_tail, retry_reason, delay_ms, message"
+    " finished_at, duration_ms, pid, log_path, output_tail, retry_reason, delay_ms, message,"
+    " cpu_user_ms, cpu_sys_ms, max_rss_kb"
 )
 _EVENT_COLUMNS = "id, run_id, step_id, attempt, type, ts, data"
 _MAX_CANDIDATES = 5
@@ -117,6 +118,9 @@ def _attempt(row: Sequence[Any]) -> Attempt:
         retry_reason=row[14],
         delay_ms=row[15],
         message=row[16],
+        cpu_user_ms=row[17],
+        cpu_sys_ms=row[18],
+        max_rss_kb=row[19],
     )
 
 

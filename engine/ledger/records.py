@@ -94,6 +94,18 @@ class Attempt:
     retry_reason: str | None
     delay_ms: int | None
     message: str | None
+    # From wait4's rusage of the main process (and the descendants it waited for); None while
+    # running, for an attempt that never started, or in a ledger written before these existed.
+    cpu_user_ms: int | None = None
+    cpu_sys_ms: int | None = None
+    max_rss_kb: int | None = None  # peak resident memory of the largest such process
+
+    @property
+    def cpu_ms(self) -> int | None:
+        """User plus system CPU time, when both were measured."""
+        if self.cpu_user_ms is None or self.cpu_sys_ms is None:
+            return None
+        return self.cpu_user_ms + self.cpu_sys_ms
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,63 @@ UPDATE plans SET tags = json_extract(plan_json, '$.tags')
     WHERE json_valid(plan_json) AND json_type(plan_json, '$.tags') = 'array';
 """
 
-MIGRATIONS: list[str] = [_V1, _V2_FINGERPRINTS, _V3_LEASES, _V4_PLAN_TAGS]
+# Per-attempt resources (rusage from wait4), and v_step_stats with their p95 per step.
+_V5_RESOURCES = """
+ALTER TABLE step_attempts ADD COLUMN cpu_user_ms INTEGER;
+ALTER TABLE step_attempts ADD COLUMN cpu_sys_ms INTEGER;
+ALTER TABLE step_attempts ADD COLUMN max_rss_kb INTEGER;
+
+DROP VIEW v_step_stats;
+CREATE VIEW v_step_stats AS
+WITH finished AS (
+    SELECT r.plan_name, s.run_id, s.step_id, s.status, s.attempts, s.duration_ms
+    FROM run_steps s JOIN runs r ON r.id = s.run_id
+    WHERE s.status IN ('succeeded', 'failed')
+),
+ranked AS (
+    SELECT plan_name, step_id, duration_ms,
+           row_number() OVER (PARTITION BY plan_name, step_id ORDER BY duration_ms) AS rank,
+           count(*) OVER (PARTITION BY plan_name, step_id) AS n
+    FROM finished
+    WHERE status = 'succeeded' AND duration_ms IS NOT NULL
+),
+percentiles AS (
+    -- Nearest-rank percentiles: SQLite has no percentile function.
+    SELECT plan_name, step_id,
+           min(CASE WHEN rank >= 0.50 * n THEN duration_ms END) AS p50_ms,
+           min(CASE WHEN rank >= 0.95 * n THEN duration_ms END) AS p95_ms
+    FROM ranked GROUP BY plan_name, step_id
+),
+used AS (
+    -- Every measured attempt of a finished step, retries included: each one needed its memory.
+    SELECT f.plan_name, f.step_id, a.max_rss_kb, a.cpu_user_ms + a.cpu_sys_ms AS cpu_ms,
+           row_number() OVER (PARTITION BY f.plan_name, f.step_id ORDER BY a.max_rss_kb)
+             AS rss_rank,
+           row_number() OVER (PARTITION BY f.plan_name, f.step_id
+                              ORDER BY a.cpu_user_ms + a.cpu_sys_ms) AS cpu_rank,
+           count(*) OVER (PARTITION BY f.plan_name, f.step_id) AS n
+    FROM finished f
+    JOIN step_attempts a ON a.run_id = f.run_id AND a.step_id = f.step_id
+    WHERE a.max_rss_kb IS NOT NULL AND a.cpu_user_ms IS NOT NULL AND a.cpu_sys_ms IS NOT NULL
+),
+resources AS (
+    SELECT plan_name, step_id,
+           min(CASE WHEN rss_rank >= 0.95 * n THEN max_rss_kb END) AS p95_max_rss_kb,
+           min(CASE WHEN cpu_rank >= 0.95 * n THEN cpu_ms END) AS p95_cpu_ms
+    FROM used GROUP BY plan_name, step_id
+)
+SELECT f.plan_name, f.step_id,
+       count(*) AS runs,
+       round(avg(f.status = 'failed'), 4) AS failure_rate,
+       round(avg(f.attempts > 1), 4) AS retry_rate,
+       p.p50_ms, p.p95_ms, u.p95_max_rss_kb, u.p95_cpu_ms
+FROM finished f
+LEFT JOIN percentiles p ON p.plan_name = f.plan_name AND p.step_id = f.step_id
+LEFT JOIN resources u ON u.plan_name = f.plan_name AND u.step_id = f.step_id
+GROUP BY f.plan_name, f.step_id;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2_FINGERPRINTS, _V3_LEASES, _V4_PLAN_TAGS, _V5_RESOURCES]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -43,7 +43,8 @@ STEP_RUNNING = (
 FINISH_ATTEMPT = (
     "UPDATE step_attempts SET status = ?, error_code = ?, exit_code = ?, signal = ?,"
     " finished_at = ?, duration_ms = " + DURATION_SINCE.format(col="started_at") + ","
-    " output_tail = ?, message = ? WHERE run_id = ? AND step_id = ? AND attempt = ?"
+    " output_tail = ?, message = ?, cpu_user_ms = ?, cpu_sys_ms = ?, max_rss_kb = ?"
+    " WHERE run_id = ? AND step_id = ? AND attempt = ?"
 )
 FINISH_STEP = (
     "UPDATE run_steps SET status = ?, finished_at = ?, duration_ms = "

@@ -196,7 +196,10 @@ class LedgerWriter(GroupCommit):
         """Record an attempt that failed before any process started (its condition could not be
         evaluated), so that its error code is queryable like any other failure."""
         ts = to_iso(at)
-        finished = (str(AttemptStatus.FAILED), str(error_code), None, None, ts, ts, None, message)
+        finished = (
+            str(AttemptStatus.FAILED), str(error_code), None, None, ts, ts, None, message,
+            None, None, None,
+        )  # fmt: skip
         self._record(
             (sql.INSERT_ATTEMPT, (run_id, step_id, attempt, ts, None, None, None, None)),
             (sql.STEP_RUNNING, (attempt, ts, run_id, step_id)),
@@ -216,6 +219,9 @@ class LedgerWriter(GroupCommit):
         signal: int | None,
         output_tail: str | None,
         message: str | None,
+        cpu_user_ms: int | None = None,
+        cpu_sys_ms: int | None = None,
+        max_rss_kb: int | None = None,
     ) -> None:
         """Record how an attempt ended (the attempt row only; the step's fate is step_status)."""
         ts = to_iso(at)
@@ -228,6 +234,9 @@ class LedgerWriter(GroupCommit):
             ts,
             output_tail,
             message,
+            cpu_user_ms,
+            cpu_sys_ms,
+            max_rss_kb,
             run_id,
             step_id,
             attempt,

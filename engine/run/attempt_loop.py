@@ -170,7 +170,8 @@ class AttemptLoop:
         self._recorder.attempt_finished(
             step.id, attempt, at=result.finished_at, status=status, error_code=error,
             exit_code=result.exit_code, signal=result.signal, output_tail=result.output_tail,
-            message=message,
+            message=message, cpu_user_ms=result.cpu_user_ms, cpu_sys_ms=result.cpu_sys_ms,
+            max_rss_kb=result.max_rss_kb,
         )  # fmt: skip
         if error is ErrorCode.TIMEOUT:
             self._recorder.event(

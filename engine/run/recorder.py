@@ -182,11 +182,15 @@ class Recorder:
         signal: int | None,
         output_tail: str | None,
         message: str | None,
+        cpu_user_ms: int | None = None,
+        cpu_sys_ms: int | None = None,
+        max_rss_kb: int | None = None,
     ) -> None:
         self.writer.attempt_finished(
             run_id=self.run_id, step_id=step_id, attempt=attempt, at=at, status=status,
             error_code=error_code, exit_code=exit_code, signal=signal, output_tail=output_tail,
-            message=message,
+            message=message, cpu_user_ms=cpu_user_ms, cpu_sys_ms=cpu_sys_ms,
+            max_rss_kb=max_rss_kb,
         )  # fmt: skip
 
     def outputs(self, step_id: str, attempt: int, outputs: dict[str, str]) -> None:

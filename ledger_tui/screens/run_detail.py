@@ -34,6 +34,8 @@ STEP_COLUMNS = (
     ("attempt", "Attempt"),
     ("duration", "Duration"),
     ("exit", "Exit"),
+    ("cpu", "CPU"),
+    ("rss", "Max RSS"),
     ("reason", "Reason"),
 )
 EVENT_COLUMNS = (("time", "Time (UTC)"), ("step", "Step"), ("type", "Type"), ("data", "Data"))
@@ -148,6 +150,8 @@ class RunDetailScreen(LedgerScreen):
             plain(step.attempts or "-"),
             plain(fmt.duration(duration)),
             plain(exit_code),
+            plain(fmt.duration(last.cpu_ms if last else None)),  # the last attempt's resources
+            plain(fmt.memory(last.max_rss_kb if last else None)),
             # While a step runs again, the reason its last attempt failed is no longer current.
             plain("" if step.status is StepStatus.RUNNING else step.reason or ""),
         )

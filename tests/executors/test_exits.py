@@ -38,7 +38,7 @@ async def test_only_the_exited_child_is_reported(sleepers: list[int], kind: str)
     assert watcher.kind == kind
     reported: list[tuple[int, int]] = []
     for index, pid in enumerate(sleepers):
-        watcher.watch(pid, lambda status, index=index: reported.append((index, status)))
+        watcher.watch(pid, lambda status, _, index=index: reported.append((index, status)))
     os.kill(sleepers[1], signal.SIGKILL)
     await until(lambda: reported, timeout=10.0)
     await _spin()  # a few more polls: the survivor is not reported, nor the dead one twice
@@ -55,7 +55,7 @@ async def test_a_closed_watcher_reports_nothing(sleepers: list[int], kind: str) 
     loop = asyncio.get_running_loop()
     watcher = make_exit_watcher(loop, kind)
     reported: list[int] = []
-    watcher.watch(sleepers[0], reported.append)
+    watcher.watch(sleepers[0], lambda status, _: reported.append(status))
     watcher.close()
     watcher.close()  # idempotent
     os.kill(sleepers[0], signal.SIGKILL)

@@ -21,7 +21,7 @@ RELEASE_STEPS = ["snapshot", "test", "merge"]
 async def populate(path: Path) -> None:
     """Write four release runs and one nightly run covering every status the reader reports."""
     async with await LedgerWriter.open(path) as w:
-        b = LedgerFactory(w)
+        b = LedgerFactory(w, measured=True)
         # r1: succeeded, 3 steps of 1, 2 and 3 s.
         b.create("r1aaaaaaaaaaa", "release", RELEASE_STEPS, T0, hooks=["notify"])
         # It holds the concurrency group "release" until it ends (run_finished releases it).

@@ -155,3 +155,77 @@ def test_a_ledger_read_while_it_is_created_is_never_called_foreign(tmp_path: Pat
     # Before the file exists, and before the creating transaction commits: nothing else.
     unexpected = [s for s in seen if "There is no ledger" not in s and "not initialised" not in s]
     assert unexpected == []
+
+
+def test_an_older_ledger_gains_the_attempt_resources_and_keeps_its_rows(tmp_path: Path) -> None:
+    """Schema 3 adds step_attempts' CPU and memory columns; older attempts read NULL in them."""
+    path = tmp_path / "l.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    for statement in schema.split_statements(schema.MIGRATIONS[0]):
+        old.execute(statement)
+    old.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+    old.execute("PRAGMA user_version = 1")
+    at = "2026-12-01T10:00:00.000Z"
+    old.execute("INSERT INTO plans VALUES ('h', 'p', NULL, '{}', ?)", (at,))
+    old.execute(
+        "INSERT INTO runs (id, plan_hash, plan_name, status, created_at, steps_total)"
+        " VALUES ('r1', 'h', 'p', 'succeeded', ?, 1)",
+        (at,),
+    )
+    old.execute(
+        "INSERT INTO run_steps (run_id, step_id, position, status, attempts, duration_ms)"
+        " VALUES ('r1', 'a', 0, 'succeeded', 1, 1000)"
+    )
+    old.execute(
+        "INSERT INTO step_attempts (run_id, step_id, attempt, status, exit_code, started_at)"
+        " VALUES ('r1', 'a', 1, 'succeeded', 0, ?)",
+        (at,),
+    )
+    old.close()
+
+    connect_writable(path).close()
+    conn = connect_readonly(path)
+    assert schema.read_version(conn) == (schema.APPLICATION_ID, schema.SCHEMA_VERSION)
+    row = conn.execute(
+        "SELECT exit_code, cpu_user_ms, cpu_sys_ms, max_rss_kb FROM step_attempts"
+    ).fetchone()
+    assert row == (0, None, None, None)
+    stats = conn.execute(
+        "SELECT runs, p50_ms, p95_max_rss_kb, p95_cpu_ms FROM v_step_stats WHERE step_id = 'a'"
+    ).fetchone()
+    assert stats == (1, 1000, None, None)
+
+
+def test_v_step_stats_takes_the_nearest_rank_p95_of_every_measured_attempt(
+    tmp_path: Path,
+) -> None:
+    conn = connect_writable(tmp_path / "l.db")
+    at = "2026-12-01T10:00:00.000Z"
+    conn.execute(
+        "INSERT INTO plans (hash, name, plan_json, created_at) VALUES ('h', 'p', '{}', ?)", (at,)
+    )
+    # 20 runs of step `a`, attempt memory 1..20 MiB; the 20th run's step needed a retry at 40 MiB.
+    for n in range(1, 21):
+        conn.execute(
+            "INSERT INTO runs (id, plan_hash, plan_name, status, created_at, steps_total)"
+            " VALUES (?, 'h', 'p', 'succeeded', ?, 1)",
+            (f"r{n}", at),
+        )
+        conn.execute(
+            "INSERT INTO run_steps (run_id, step_id, position, status, attempts, duration_ms)"
+            " VALUES (?, 'a', 0, 'succeeded', ?, 1000)",
+            (f"r{n}", 2 if n == 20 else 1),
+        )
+        for attempt, kb in [(1, n * 1024)] + ([(2, 40 * 1024)] if n == 20 else []):
+            conn.execute(
+                "INSERT INTO step_attempts (run_id, step_id, attempt, status, started_at,"
+                " cpu_user_ms, cpu_sys_ms, max_rss_kb) VALUES (?, 'a', ?, 'succeeded', ?, ?, 1, ?)",
+                (f"r{n}", attempt, at, n * 10, kb),
+            )
+    rss, cpu = conn.execute(
+        "SELECT p95_max_rss_kb, p95_cpu_ms FROM v_step_stats WHERE step_id = 'a'"
+    ).fetchone()
+    # 21 measured attempts: rank ceil(0.95 * 21) = 20 of the sorted values.
+    assert rss == 20 * 1024
+    assert cpu == 200 + 1
+    conn.close()

@@ -11,6 +11,7 @@ from textual.widgets import Log, Static
 
 from ledger_tui.screens.confirm import ConfirmScreen
 from ledger_tui.screens.run_detail import RunDetailScreen
+from ledger_tui.widgets.live_table import LiveTable
 from ledger_tui.widgets.log_pane import LogPane
 from tests.tui.conftest import make_app, until_loaded, wait_for
 from tests.tui.ledger_builder import ACTIVE_RUN
@@ -133,3 +134,19 @@ async def test_tabs_show_plan_vars_and_error(ledger: Path) -> None:
         assert "step test failed" in texts["tab-error"]
         await pilot.press("t")
         assert screen.query_one("TabbedContent").active == "tab-events"
+
+
+async def test_steps_show_the_last_attempts_cpu_time_and_peak_memory(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(140, 30)) as pilot:
+        screen = await open_active(pilot)
+        table = screen.query_one("#steps-table", LiveTable)
+
+        def row(step: str) -> list[str]:
+            return [str(cell) for cell in table.get_row(step)]
+
+        await wait_for(pilot, lambda: table.row_count == 3)
+        columns = [str(column.label) for column in table.columns.values()]
+        cpu, rss = columns.index("CPU"), columns.index("Max RSS")
+        assert (row("setup")[cpu], row("setup")[rss]) == ("300ms", "20.0M")
+        assert (row("test")[cpu], row("test")[rss]) == ("-", "-")  # still running: not measured
