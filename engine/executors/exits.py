@@ -6,7 +6,7 @@ Chosen once, at start-up (`choose_exit_watch`):
   as its single reader. `loop.add_reader` per attempt costs ~20 µs through asyncio's selector
   bookkeeping; registering a pidfd in the set is one system call.
 - `thread` (everywhere else, e.g. macOS, or a kernel without pidfds): a daemon thread per child
-  blocks in `waitpid` and hands the status to the loop. About 60 µs more per step; correct.
+  blocks in `wait4` and hands the status to the loop. About 60 µs more per step; correct.
 
 `ENGINE_EXIT_WATCH=thread` forces the portable path (CI runs the executor tests under both).
 
@@ -146,7 +146,7 @@ class EpollExitWatcher:
 
 
 class ThreadExitWatcher:
-    """A daemon thread per child, blocked in `waitpid`, hands its status to the loop.
+    """A daemon thread per child, blocked in `wait4`, hands its status to the loop.
 
     A thread per child rather than a pool: a pool's workers would all be blocked by long steps
     and a short step's exit would wait for a free one.

@@ -6,8 +6,8 @@ Why it looks like this (per-step overhead must stay close to `make -j2`, see ben
   fork/exec primitive Popen uses, without Popen's ~50 µs of Python around it (`spawn_threads`
   moves it to threads). On Linux its exit is learnt from a pidfd in the run's epoll set, so no
   watcher thread, no SIGCHLD handler and no per-attempt asyncio reader are involved; the process
-  is reaped with `os.waitpid(pid, WNOHANG)`. Elsewhere a thread waits for it
-  (engine/executors/exits.py).
+  is reaped with `os.wait4(pid, WNOHANG)`, whose rusage is the attempt's CPU time and memory.
+  Elsewhere a thread waits for it (engine/executors/exits.py).
 - Without secrets to mask, the log file's fd is handed to the child as stdout and stderr: the kernel
   writes the log, the engine never sees the output, and a step printing gigabytes costs nothing
   here. With secrets, the child writes into a pipe that is read in chunks, masked by `StreamMasker`
