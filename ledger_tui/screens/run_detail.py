@@ -26,6 +26,7 @@ from ledger_tui.widgets.cells import event_cells, plain, status_cell, theme_styl
 from ledger_tui.widgets.live_table import Cells, LiveTable
 from ledger_tui.widgets.log_pane import LogPane
 from ledger_tui.widgets.run_texts import show_texts, text_panes
+from ledger_tui.widgets.timeline import TimelineView, timeline_pane
 
 EVENTS_KEPT = 1000
 STEP_COLUMNS = (
@@ -39,7 +40,7 @@ STEP_COLUMNS = (
     ("reason", "Reason"),
 )
 EVENT_COLUMNS = (("time", "Time (UTC)"), ("step", "Step"), ("type", "Type"), ("data", "Data"))
-TABS = ("tab-log", "tab-events", "tab-plan", "tab-vars", "tab-outputs", "tab-error")
+TABS = ("tab-log", "tab-events", "tab-timeline", "tab-plan", "tab-vars", "tab-outputs", "tab-error")
 
 
 class RunDetailScreen(LedgerScreen):
@@ -74,6 +75,7 @@ class RunDetailScreen(LedgerScreen):
                 yield LogPane(id="log-pane")
             with TabPane("Events", id="tab-events"):
                 yield LiveTable(EVENT_COLUMNS, id="run-events")
+            yield timeline_pane(self.context.clock)
             yield from text_panes()
         yield from self.compose_footer()
 
@@ -114,6 +116,7 @@ class RunDetailScreen(LedgerScreen):
             self._render_log(payload)
         self._check_cancel(payload)
         show_texts(self, payload.detail, payload.outputs, payload.attempts)
+        self.query_one(TimelineView).show(payload.detail, payload.attempts)
         if payload.detail.status.is_final:
             self._ticker.pause()
         else:

@@ -38,3 +38,15 @@ def test_view(snap_compare: Any, ledger: Path, size: tuple[int, int], keys: tupl
 def test_cancel_confirmation(snap_compare: Any, ledger: Path) -> None:
     app = make_app(ledger)
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_load("enter", "c"))
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [("enter", "t", "t"), ("down", "down", "down", "enter", "t", "t")],
+    ids=["live", "retried"],
+)
+def test_timeline(snap_compare: Any, ledger: Path, keys: tuple[str, ...]) -> None:
+    """The Timeline tab of the active run (a running bar up to the frozen clock) and of a run
+    whose step was retried, with the critical path marked."""
+    app = make_app(ledger)
+    assert snap_compare(app, terminal_size=(100, 24), run_before=keys_then_load(*keys))
