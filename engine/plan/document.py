@@ -75,6 +75,15 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
+def parse_plan(text: str, source: str) -> dict[str, Any]:
+    """A plan file's document: YAML when `source` says so (`.yaml`, `.yml`), else JSON."""
+    if is_yaml_file(source):
+        from engine.plan.yaml_document import parse_yaml  # PyYAML only for YAML plans
+
+        return parse_yaml(text, source)
+    return parse_document(text, source)
+
+
 def parse_document(text: str, source: str) -> dict[str, Any]:
     """The plan's JSON object; PlanError naming the line for anything that is not one."""
     if not text.strip():

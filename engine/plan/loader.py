@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.plan.checks import CheckResult, check_plan, step_strings
-from engine.plan.document import is_yaml_file, parse_document, read_plan_text
+from engine.plan.document import is_yaml_file, parse_plan, read_plan_text
 from engine.plan.locate import LineIndex
 from engine.plan.model import Plan
 from engine.plan.problems import MAX_SHOWN_PROBLEMS, InvalidPlan, JsonPath, Problem
@@ -30,12 +30,7 @@ def load_plan(path: Path, given_vars: Mapping[str, str] | None = None) -> Loaded
 def load_text(text: str, path: Path, given_vars: Mapping[str, str]) -> LoadedPlan:
     """Load a plan file's text, already read from `path`."""
     source = str(path)
-    if is_yaml_file(source):
-        from engine.plan.yaml_document import parse_yaml  # PyYAML only for YAML plans
-
-        document = parse_yaml(text, source)
-    else:
-        document = parse_document(text, source)
+    document = parse_plan(text, source)
     return load_document(document, source, path.resolve().parent, given_vars, text)
 
 

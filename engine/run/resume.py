@@ -126,11 +126,11 @@ def load_edited(
     reader: LedgerReader, run_id: str, plan_file: Path, overrides: Mapping[str, str]
 ) -> LoadedPlan:
     """The edited plan at `plan_file`, with the vars `run_id` was given that it still declares."""
-    from engine.plan.document import parse_document, read_plan_text
+    from engine.plan.document import parse_plan, read_plan_text
     from engine.plan.loader import load_text
 
     text = read_plan_text(plan_file)
-    given = resume_vars(reader, run_id, parse_document(text, str(plan_file)), overrides)
+    given = resume_vars(reader, run_id, parse_plan(text, str(plan_file)), overrides)
     return load_text(text, plan_file, given)
 
 

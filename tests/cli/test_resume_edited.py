@@ -174,3 +174,18 @@ def test_bad_edited_plans_are_usage_errors(ledger: Path, tmp_path: Path) -> None
     assert unknown.code == 2 and "ghost" in unknown.err
     with LedgerReader.open(ledger) as reader:
         assert len(reader.list_runs(limit=10)) == 1  # nothing was started
+
+
+def test_the_edited_plan_may_be_yaml(ledger: Path, tmp_path: Path) -> None:
+    import yaml
+
+    plan = write_plan(tmp_path, "pipe", _steps())
+    first = _run(ledger, tmp_path, "run", str(plan), code=1)
+    edited = tmp_path / "edited.yaml"
+    document = {**json.loads(plan.read_text()), "steps": _steps(fixed=True)}
+    edited.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = engine(ledger, "resume", first, "--plan", str(edited), cwd=tmp_path)
+    assert result.code == 0, result.err
+    why = _why(ledger, latest_run_id(ledger) or "")
+    assert why["fetch"][0] == StepStatus.REUSED
+    assert why["build"] == (StepStatus.SUCCEEDED, "definition changed: args")
