@@ -91,6 +91,9 @@ class PlainReporter:
         self._logs.note(type, step_id, attempt, data)
         if type is EventType.RUN_WAITING and not self._quiet:
             self._line(f"run waiting: {data.get('reason')}")
+        if type is EventType.TIMEOUT_EXTENDED and not self._quiet:
+            self._line(f"{step_id or 'run'}: timeout extended to {data.get('deadline')}")
+            return
         if self._quiet or type in _QUIET_IN_PLAIN or step_id is None:
             return  # --quiet prints the summary line only
         text = str(type).removeprefix("step_")

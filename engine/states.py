@@ -81,6 +81,9 @@ class EventType(StrEnum):
     STEP_FAILED = "step_failed"
     STEP_RETRY = "step_retry"
     STEP_TIMEOUT = "step_timeout"
+    TIMEOUT_EXTENDED = (
+        "timeout_extended"  # `engine extend` lengthened the run's or a step's timeout
+    )
     STEP_SKIPPED = "step_skipped"
     STEP_CANCELED = "step_canceled"
     STEP_REUSED = "step_reused"

@@ -20,6 +20,7 @@ COMMANDS = {
     "validate": ("engine.cli.validate", "Check a plan and report every problem."),
     "schema": ("engine.cli.schema", "Print the plan JSON Schema."),
     "cancel": ("engine.cli.cancel", "Cancel a live run, or one of its steps."),
+    "extend": ("engine.cli.extend", "Lengthen a live run's timeout, or a running step's."),
     "resume": ("engine.cli.resume", "Run a run's plan again, reusing its succeeded steps."),
     "explain": ("engine.cli.explain", "Tell why a step ran, waited, was skipped or failed."),
     "runs": ("engine.cli.runs", "List runs, newest first."),

@@ -82,8 +82,10 @@ class LocalAttempt:
         self._stopper: asyncio.Task[None] | None = None
         self._finisher: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None
         if spec.timeout_sec is not None:
             self._timer = loop.call_later(spec.timeout_sec, self._on_timeout)
+            self._deadline = started_at + spec.timeout_sec
         if read_fd is not None:
             os.set_blocking(read_fd, False)
             loop.add_reader(read_fd, self._on_output)
@@ -107,6 +109,29 @@ class LocalAttempt:
         if not self._exited.done():
             self._canceled = True
         self._signal_group(signal.SIGKILL)
+
+    @property
+    def deadline(self) -> float | None:
+        """When the timeout stops it (a `time.time()`); None without one, or once it is over."""
+        return None if self._timed_out or self._exited.done() else self._deadline
+
+    def extend_timeout(self, until: float) -> str | None:
+        """Move the timeout to `until`, later than now; why not, if it cannot be moved.
+
+        A timed-out attempt is being stopped already: it cannot be revived.
+        """
+        if self._timed_out:
+            return "it already timed out"
+        if self._exited.done() or self._canceled:
+            return "it is no longer running"
+        if self._timer is None or self._deadline is None:
+            return "it has no timeout"
+        if until <= self._deadline:
+            return "that would not lengthen its timeout"
+        self._timer.cancel()
+        self._timer = self._loop.call_later(until - time.time(), self._on_timeout)
+        self._deadline = until
+        return None
 
     def _result(self) -> asyncio.Future[AttemptResult]:
         """A future of the result for one waiter: canceling it leaves the attempt and others alone.

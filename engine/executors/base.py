@@ -90,3 +90,12 @@ class AttemptHandle(Protocol):
     def kill(self) -> None:
         """KILLs every process of the attempt at once (the second Ctrl-C); marks it canceled."""
         ...
+
+    @property
+    def deadline(self) -> float | None:
+        """When (a `time.time()`) its timeout stops it; None without a timeout or once over."""
+        ...
+
+    def extend_timeout(self, until: float) -> str | None:
+        """Move its timeout later, to `until`; why not, when it cannot be (none, or too late)."""
+        ...

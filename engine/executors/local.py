@@ -235,6 +235,14 @@ class FailedAttempt:
     def kill(self) -> None:
         """Nothing runs, so there is nothing to kill."""
 
+    @property
+    def deadline(self) -> float | None:
+        return None
+
+    def extend_timeout(self, until: float) -> str | None:
+        """Nothing runs, so no timeout can be lengthened."""
+        return "it never started"
+
 
 def _failed_result(message: str, started_at: float, tail: str) -> AttemptResult:
     return AttemptResult(

@@ -291,7 +291,30 @@ LEFT JOIN resources u ON u.plan_name = f.plan_name AND u.step_id = f.step_id
 GROUP BY f.plan_name, f.step_id;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2_FINGERPRINTS, _V3_LEASES, _V4_PLAN_TAGS, _V5_RESOURCES]
+
+# `engine extend`: asks the engine running a run to lengthen its timeout or a step's
+# (engine/ledger/extend.py); the engine records its answer in the row.
+_V6_EXTEND_REQUESTS = """
+CREATE TABLE extend_requests (
+    id            INTEGER PRIMARY KEY,
+    run_id        TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_id       TEXT,
+    by_ms         INTEGER CHECK (by_ms IS NULL OR by_ms > 0),
+    until         TEXT,
+    requested_at  TEXT NOT NULL,
+    requested_by  TEXT NOT NULL,
+    handled_at    TEXT,
+    outcome       TEXT CHECK (outcome IS NULL OR outcome IN ('extended', 'refused')),
+    deadline      TEXT,
+    message       TEXT,
+    CHECK ((by_ms IS NULL) <> (until IS NULL))
+);
+CREATE INDEX extend_requests_pending ON extend_requests(run_id, handled_at);
+"""
+
+MIGRATIONS: list[str] = [
+    _V1, _V2_FINGERPRINTS, _V3_LEASES, _V4_PLAN_TAGS, _V5_RESOURCES, _V6_EXTEND_REQUESTS
+]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -346,6 +346,15 @@ class LedgerWriter(GroupCommit):
         self._handled_cancel_ids.add(request_id)
         self._record((sql.CANCEL_HANDLED, (to_iso(at), request_id)))
 
+    def extend_handled(
+        self, *, request_id: int, at: float, outcome: str, deadline: float | None, message: str
+    ) -> None:
+        """Answer an `engine extend` request (engine.ledger.extend): extended, or refused why."""
+        from engine.ledger.extend import HANDLED
+
+        answer = (to_iso(at), outcome, None if deadline is None else to_iso(deadline), message)
+        self._record((HANDLED, (*answer, request_id)))
+
     # -- reads the engine needs while running -------------------------------------------------
 
     async def has_active_runs(self) -> bool:

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from engine.executors.base import Executor
+from engine.executors.base import AttemptHandle, Executor
 from engine.plan.fingerprint import Fingerprinter
 from engine.plan.spec import GROUPS, LoadedPlan, OnFailure, Step
 from engine.run.attempt_loop import AttemptLoop, StopState
@@ -111,6 +111,11 @@ class Scheduler:
             step.waiting = -1  # never decided: it is final now
             self._finish(step, StepStatus.CANCELED, EventType.STEP_CANCELED, "canceled by request")
         return True
+
+    def attempt(self, step_id: str) -> AttemptHandle | None:
+        """The attempt of a step running now, if one is (`engine extend` lengthens its timeout)."""
+        step = self._steps.get(step_id)
+        return None if step is None else step.handle
 
     @property
     def stop_reason(self) -> str | None:

@@ -25,10 +25,12 @@ from engine.ledger.ids import new_run_id
 from engine.ledger.location import run_logs_dir
 from engine.ledger.owner import Owner
 from engine.ledger.scratch import create_run_scratch
+from engine.ledger.times import to_iso
 from engine.ledger.writer import LedgerWriter
 from engine.plan.spec import LoadedPlan
 from engine.progress import Reporter
 from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
+from engine.run.extend import poll_extend_requests
 from engine.run.recorder import Listener, Recorder
 from engine.run.scheduler import Scheduler
 from engine.run.secret_checks import check_secret_values
@@ -164,8 +166,14 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
         received: list[int] = []
         busy = False
         stop = _Stopper(scheduler)
+        timer = _run_timeout(stop, plan.globals.timeout_sec, request.deadline)
         with _signals_handled(stop, received) if on_main else nullcontext():
             poller = asyncio.ensure_future(_poll_cancel_requests(recorder, stop))
+            extends = asyncio.ensure_future(
+                poll_extend_requests(
+                    recorder, lambda step: timer if step is None else scheduler.attempt(step)
+                )
+            )
             try:
                 refusal = None
                 if plan.concurrency_group is not None:
@@ -173,11 +181,8 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
                 error: str | None = refusal
                 if refusal is not None:
                     scheduler.skip_all(refusal)
-                    status = (
-                        RunStatus.FAILED
-                        if stop.cause == StopCause.DEADLINE
-                        else (RunStatus.CANCELED)
-                    )
+                    deadline = stop.cause == StopCause.DEADLINE
+                    status = RunStatus.FAILED if deadline else RunStatus.CANCELED
                 else:
                     recorder.run_started(plan_name=plan.name, steps_total=len(plan.steps))
                     for step_id, why in request.rerun_reasons.items():
@@ -185,10 +190,11 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
                             EventType.STEP_RERUN, step_id, None,
                             {"reason": why, "resumed_from": request.resumed_from},
                         )  # fmt: skip
-                    with _run_timeout(stop, plan.globals.timeout_sec, request.deadline):
+                    with timer:
                         status, error = await scheduler.run()
             finally:
                 poller.cancel()
+                extends.cancel()
                 executor.close()
         exit_code = ExitCode.BUSY if busy else _exit_code(status, received)
         outcome = recorder.run_finished(
@@ -258,8 +264,6 @@ def _deadline_passed(request: RunRequest, stop: _Stopper) -> bool:
     """Whether the caller's deadline came while the run waited for its group (and stop it so)."""
     if request.deadline is None or time.time() < request.deadline:
         return False
-    from engine.ledger.times import to_iso
-
     reason = f"deadline {to_iso(request.deadline)} reached"
     stop.stop(StopCause.DEADLINE, reason, RunStatus.FAILED)
     return True
@@ -301,36 +305,71 @@ class _signals_handled:
 
 
 class _run_timeout:
-    """The plan's `timeout_sec` and the caller's deadline: whichever comes first fails the run."""
+    """The plan's `timeout_sec` and the caller's deadline: whichever comes first fails the run.
+
+    `engine extend` moves them later (engine.run.extend); a timeout that fired stays fired.
+    """
 
     def __init__(self, stop: _Stopper, timeout_sec: float | None, deadline: float | None) -> None:
         self._stop = stop
         self._timeout = timeout_sec
         self._deadline = deadline
-        self._handles: list[asyncio.TimerHandle] = []
+        self._ends: dict[str, float] = {}  # "timeout", "deadline" -> when it fires (time.time())
+        self._handles: dict[str, asyncio.TimerHandle] = {}
+        self._extended = False
+        self._running = False
 
     def _expire(self) -> None:
-        self._stop.stop(
-            StopCause.TIMEOUT, f"run timed out after {self._timeout:g}s", RunStatus.FAILED
-        )
+        after = f"after {self._timeout:g}s"
+        if self._extended:
+            after = f"at {to_iso(self._ends['timeout'])} (its timeout was extended)"
+        self._stop.stop(StopCause.TIMEOUT, f"run timed out {after}", RunStatus.FAILED)
 
     def _deadline_reached(self) -> None:
-        from engine.ledger.times import to_iso
-
-        assert self._deadline is not None
-        reason = f"deadline {to_iso(self._deadline)} reached"
+        reason = f"deadline {to_iso(self._ends['deadline'])} reached"
         self._stop.stop(StopCause.DEADLINE, reason, RunStatus.FAILED)
 
+    def _schedule(self, kind: str, at: float) -> None:
+        if (earlier := self._handles.get(kind)) is not None:
+            earlier.cancel()
+        fire = self._expire if kind == "timeout" else self._deadline_reached
+        delay = max(0.0, at - time.time())
+        self._handles[kind] = asyncio.get_running_loop().call_later(delay, fire)
+        self._ends[kind] = at
+
+    @property
+    def deadline(self) -> float | None:
+        """When the run is cut, while it runs and nothing stopped it yet."""
+        if not self._running or self._stop.scheduler.stop_reason is not None:
+            return None
+        return min(self._ends.values(), default=None)
+
+    def extend_timeout(self, until: float) -> str | None:
+        """Move every limit earlier than `until` to `until`; why not, if the run cannot be."""
+        if not self._running:
+            return "it has not started (it waits for its concurrency group)"
+        if self._stop.scheduler.stop_reason is not None:
+            return f"it is stopping already ({self._stop.scheduler.stop_reason})"
+        if not self._ends:
+            return "it has no timeout (globals.timeout_sec or --deadline)"
+        if until <= min(self._ends.values()):
+            return "that would not lengthen its timeout"
+        for kind, end in list(self._ends.items()):
+            if end < until:
+                self._schedule(kind, until)
+        self._extended = True
+        return None
+
     def __enter__(self) -> None:
-        loop = asyncio.get_running_loop()
+        self._running = True
         if self._timeout is not None:
-            self._handles.append(loop.call_later(self._timeout, self._expire))
+            self._schedule("timeout", time.time() + self._timeout)
         if self._deadline is not None:
-            delay = max(0.0, self._deadline - time.time())
-            self._handles.append(loop.call_later(delay, self._deadline_reached))
+            self._schedule("deadline", self._deadline)
 
     def __exit__(self, *_: object) -> None:
-        for handle in self._handles:
+        self._running = False
+        for handle in self._handles.values():
             handle.cancel()
 
 

@@ -15,7 +15,8 @@ from engine.ledger.connection import connect_readonly, connect_writable
 from engine.states import AttemptStatus, ExitCode, RunStatus, StepStatus
 
 TABLES = {
-    "plans", "runs", "run_steps", "step_attempts", "events", "outputs", "cancel_requests", "leases"
+    "plans", "runs", "run_steps", "step_attempts", "events", "outputs", "cancel_requests", "leases",
+    "extend_requests",
 }  # fmt: skip
 VIEWS = {"v_active_runs", "v_run_summary", "v_step_stats", "v_leases"}
 
