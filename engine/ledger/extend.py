@@ -24,7 +24,9 @@ _COLUMNS = (
     "id, run_id, step_id, by_ms, until, requested_at, requested_by, handled_at, outcome,"
     " deadline, message"
 )
-PENDING = f"SELECT {_COLUMNS} FROM extend_requests WHERE run_id = ? AND handled_at IS NULL"
+PENDING = (
+    f"SELECT {_COLUMNS} FROM extend_requests WHERE run_id = ? AND handled_at IS NULL ORDER BY id"
+)
 HANDLED = (
     "UPDATE extend_requests SET handled_at = ?, outcome = ?, deadline = ?, message = ? WHERE id = ?"
 )
@@ -110,8 +112,3 @@ def read_request(path: Path, request_id: int) -> ExtendRequest | None:
             f"SELECT {_COLUMNS} FROM extend_requests WHERE id = ?", (request_id,)
         ).fetchone()
     return None if row is None else extend_request(row)
-
-
-def pending_requests(conn: sqlite3.Connection, run_id: str) -> list[ExtendRequest]:
-    """The run's requests not yet answered, oldest first (the engine asks, through its writer)."""
-    return [extend_request(row) for row in conn.execute(PENDING + " ORDER BY id", (run_id,))]

@@ -270,13 +270,6 @@ class GroupCommit:
         with translate_errors(self.path):
             return await _in_worker(self._db, transaction)
 
-    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run the reads of `work(conn)` on the writer's connection (no transaction of its own)."""
-        if self._error is not None:
-            raise self._error
-        with translate_errors(self.path):
-            return await _in_worker(self._db, work)
-
     async def close(self) -> None:
         """Flush, then close the connection; raises the writer's LedgerError if it has one."""
         if self._closed:

@@ -8,13 +8,12 @@ or a running step's current attempt; a timeout that already fired cannot be take
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from engine.humanize import clock_time
-from engine.ledger.extend import ExtendRequest, pending_requests
+from engine.ledger.extend import PENDING, ExtendRequest, extend_request
 from engine.ledger.times import to_iso
 from engine.run.recorder import Recorder
 from engine.states import EventType
@@ -37,10 +36,10 @@ Targets = Callable[[str | None], Extendable | None]  # step id (None: the run) -
 async def poll_extend_requests(recorder: Recorder, targets: Targets) -> None:
     """Answer `engine extend` requests for this run, each once, within a poll."""
     answered: set[int] = set()  # answered, but the answer may not be committed yet
-    read = functools.partial(pending_requests, run_id=recorder.run_id)
     while True:
         await asyncio.sleep(POLL_SEC)
-        for request in await recorder.writer.read(read):
+        for row in await recorder.writer.read(PENDING, (recorder.run_id,)):
+            request = extend_request(row)
             if request.id not in answered:
                 answered.add(request.id)
                 answer(recorder, request, targets(request.step_id))
