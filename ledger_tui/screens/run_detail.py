@@ -23,6 +23,7 @@ from ledger_tui.queries import RunPayload, RunQuery
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.screens.confirm import ConfirmScreen
 from ledger_tui.widgets.cells import event_cells, plain, status_cell, theme_style
+from ledger_tui.widgets.graph import GraphView, graph_pane
 from ledger_tui.widgets.live_table import Cells, LiveTable
 from ledger_tui.widgets.log_pane import LogPane
 from ledger_tui.widgets.run_texts import show_texts, text_panes
@@ -40,7 +41,16 @@ STEP_COLUMNS = (
     ("reason", "Reason"),
 )
 EVENT_COLUMNS = (("time", "Time (UTC)"), ("step", "Step"), ("type", "Type"), ("data", "Data"))
-TABS = ("tab-log", "tab-events", "tab-timeline", "tab-plan", "tab-vars", "tab-outputs", "tab-error")
+TABS = (
+    "tab-log",
+    "tab-events",
+    "tab-timeline",
+    "tab-graph",
+    "tab-plan",
+    "tab-vars",
+    "tab-outputs",
+    "tab-error",
+)
 
 
 class RunDetailScreen(LedgerScreen):
@@ -76,6 +86,7 @@ class RunDetailScreen(LedgerScreen):
             with TabPane("Events", id="tab-events"):
                 yield LiveTable(EVENT_COLUMNS, id="run-events")
             yield timeline_pane(self.context.clock)
+            yield graph_pane()
             yield from text_panes()
         yield from self.compose_footer()
 
@@ -117,6 +128,7 @@ class RunDetailScreen(LedgerScreen):
         self._check_cancel(payload)
         show_texts(self, payload.detail, payload.outputs, payload.attempts)
         self.query_one(TimelineView).show(payload.detail, payload.attempts)
+        self.query_one(GraphView).show(payload.detail, payload.steps)
         if payload.detail.status.is_final:
             self._ticker.pause()
         else:
@@ -227,6 +239,13 @@ class RunDetailScreen(LedgerScreen):
         older = numbers[position - 1] if position > 0 else None  # None: the latest
         self.query_one(TabbedContent).active = "tab-log"
         self._ask_log(step_id, older)
+
+    @on(GraphView.StepChosen)
+    def _graph_step_chosen(self, message: GraphView.StepChosen) -> None:
+        table = self.query_one("#steps-table", LiveTable)
+        table.select_key(message.step_id)
+        table.focus()
+        self.query_one(TabbedContent).active = "tab-log"
 
     @on(DataTable.RowSelected, "#steps-table")
     def _step_selected(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.tui.conftest import make_app, until_settled
+from tests.tui.test_graph import CI_DEPS, CI_STEPS, write_ci_run
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -49,4 +51,14 @@ def test_timeline(snap_compare: Any, ledger: Path, keys: tuple[str, ...]) -> Non
     """The Timeline tab of the active run (a running bar up to the frozen clock) and of a run
     whose step was retried, with the critical path marked."""
     app = make_app(ledger)
+    assert snap_compare(app, terminal_size=(100, 24), run_before=keys_then_load(*keys))
+
+
+def test_graph(snap_compare: Any, tmp_path: Path) -> None:
+    """The Graph tab of a CI pipeline: fan-out, fan-in, edges through layers, statuses, cursor."""
+    path = tmp_path / ".ledger" / "framework.db"
+    path.parent.mkdir()
+    asyncio.run(write_ci_run(path, CI_STEPS, CI_DEPS))
+    app = make_app(path)
+    keys = ("enter", "t", "t", "t", "right", "down")
     assert snap_compare(app, terminal_size=(100, 24), run_before=keys_then_load(*keys))
