@@ -37,6 +37,10 @@ class RunOptions:
     rerun_reasons: dict[str, str] = field(default_factory=dict)
     wait_for_group: bool = True  # False: end at once when the plan's concurrency group is taken
     force: frozenset[str] = frozenset()  # cached steps run without reading the cache; "*": all
+    # Become a child subreaper and adopt the steps' orphans (engine/executors/keeper.py): only for
+    # a process whose children are all steps, `engine run`. In a program that has children of its
+    # own, the keeper would reap them and kill them when the run ends.
+    adopt_orphans: bool = False
 
     def ledger_path(self) -> Path:
         """The ledger file, found like the CLI's (`$LEDGER_DB`, else the nearest `.ledger/`)."""
@@ -68,6 +72,7 @@ class RunOptions:
             deadline=None if self.deadline is None else self.deadline.timestamp(),
             on_ready=self.on_ready,
             wait_for_group=self.wait_for_group,
+            adopt_orphans=self.adopt_orphans,
         )
 
 

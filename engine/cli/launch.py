@@ -105,6 +105,7 @@ def launch(
         rerun_reasons=rerun_reasons or {},
         wait_for_group=not no_wait,
         force=frozenset(force),
+        adopt_orphans=True,  # an `engine` process has no children but its steps
     )
 
     def expected_ms() -> int | None:

@@ -56,6 +56,7 @@ class RunRequest:
     on_ready: Callable[[str], None] | None = None  # the run id, once its row is committed
     wait_for_group: bool = True  # False: --no-wait, end at once when the group is taken
     force: frozenset[str] = frozenset()  # cached steps that run anyway ("*": all of them)
+    adopt_orphans: bool = False  # only a process whose children are all steps (`engine run`)
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,7 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             force=request.force,
         )
         environment = EnvironmentBuilder(plan, caller, request.env_file, secrets)
-        # An `engine run` process has no children but its steps: it may adopt their orphans.
-        executor = LocalExecutor(exit_watch=exit_watch, adopt_orphans=True)
+        executor = LocalExecutor(exit_watch=exit_watch, adopt_orphans=request.adopt_orphans)
         scheduler = Scheduler(
             loaded, settings, recorder=recorder, executor=executor, environment=environment,
             caller_env=caller,
