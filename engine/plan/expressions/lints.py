@@ -66,10 +66,13 @@ def _compare(node: Compare) -> list[ExpressionError]:
 
 
 def _literal_slip(op: str, ref: Ref, value: object) -> str | None:
-    if _is_number_ref(ref) and isinstance(value, str) and math.isnan(js_number(value)):
-        outcome = "true" if op == "!=" else "false"
-        return f"{quote(value)} is not a number, so '{op}' with {ref.text} is always {outcome}"
-    if _is_number_ref(ref):
+    number_ref = _is_number_ref(ref)
+    if isinstance(value, str):  # the common case: a name compared with text
+        if number_ref and math.isnan(js_number(value)):
+            outcome = "true" if op == "!=" else "false"
+            return f"{quote(value)} is not a number, so '{op}' with {ref.text} is always {outcome}"
+        return None
+    if number_ref:
         return None
     if isinstance(value, bool):
         text = "true" if value else "false"

@@ -96,11 +96,16 @@ def parse_expression(source: str) -> Expression:
         # for text it cannot encode. Each is the input's fault, so it is reported, not raised.
         raise ExpressionError("the condition is too deeply nested or not valid text") from None
     root = converter.convert(tree.body, 1)
-    refs = [node for node in walk(root) if isinstance(node, Ref)]
-    calls = [node.name for node in walk(root) if isinstance(node, Call)]  # spelled as listed
+    refs: list[Ref] = []
+    status_function = False
+    for node in walk(root):
+        if isinstance(node, Ref):
+            refs.append(node)
+        elif isinstance(node, Call) and node.name in STATUS_FUNCTIONS:  # spelled as listed
+            status_function = True
     return Expression(
         source=source,
-        uses_status_function=any(name in STATUS_FUNCTIONS for name in calls),
+        uses_status_function=status_function,
         step_refs=frozenset((r.key[0], ".".join(r.key[1:])) for r in refs if r.root == "steps"),
         var_refs=frozenset(r.key[0] for r in refs if r.root == "vars"),
         env_refs=frozenset(r.key[0] for r in refs if r.root == "env"),
@@ -118,6 +123,7 @@ class _Converter:
         self.origin = origin
         self.source_length = source_length
         self.numbers = numbers
+        self.ascii = text.isascii()  # then a byte offset is a character index
 
     def column_of_char(self, index: int) -> int:
         index = max(0, index)
@@ -126,6 +132,8 @@ class _Converter:
     def column(self, node: ast.expr, *, byte_offset: int | None = None) -> int:
         # col_offset counts UTF-8 bytes; the rewritten text is one line (prepare removes newlines).
         offset = node.col_offset if byte_offset is None else byte_offset
+        if self.ascii:
+            return self.column_of_char(offset)
         prefix = self.text.encode("utf-8", "surrogatepass")[:offset]
         return self.column_of_char(len(prefix.decode("utf-8", "ignore")))
 
@@ -170,6 +178,12 @@ class _Converter:
             raise ExpressionError(
                 f"the condition is nested more than {MAX_DEPTH} levels deep", column
             )
+        if len(node.ops) == 1:  # the common case, without the chain's bookkeeping
+            op = _COMPARE_OPS.get(type(node.ops[0]))
+            if op is None:
+                raise ExpressionError("'is' is not supported; use == or !=", column)
+            left = self.convert(node.left, depth + 1)
+            return Compare(op, left, self.convert(node.comparators[0], depth + 1), column)
         terms: list[Node] = [self.convert(node.left, depth + 1)]
         equalities: list[str] = []
         for operator, operand in zip(node.ops, node.comparators, strict=True):

@@ -91,23 +91,27 @@ Node: TypeAlias = "Literal | Ref | List | Not | BoolOp | Compare | Call | Index"
 
 
 def walk(node: Node) -> Iterator[Node]:
-    """Every node of the tree, parents first; recursion is safe because parsing bounds the depth."""
-    yield node
-    children: tuple[Node, ...] = ()
-    if isinstance(node, List):
-        children = node.items
-    elif isinstance(node, Not):
-        children = (node.operand,)
-    elif isinstance(node, BoolOp):
-        children = node.operands
-    elif isinstance(node, Compare):
-        children = (node.left, node.right)
-    elif isinstance(node, Call):
-        children = node.args
-    elif isinstance(node, Index):
-        children = (node.base, node.key)
-    for child in children:
-        yield from walk(child)
+    """Every node of the tree, parents first, left to right (a stack: nested generators cost)."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Compare):
+            stack.append(node.right)
+            stack.append(node.left)
+        elif isinstance(node, Literal | Ref):
+            continue
+        elif isinstance(node, BoolOp):
+            stack.extend(reversed(node.operands))
+        elif isinstance(node, Not):
+            stack.append(node.operand)
+        elif isinstance(node, List):
+            stack.extend(reversed(node.items))
+        elif isinstance(node, Call):
+            stack.extend(reversed(node.args))
+        else:
+            stack.append(node.key)
+            stack.append(node.base)
 
 
 @dataclass(frozen=True)
