@@ -228,3 +228,21 @@ def test_a_plan_file_seen_before_runs_without_importing_pydantic(
         for _ in range(2)
     ]  # fmt: skip
     assert runs == ["True", "False"]  # validated once, then read from the ledger's plan cache
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="child subreapers are Linux's")
+def test_a_run_does_not_make_the_callers_process_a_child_subreaper(ledger: Path) -> None:
+    # A subreaper adopts every orphan of the caller's own subprocesses too: only `engine run`,
+    # a process that is nothing but the run, may be one.
+    program = (
+        "import ctypes, engine\n"
+        f"engine.run_plan({{'name': 'r', 'steps': [{{'id': 'a', 'command': 'true'}}]}},"
+        f" ledger={str(ledger)!r})\n"
+        "flag = ctypes.c_int(-1)\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "assert libc.prctl(37, ctypes.byref(flag), 0, 0, 0) == 0\n"  # PR_GET_CHILD_SUBREAPER
+        "print(flag.value)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert (done.returncode, done.stdout.strip()) == (0, "0"), done.stderr
