@@ -89,6 +89,8 @@ def main() -> None:
 
     print()
     yaml_against_json(loads)
+    print()
+    matrix_expansion(loads)
 
     print()
     print(f"Whole process, median of {runs} runs")
@@ -130,6 +132,35 @@ def yaml_against_json(repeat: int) -> None:
     print(f"10,000-step plan, median of {repeat}")
     print(f"{'JSON load (parse + schema + checks)':<40} {json_s * 1000:>7.0f} ms")
     print(f"{'YAML parse':<40} {yaml_s * 1000:>7.0f} ms  ({yaml_s / json_s:.2f}× the JSON load)")
+
+
+def matrix_plan(side: int) -> dict[str, Any]:
+    """One step with a side x side matrix (`${matrix.X}` in args and env) and a step after it."""
+    test = {
+        "id": "test",
+        "command": "echo",
+        "args": ["${matrix.os}", "py${matrix.py}"],
+        "env": {"PY": "${matrix.py}"},
+        "matrix": {"os": [f"os{i}" for i in range(side)], "py": [f"3.{i}" for i in range(side)]},
+    }
+    after = {"id": "report", "command": "true", "depends_on": ["test"]}
+    return {"name": "bench-matrix", "steps": [test, after]}
+
+
+def matrix_expansion(repeat: int) -> None:
+    """A 10,000-expansion matrix validates in under a second, expansion included."""
+    print(f"In-process load_document of a matrix, median of {repeat}")
+    print(f"{'plan':<44} {'steps':>7} {'ms':>7} {'< 1 s':>6}")
+    plain = make_plan(10_000)
+    plain_s = load_seconds(plain, repeat)
+    print(f"{'10,000 written steps (the plain plan above)':<44} {10_000:>7} {plain_s * 1000:>7.0f}")
+    for side in (10, 50, 100):
+        plan = matrix_plan(side)
+        seconds = load_seconds(plan, repeat)
+        steps = len(load_document(plan, "bench.json", REPO, {}).plan.steps)
+        label = f"one step with a {side}x{side} matrix, one after it"
+        verdict = "yes" if seconds < 1 else "NO"
+        print(f"{label:<44} {steps:>7} {seconds * 1000:>7.0f} {verdict:>6}")
 
 
 # Runs `engine validate` in a fresh interpreter and prints its peak RSS in KB (Linux units).

@@ -41,6 +41,7 @@ class RunOptions:
     # a process whose children are all steps, `engine run`. In a program that has children of its
     # own, the keeper would reap them and kill them when the run ends.
     adopt_orphans: bool = False
+    parent: tuple[str, str] | None = None  # (run id, step id) of a plan step running this plan
 
     def ledger_path(self) -> Path:
         """The ledger file, found like the CLI's (`$LEDGER_DB`, else the nearest `.ledger/`)."""
@@ -73,6 +74,7 @@ class RunOptions:
             on_ready=self.on_ready,
             wait_for_group=self.wait_for_group,
             adopt_orphans=self.adopt_orphans,
+            parent=self.parent,
         )
 
 

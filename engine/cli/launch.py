@@ -78,6 +78,7 @@ def launch(
     reused: dict[str, dict[str, str]] | None = None,
     rerun_reasons: dict[str, str] | None = None,
     force: tuple[str, ...] = (),
+    parent: tuple[str, str] | None = None,
 ) -> int:
     """Run `loaded` to the end with the chosen progress display; the run's exit code.
 
@@ -106,6 +107,7 @@ def launch(
         wait_for_group=not no_wait,
         force=frozenset(force),
         adopt_orphans=True,  # an `engine` process has no children but its steps
+        parent=parent,
     )
 
     def expected_ms() -> int | None:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections import Counter
 from typing import Any
 
 import click
+from rich.text import Text
 
 from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import open_ledger, print_json, print_table, status_text
 from engine.errors import UserError
 from engine.humanize import clock_time, duration, memory
 from engine.ledger.json_shapes import attempt_json, lease_json, run_detail_json, step_json
-from engine.ledger.records import Attempt, Lease
-from engine.states import ExitCode
+from engine.ledger.records import Attempt, Lease, StepState
+from engine.plan.matrix import matrix_base
+from engine.states import ExitCode, StepStatus
 
 
 @click.command("show")
@@ -31,11 +35,22 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
         attempts = reader.attempts(full_id)
         outputs = reader.outputs(full_id)
         leases = reader.leases(full_id)
+        links = reader.run_links(full_id)
     plan = json.loads(run.plan_json)
     if as_json:
         step_metadata = _step_metadata(plan)
         document = {
-            "run": {**run_detail_json(run), "metadata": plan.get("metadata") or {}, "plan": plan},
+            "run": {
+                **run_detail_json(run),
+                "metadata": plan.get("metadata") or {},
+                "plan": plan,
+                "parent_run_id": links.parent_run_id,
+                "parent_step_id": links.parent_step_id,
+            },
+            "children": [
+                {"step_id": c.step_id, "run_id": c.run_id, "status": str(c.status)}
+                for c in links.children
+            ],
             "steps": [
                 {**step_json(step), "metadata": step_metadata.get(step.step_id, {})}
                 for step in steps
@@ -60,24 +75,32 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
         click.echo(f"owner     pid {run.owner.pid} on {run.owner.host}")
     if s.resumed_from:
         click.echo(f"resumes   {s.resumed_from}")
+    if links.parent_run_id is not None:
+        click.echo(f"parent    {links.parent_run_id}  step {links.parent_step_id}")
     if s.error:
         click.echo(f"error     {s.error}")
     for lease in leases:
         if lease.kind == "group":
             click.echo(f"group     {lease.name}  {lease_text(lease)}")
     last = {a.step_id: a for a in attempts}
-    rows = [
-        (
-            step.step_id + (" (hook)" if step.is_hook else ""),
-            status_text(step.status),
-            str(step.attempts),
-            duration(step.duration_ms),
-            _exit(last.get(step.step_id)),
-            *_resources(last.get(step.step_id)),
-            step.reason or "",
+    rows: list[tuple[str | Text, ...]] = []
+    for base, group in itertools.groupby(steps, key=lambda step: matrix_base(step.step_id)):
+        members = list(group)
+        if base is not None:
+            rows.append(_matrix_row(base, members))
+        rows.extend(
+            (
+                ("  " + step.step_id[len(base) :] if base else step.step_id)
+                + (" (hook)" if step.is_hook else ""),
+                status_text(step.status),
+                str(step.attempts),
+                duration(step.duration_ms),
+                _exit(last.get(step.step_id)),
+                *_resources(last.get(step.step_id)),
+                step.reason or "",
+            )
+            for step in members
         )
-        for step in steps
-    ]
     click.echo()
     headers = ("STEP", "STATUS", "ATTEMPTS", "DURATION", "EXIT", "CPU", "MAX RSS", "REASON")
     print_table(headers, rows)
@@ -87,6 +110,12 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
         print_table(
             ("STEP", "POOL", "STATE", "WAITED"),
             [(p.step_id or "", p.name, lease_text(p), _waited(p)) for p in pooled],
+        )
+    if links.children:
+        click.echo()
+        print_table(
+            ("STEP", "CHILD RUN", "STATUS"),
+            [(c.step_id, c.run_id, status_text(c.status)) for c in links.children],
         )
     if outputs:
         click.echo()
@@ -119,6 +148,22 @@ def _step_metadata(plan: dict[str, Any]) -> dict[str, Any]:
         for step in plan.get(group) or ()
         if isinstance(step, dict) and isinstance(step.get("metadata"), dict) and "id" in step
     }
+
+
+# The status a matrix step's row shows: the first of these that one of its expansions has.
+_MATRIX_STATUS = (
+    StepStatus.FAILED, StepStatus.ABANDONED, StepStatus.CANCELED, StepStatus.RUNNING,
+    StepStatus.RETRYING, StepStatus.READY, StepStatus.PENDING, StepStatus.SUCCEEDED,
+    StepStatus.REUSED, StepStatus.SKIPPED,
+)  # fmt: skip
+
+
+def _matrix_row(base: str, members: list[StepState]) -> tuple[str | Text, ...]:
+    """A matrix step's heading row: its worst status and how many expansions ended how."""
+    counts = Counter(str(step.status) for step in members)
+    status = next(s for s in _MATRIX_STATUS if str(s) in counts)
+    summary = ", ".join(f"{n} {name}" for name, n in counts.most_common())
+    return (f"{base} (matrix of {len(members)})", status_text(status), "", "", "", "", "", summary)
 
 
 def _exit(attempt: Attempt | None) -> str:

@@ -26,6 +26,7 @@ from engine.ledger.records import (
     Lease,
     Output,
     RunDetail,
+    RunLinks,
     RunSummary,
     Stats,
     StepState,
@@ -291,6 +292,12 @@ class LedgerReader:
             vars=json.loads(extra[4]),
             owner=owner,
         )
+
+    def run_links(self, run_id: str) -> RunLinks:
+        """Return the plan step that ran this run as a sub-plan, if one did, and the child runs."""
+        from engine.ledger.link_reads import run_links
+
+        return run_links(self._query, run_id)
 
     def run_steps(self, run_id: str) -> list[StepState]:
         """Return the steps of a run in plan order (hooks last)."""

@@ -58,6 +58,24 @@ class RunDetail:
 
 
 @dataclass(frozen=True)
+class ChildRun:
+    """A run that a plan step started (docs/plans.md, "Sub-plans")."""
+
+    step_id: str
+    run_id: str
+    status: RunStatus
+
+
+@dataclass(frozen=True)
+class RunLinks:
+    """A run's place among sub-plans: the plan step that ran it, and the runs it ran."""
+
+    parent_run_id: str | None
+    parent_step_id: str | None
+    children: tuple[ChildRun, ...]
+
+
+@dataclass(frozen=True)
 class StepState:
     """One step of one run (a `run_steps` row)."""
 

@@ -312,8 +312,16 @@ CREATE TABLE extend_requests (
 CREATE INDEX extend_requests_pending ON extend_requests(run_id, handled_at);
 """
 
+# A sub-plan's run names the run and plan step that ran it (docs/plans.md, "Sub-plans").
+_V7_SUB_PLANS = """
+ALTER TABLE runs ADD COLUMN parent_run_id TEXT;
+ALTER TABLE runs ADD COLUMN parent_step_id TEXT;
+CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
+"""
+
 MIGRATIONS: list[str] = [
-    _V1, _V2_FINGERPRINTS, _V3_LEASES, _V4_PLAN_TAGS, _V5_RESOURCES, _V6_EXTEND_REQUESTS
+    _V1, _V2_FINGERPRINTS, _V3_LEASES, _V4_PLAN_TAGS, _V5_RESOURCES, _V6_EXTEND_REQUESTS,
+    _V7_SUB_PLANS,
 ]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 

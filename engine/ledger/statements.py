@@ -16,6 +16,7 @@ INSERT_RUN = (
     " steps_total, owner_pid, owner_start_time, owner_host, owner_boot_id, resumed_from)"
     " VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+SET_RUN_PARENT = "UPDATE runs SET parent_run_id = ?, parent_step_id = ? WHERE id = ?"
 INSERT_RUN_STEP = (
     "INSERT INTO run_steps (run_id, step_id, position, is_hook, status)"
     " VALUES (?, ?, ?, ?, 'pending')"

@@ -84,6 +84,7 @@ class LedgerWriter(GroupCommit):
         owner: Owner,
         resumed_from: str | None,
         created_at: float,
+        parent: tuple[str, str] | None = None,
     ) -> dict[str, Any]:
         """Record a new run (status running), its plan, one pending row per step and hook.
 
@@ -127,6 +128,9 @@ class LedgerWriter(GroupCommit):
             "owner_pid": owner.pid,
             "owner_host": owner.host,
         }
+        data["parent_run_id"], data["parent_step_id"] = parent or (None, None)
+        if parent is not None:  # a sub-plan's run: linked to the plan step that runs it
+            ops.append((sql.SET_RUN_PARENT, (parent[0], parent[1], run_id)))
         ops.append(self._event_op(run_id, EventType.RUN_CREATED, ts, data=data))
         self._record(*ops)
         return data

@@ -39,7 +39,9 @@ def load_plan_cached(path: Path, given_vars: Mapping[str, str], cache_dir: Path)
     from engine.plan.loader import load_text  # the full validation, pydantic and all
 
     loaded = load_text(text, path, given_vars)
-    _store(cache_dir, entry, key, loaded)
+    # A plan step's verdict also rests on its child plan's file, which the key does not cover.
+    if not any(step.plan is not None for step in loaded.plan.all_steps()):
+        _store(cache_dir, entry, key, loaded)
     return loaded
 
 

@@ -47,6 +47,10 @@ class StepStrings(Protocol):
     def cwd(self) -> str | None: ...
     @property
     def env(self) -> Mapping[str, str]: ...
+    @property
+    def plan(self) -> str | None: ...
+    @property
+    def vars(self) -> Mapping[str, str]: ...
 
 
 def step_strings(step: StepStrings, where: JsonPath) -> Iterator[tuple[JsonPath, str]]:
@@ -61,6 +65,10 @@ def step_strings(step: StepStrings, where: JsonPath) -> Iterator[tuple[JsonPath,
         yield (*where, "cwd"), step.cwd
     for key, value in step.env.items():
         yield (*where, "env", key), value
+    if step.plan is not None:
+        yield (*where, "plan"), step.plan
+        for key, value in step.vars.items():
+            yield (*where, "vars", key), value
 
 
 def check_plan(plan: Plan) -> CheckResult:
@@ -224,9 +232,11 @@ def _check_outputs(
 
 def _check_step_kind(step: Step, where: JsonPath, result: CheckResult) -> None:
     """A step runs a command or a script, and `shell` means what goes with the one it runs."""
+    if step.plan is not None:
+        return  # what a plan step may not have, engine.plan.sub_plans says
     if step.run is None:
         if not step.command:
-            result.add(where, f'step "{step.id}" needs command (a program) or run (a script)')
+            result.add(where, f'step "{step.id}" needs command (a program), run (a script) or plan')
         elif isinstance(step.shell, str):
             result.add(
                 (*where, "shell"),

@@ -17,7 +17,7 @@ from engine.plan.variables import OutputRef, VarRef, references
 
 # Step fields whose resolved value is a part of its own. A field the runtime model does not have
 # (yet) is left out, so a new field such as a script's `run` is covered by naming it here.
-FIELDS = ("command", "args", "shell", "run", "secrets", "success_exit_codes")
+FIELDS = ("command", "args", "shell", "run", "secrets", "success_exit_codes", "plan")
 # Parts that depend on the steps upstream rather than on the step's definition.
 OUTPUTS = "outputs"
 
@@ -80,7 +80,10 @@ class Fingerprinter:
             env = {**plan.globals.env, **step.env}
             parts["env"] = digest((tuple(sorted(env.items())), inherit) if env else inherit)
             parts["cwd"] = digest(os.path.join(str(self._loaded.base_dir), step.cwd or ""))
-            used = sorted(set(_var_names(self._raw.get(step.id)))) if self._loaded.vars else ()
+            if step.plan is not None:
+                parts["plan_vars"] = digest(dict(step.vars))
+            written = step.matrix.step if step.matrix is not None else step.id
+            used = sorted(set(_var_names(self._raw.get(written)))) if self._loaded.vars else ()
             if used:
                 parts["vars"] = digest({name: self._loaded.vars.get(name) for name in used})
             self._parts[step.id] = parts
@@ -101,7 +104,14 @@ def consumed_outputs(step: Step) -> list[tuple[str, str]]:
     """The (step id, output) pairs a step reads: `consumes` and `${steps.ID.outputs.NAME}`."""
     found = dict.fromkeys(step.consumed)
     script = getattr(step, "run", None) or ""
-    for text in (step.command or "", *step.args, *step.env.values(), step.cwd or "", script):
+    for text in (
+        step.command or "",
+        *step.args,
+        *step.env.values(),
+        step.cwd or "",
+        script,
+        *step.vars.values(),
+    ):
         for ref in references(text):
             if isinstance(ref, OutputRef):
                 found[(ref.step_id, ref.name)] = None

@@ -19,7 +19,14 @@ from engine.plan.model import Plan
 from engine.plan.problems import MAX_SHOWN_PROBLEMS, InvalidPlan, JsonPath, Problem
 from engine.plan.spec import GROUPS, LoadedPlan, canonical_json, plan_from_dict
 from engine.plan.spec import Plan as PlanSpec
-from engine.plan.variables import BadRef, VarRef, references, substitute_vars, var_text
+from engine.plan.variables import (
+    BadRef,
+    MatrixRef,
+    VarRef,
+    references,
+    substitute_vars,
+    var_text,
+)
 
 
 def load_plan(path: Path, given_vars: Mapping[str, str] | None = None) -> LoadedPlan:
@@ -83,12 +90,12 @@ def _load(
             from engine.plan.salvage import semantic_problems
 
             def check(repaired: Plan) -> list[Problem]:
-                return _semantics(repaired, given_vars)[0]
+                return _semantics(repaired, given_vars, source, base_dir)[0]
 
             semantic = semantic_problems(document, check, problems)
             problems, total = problems + semantic, total + len(semantic)
         raise _invalid(problems, source, text, total)
-    problems, values, runtime, result = _semantics(plan, given_vars)
+    problems, values, runtime, result = _semantics(plan, given_vars, source, base_dir)
     if problems:
         raise _invalid(problems, source, text)
     digest = hashlib.sha256(canonical_json(document).encode()).hexdigest()
@@ -97,7 +104,7 @@ def _load(
 
 
 def _semantics(
-    plan: Plan, given_vars: Mapping[str, str]
+    plan: Plan, given_vars: Mapping[str, str], source: str, base_dir: Path
 ) -> tuple[list[Problem], dict[str, str], PlanSpec, CheckResult]:
     """Variables, substitution and the whole-plan checks of a plan the schema accepts."""
     problems: list[Problem] = []
@@ -105,10 +112,27 @@ def _semantics(
     # From here on the plan is plain data: substituting in a dict and checking the runtime model
     # costs a fraction of copying 10,000 pydantic models.
     data = plan.model_dump(exclude={"schema_uri"})
+    expansion = None
+    if any(step.matrix is not None for step in plan.all_steps()):
+        from engine.plan.matrix import expand_matrices
+
+        expansion = expand_matrices(data)
     _substitute(data, plan, values, problems)
+    linked = plan.outputs or any(s.plan is not None or s.vars for s in plan.all_steps())
+    if linked:
+        from engine.plan.sub_plans import check_steps
+
+        check_steps(data, source, base_dir, problems)
     runtime = plan_from_dict(data)
     result = check_plan(runtime)
     problems.extend(result.problems)
+    if runtime.outputs:
+        from engine.plan.sub_plans import output_problems
+
+        provides = {step.id: step.provides for step in runtime.steps}
+        problems.extend(output_problems(runtime, provides))
+    if expansion is not None:
+        problems = expansion.problems + expansion.translate(problems)
     return problems, values, runtime, result
 
 
@@ -188,7 +212,11 @@ def _substitute(
 
     def substituted(path: JsonPath, text: str) -> str:
         for ref in references(text):
-            if isinstance(ref, BadRef):
+            if isinstance(ref, MatrixRef):  # those of a matrix step were replaced already
+                problems.append(
+                    Problem(path, f"${{matrix.{ref.name}}} is used outside a step with a matrix")
+                )
+            elif isinstance(ref, BadRef):
                 problems.append(
                     Problem(
                         path,
@@ -218,11 +246,17 @@ def _substitute(
                 step["command"] = substituted((*where, "command"), step["command"])
             if step["run"] is not None:
                 step["run"] = substituted((*where, "run"), step["run"])
+            if step["plan"] is not None:
+                step["plan"] = substituted((*where, "plan"), step["plan"])
+                step["vars"] = {
+                    k: substituted((*where, "vars", k), v) for k, v in step["vars"].items()
+                }
             step["args"] = [substituted((*where, "args", i), a) for i, a in enumerate(step["args"])]
             if step["cwd"] is not None:
                 step["cwd"] = substituted((*where, "cwd"), step["cwd"])
             step["env"] = {k: substituted((*where, "env", k), v) for k, v in step["env"].items()}
     if data.get("concurrency_group") is not None:
         data["concurrency_group"] = substituted(("concurrency_group",), data["concurrency_group"])
+    data["outputs"] = {k: substituted(("outputs", k), v) for k, v in data["outputs"].items()}
     env = data["globals"]["env"]
     data["globals"]["env"] = {k: substituted(("globals", "env", k), v) for k, v in env.items()}

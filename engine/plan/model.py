@@ -122,6 +122,22 @@ class Cache(_Model):
     max_age: Seconds | Annotated[str, StringConstraints(pattern=DURATION_PATTERN)] | None = None
 
 
+MatrixValue = str | bool | int | float
+
+
+class Matrix(_Model):
+    """Dimensions (name -> values) besides the four reserved keys; engine.plan.matrix expands it."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[VarName, Annotated[list[MatrixValue], Field(min_length=1)]] = Field(
+        init=False
+    )
+    include: list[dict[VarName, MatrixValue]] = Field(default_factory=list)
+    exclude: list[dict[VarName, MatrixValue]] = Field(default_factory=list)
+    max_parallel: Annotated[Int, Field(ge=1, le=10000)] | None = None
+    fail_fast: bool = False
+
+
 class Step(_Model):
     id: StepId
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
@@ -151,6 +167,9 @@ class Step(_Model):
     secrets: _unique_list(EnvName) = Field(default_factory=list)  # type: ignore[valid-type]
     success_exit_codes: ExitCodes = Field(default_factory=lambda: [0])
     cache: bool | Cache | None = None
+    matrix: Matrix | None = None
+    plan: Annotated[str, StringConstraints(min_length=1)] | None = None
+    vars: dict[VarName, str] = Field(default_factory=dict)
 
     @property
     def skip_ifs(self) -> tuple[str, ...]:
@@ -184,6 +203,7 @@ class Plan(_Model):
     on_success: list[Step] = Field(default_factory=list)
     on_failure: list[Step] = Field(default_factory=list)
     on_exit: list[Step] = Field(default_factory=list)
+    outputs: dict[OutputName, str] = Field(default_factory=dict)
 
     @property
     def secret_specs(self) -> list[SecretSpec]:

@@ -86,6 +86,16 @@ def duration_seconds(value: float | str) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class MatrixOf:
+    """Where a matrix expansion came from: the step as written and this combination's values."""
+
+    step: str
+    values: Mapping[str, str]
+    max_parallel: int | None = None
+    fail_fast: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     id: str
     command: str  # "" in a script step
@@ -111,6 +121,9 @@ class Step:
     run: str | None = None  # a script step's script
     pool: str | None = None
     cache: CacheSpec | None = None
+    matrix: MatrixOf | None = None
+    plan: str | None = None  # a plan file to run as a child run, instead of command
+    vars: Mapping[str, str] = field(default_factory=dict)  # given to that plan
 
     @property
     def skip_ifs(self) -> tuple[str, ...]:
@@ -140,6 +153,7 @@ class Plan:
     concurrency_group: str | None = None
     cancel_in_progress: bool = False
     pools: Mapping[str, int] = field(default_factory=dict)
+    outputs: Mapping[str, str] = field(default_factory=dict)  # name -> ${steps.ID.outputs.NAME}
 
     @property
     def hooks(self) -> dict[str, tuple[Step, ...]]:
@@ -173,6 +187,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         cancel_in_progress=bool(data.get("cancel_in_progress")),
         pools=dict(data.get("pools") or {}),
         **{group: tuple(_step(s) for s in data.get(group) or ()) for group in GROUPS},
+        outputs=dict(data.get("outputs") or {}),
     )
 
 
@@ -190,12 +205,14 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "cancel_in_progress": plan.cancel_in_progress,
         "pools": dict(plan.pools),
         **{group: [_plain(s) for s in getattr(plan, group)] for group in GROUPS},
+        "outputs": dict(plan.outputs),
     }
 
 
 def _step(data: Mapping[str, Any]) -> Step:
     retry = data.get("retry")
     skip_if = data.get("skip_if")
+    matrix = data.get("matrix")
     return Step(
         id=data["id"],
         command=data.get("command") or "",
@@ -220,6 +237,9 @@ def _step(data: Mapping[str, Any]) -> Step:
         success_exit_codes=tuple(data.get("success_exit_codes") or (0,)),
         run=data.get("run"),
         pool=data.get("pool"),
+        matrix=None if matrix is None else MatrixOf(**{**matrix, "values": dict(matrix["values"])}),
+        plan=data.get("plan"),
+        vars=dict(data.get("vars") or {}),
         cache=_cache(data.get("cache")),
     )
 

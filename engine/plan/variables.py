@@ -14,10 +14,13 @@ from dataclasses import dataclass
 
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _VAR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.DOTALL)
-# steps.ID.outputs.NAME, then the fields of a JSON output: .sha, .tags.0 (shortest id first).
+# steps.ID.outputs.NAME, then the fields of a JSON output: .sha, .tags.0 (shortest id first). A
+# matrix expansion's id ends in `[name=value,...]` (engine.plan.matrix).
 _OUTPUT = re.compile(
-    r"^steps\.([A-Za-z0-9_.-]+?)\.outputs\.([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_-]+)*)$"
+    r"^steps\.([A-Za-z0-9_.-]+?(?:\[[^\]]*\])?)\.outputs\.([A-Za-z_][A-Za-z0-9_]*)"
+    r"((?:\.[A-Za-z0-9_-]+)*)$"
 )
+_MATRIX = re.compile(r"^matrix\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,18 @@ class OutputFieldError(ValueError):
 
 
 @dataclass(frozen=True)
+class MatrixRef:
+    """`${matrix.NAME}`: replaced when a matrix step is expanded, before variables."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class BadRef:
     text: str
 
 
-Ref = VarRef | OutputRef | BadRef
+Ref = VarRef | OutputRef | MatrixRef | BadRef
 
 
 def parse_ref(inner: str) -> Ref:
@@ -56,6 +66,9 @@ def parse_ref(inner: str) -> Ref:
             return BadRef(inner)
         fields = tuple(match.group(3).split(".")[1:]) if match.group(3) else ()
         return OutputRef(match.group(1), match.group(2), fields)
+    if inner.startswith("matrix."):
+        match = _MATRIX.match(inner)
+        return MatrixRef(match.group(1)) if match else BadRef(inner)
     match = _VAR.match(inner)
     return VarRef(match.group(1), match.group(2)) if match else BadRef(inner)
 

@@ -74,7 +74,7 @@ class AttemptLoop:
     def may_start(self, step: ScheduledStep) -> str | None:
         """Checked again once a slot is free: the run may have stopped while the step waited."""
         if step.cancel_requested:
-            return "canceled by request"
+            return step.cancel_reason
         if self._stop.reason is None:
             return None
         condition = step.condition
@@ -123,7 +123,7 @@ class AttemptLoop:
             if status is AttemptStatus.CANCELED or step.cancel_requested:
                 # The status already says canceled: the reason says only why.
                 reason = (
-                    "canceled by request" if step.cancel_requested else self._stop.reason
+                    step.cancel_reason if step.cancel_requested else self._stop.reason
                 ) or "canceled"
                 return Outcome(
                     StepStatus.CANCELED, EventType.STEP_CANCELED, reason,

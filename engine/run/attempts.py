@@ -65,6 +65,8 @@ class AttemptIO:
         script: tuple[str, str] | None = None
         if step.run is not None:
             argv, script = self._script(step, attempt, args)
+        elif step.plan is not None:
+            argv = self._child_argv(step)
         elif step.shell:
             argv = ("/bin/sh", "-c", substitute_outputs(step.command, outputs), step.id, *args)
         else:
@@ -101,6 +103,13 @@ class AttemptIO:
         path = f"{self._outputs_prefix}{step.id}.{attempt}{interp.suffix}"
         text = interp.prologue + substitute_outputs(step.run, self.outputs)
         return script_argv(interp, path, args), (path, text)
+
+    def _child_argv(self, step: Step) -> tuple[str, ...]:
+        from engine.run.child_runs import child_argv
+
+        ledger = self._settings.ledger_path
+        assert ledger is not None, "a run with plan steps is given its ledger's path"
+        return child_argv(step, self.outputs, self._base_dir, str(ledger), self._settings.run_id)
 
     def collect(self, step: Step, attempt: int) -> Collected:
         """The succeeded attempt's outputs, masked; a missing promised one fails the attempt."""

@@ -77,12 +77,13 @@ class Recorder:
         owner: Owner,
         resumed_from: str | None,
         created_at: float,
+        parent: tuple[str, str] | None = None,
     ) -> None:
         data = self.writer.create_run(
             run_id=self.run_id, plan_hash=plan_hash, plan_name=plan_name,
             plan_version=plan_version, plan_json=plan_json, plan_path=plan_path, vars=vars,
             step_ids=step_ids, hook_ids=hook_ids, owner=owner, resumed_from=resumed_from,
-            created_at=created_at,
+            created_at=created_at, parent=parent,
         )  # fmt: skip
         self._tell(EventType.RUN_CREATED, created_at, data=data)
 

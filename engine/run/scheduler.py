@@ -25,6 +25,7 @@ from engine.states import ErrorCode, EventType, RunStatus, StepStatus
 
 if TYPE_CHECKING:
     from engine.run.leases import LeaseBroker
+    from engine.run.matrix_groups import MatrixGroups  # only a plan with a matrix
     from engine.run.step_cache import StepCache
 
 
@@ -75,6 +76,16 @@ class Scheduler:
             from engine.run.leases import LeaseBroker  # only plans with pools pay for it
 
             self._leases = LeaseBroker(recorder)
+        self._matrix: MatrixGroups | None = None
+        if any(step.matrix is not None for step in self._plan.all_steps()):
+            from engine.run.matrix_groups import MatrixGroups
+
+            self._matrix = MatrixGroups(self._plan.all_steps())
+
+    @property
+    def outputs(self) -> dict[tuple[str, str], str]:
+        """Every output recorded in the run so far, by (step id, name)."""
+        return self._io.outputs
 
     # -- control, from signals, cancel requests and the run timeout ---------------------------
 
@@ -97,19 +108,23 @@ class Scheduler:
             if step.handle is not None:
                 step.handle.kill()
 
-    def cancel_step(self, step_id: str) -> bool:
-        """Cancel one step; its dependents follow its on_failure policy. False if nothing runs."""
+    def cancel_step(self, step_id: str, reason: str = "canceled by request") -> bool:
+        """Cancel one step (a matrix step: each expansion); its dependents follow its on_failure
+        policy. False if nothing runs."""
+        if self._matrix is not None and step_id in self._matrix.members:
+            canceled = [self.cancel_step(sid, reason) for sid in self._matrix.members[step_id]]
+            return any(canceled)
         step = self._steps.get(step_id)
         if step is None or step.status.is_final:
             return False
-        step.cancel_requested = True
+        step.cancel_requested, step.cancel_reason = True, reason
         if step.wake is not None:
             step.wake.set()
         if step.handle is not None:
             self._spawn(step.handle.terminate(self._plan.globals.kill_grace_sec))
         elif step.status is StepStatus.PENDING and not step.standby:
             step.waiting = -1  # never decided: it is final now
-            self._finish(step, StepStatus.CANCELED, EventType.STEP_CANCELED, "canceled by request")
+            self._finish(step, StepStatus.CANCELED, EventType.STEP_CANCELED, reason)
         return True
 
     def attempt(self, step_id: str) -> AttemptHandle | None:
@@ -249,6 +264,13 @@ class Scheduler:
         self._start(step)
 
     def _start(self, step: ScheduledStep) -> None:
+        """Queue a ready step: its matrix's turn first if it has a max_parallel, then its pool's."""
+        if self._matrix is not None and step.spec.matrix is not None:
+            self._matrix.request(step.spec, lambda: self._queue(step))
+            return
+        self._queue(step)
+
+    def _queue(self, step: ScheduledStep) -> None:
         if step.spec.pool is None:
             self._slots.request(lambda: self._spawn(self._attempt(step)))
         else:
@@ -403,3 +425,7 @@ class Scheduler:
         self._pending -= 1
         if self._pending == 0:
             self._group_done.set()
+        if self._matrix is not None and step.spec.matrix is not None:
+            failed = counts_as_failure and status is StepStatus.FAILED
+            for sibling in self._matrix.finished(step.spec, failed):
+                self.cancel_step(sibling, f'fail_fast: "{step.id}" failed')

@@ -27,7 +27,7 @@ from engine.ledger.owner import Owner
 from engine.ledger.scratch import create_run_scratch
 from engine.ledger.times import to_iso
 from engine.ledger.writer import LedgerWriter
-from engine.plan.spec import LoadedPlan
+from engine.plan.spec import LoadedPlan, Plan
 from engine.progress import Reporter
 from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
 from engine.run.extend import poll_extend_requests
@@ -57,6 +57,7 @@ class RunRequest:
     wait_for_group: bool = True  # False: --no-wait, end at once when the group is taken
     force: frozenset[str] = frozenset()  # cached steps that run anyway ("*": all of them)
     adopt_orphans: bool = False  # only a process whose children are all steps (`engine run`)
+    parent: tuple[str, str] | None = None  # (run id, step id) of the plan step running this plan
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             vars=loaded.vars, step_ids=[s.id for s in plan.steps],
             hook_ids=[s.id for group in plan.hooks.values() for s in group],
             owner=Owner.current(), resumed_from=request.resumed_from, created_at=started,
+            parent=request.parent,
         )  # fmt: skip
         settings = RunSettings(
             run_id=run_id,
@@ -151,6 +153,7 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             reused=request.reused,
             resumed_from=request.resumed_from,
             force=request.force,
+            ledger_path=request.ledger_path,
         )
         environment = EnvironmentBuilder(plan, caller, request.env_file, secrets)
         executor = LocalExecutor(exit_watch=exit_watch, adopt_orphans=request.adopt_orphans)
@@ -197,6 +200,8 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
                 extends.cancel()
                 executor.close()
         exit_code = ExitCode.BUSY if busy else _exit_code(status, received)
+        if request.parent is not None and plan.outputs and status is RunStatus.SUCCEEDED:
+            _hand_outputs_to_parent(plan, scheduler.outputs)
         outcome = recorder.run_finished(
             status=status, error=error, exit_code=int(exit_code), started=started
         )
@@ -267,6 +272,15 @@ def _deadline_passed(request: RunRequest, stop: _Stopper) -> bool:
     reason = f"deadline {to_iso(request.deadline)} reached"
     stop.stop(StopCause.DEADLINE, reason, RunStatus.FAILED)
     return True
+
+
+def _hand_outputs_to_parent(plan: Plan, outputs: dict[tuple[str, str], str]) -> None:
+    """A child run's plan outputs become its plan step's: written to the step's $ENGINE_OUTPUT."""
+    from engine.run.child_runs import plan_outputs, write_outputs
+
+    path = os.environ.get("ENGINE_OUTPUT")
+    if path:
+        write_outputs(path, plan_outputs(plan, outputs))
 
 
 def _exit_code(status: RunStatus, received: list[int]) -> ExitCode:

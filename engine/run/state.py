@@ -33,6 +33,7 @@ class ScheduledStep:
     ok: bool = False  # dependents may proceed as if it succeeded
     handle: AttemptHandle | None = None
     cancel_requested: bool = False
+    cancel_reason: str = "canceled by request"  # or why a matrix's fail_fast canceled it
     standby: bool = False  # a fallback that runs only when its primary fails
     primary: ScheduledStep | None = None  # set on a fallback once it stands in
     wake: asyncio.Event | None = None  # set while sleeping out a retry delay
@@ -143,6 +144,7 @@ class RunSettings:
     # a step writes raw values there (secrets included) before the engine masks them.
     outputs_dir: Path
     mask_values: tuple[str, ...] = ()
+    ledger_path: Path | None = None  # where a plan step's child run is recorded
     # Resume: steps taken from an earlier run as they were, with their outputs (step id -> outputs).
     reused: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     resumed_from: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.cli_helpers import FAILED, SUCCEEDED, cli
+from tests.cli.cli_helpers import FAILED, SUCCEEDED, cli, engine, latest_run_id, write_plan
 
 
 def test_show_prints_the_run_and_its_steps(history: Path) -> None:
@@ -25,7 +25,9 @@ def test_show_lists_outputs(history: Path) -> None:
 
 def test_show_json_shape(history: Path) -> None:
     document = cli(history, "show", SUCCEEDED, "--json").json()
-    assert set(document) == {"run", "steps", "attempts", "outputs", "leases"}
+    assert set(document) == {"run", "steps", "attempts", "outputs", "leases", "children"}
+    assert document["children"] == []
+    assert (document["run"]["parent_run_id"], document["run"]["parent_step_id"]) == (None, None)
     run = document["run"]
     assert run["id"] == SUCCEEDED and run["status"] == "succeeded"
     assert run["plan"]["name"] == "release" and run["vars"] == {"BRANCH": "main"}
@@ -41,3 +43,35 @@ def test_show_json_shape(history: Path) -> None:
 
 def test_show_unknown_run_exits_2(history: Path) -> None:
     assert cli(history, "show", "nope").code == 2
+
+
+def test_show_groups_matrix_expansions_under_their_step(tmp_path: Path) -> None:
+    ledger = tmp_path / ".ledger" / "framework.db"
+    plan = write_plan(
+        tmp_path,
+        "matrix.json",
+        [
+            {"id": "first", "command": "true"},
+            {
+                "id": "t",
+                "command": "sh",
+                "args": ["-c", 'test "${matrix.n}" != 2'],
+                "on_failure": "continue",
+                "matrix": {"n": [1, 2, 3]},
+                "depends_on": ["first"],
+            },
+        ],
+    )
+    assert engine(ledger, "run", str(plan)).code == 1
+    run_id = latest_run_id(ledger)
+    assert run_id is not None
+    result = cli(ledger, "show", run_id)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("STEP"))
+    rows = [line.split() for line in lines[header + 2 :] if line.strip()]
+    assert rows[0][0] == "first"
+    assert rows[1] == ["t", "(matrix", "of", "3)", "failed", "2", "succeeded,", "1", "failed"]
+    assert [row[:2] for row in rows[2:5]] == [
+        ["[n=1]", "succeeded"], ["[n=2]", "failed"], ["[n=3]", "succeeded"],
+    ]  # fmt: skip

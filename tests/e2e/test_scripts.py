@@ -134,7 +134,11 @@ def test_command_with_shell_true_still_works(engine: Engine) -> None:
 
 
 PROBLEMS = {
-    "neither": ({"id": "a"}, ("steps", 0), 'step "a" needs command (a program) or run'),
+    "neither": (
+        {"id": "a"},
+        ("steps", 0),
+        'step "a" needs command (a program), run (a script) or plan',
+    ),
     "both": (
         {"id": "a", "command": "true", "run": "true"},
         ("steps", 0, "run"),

@@ -131,7 +131,7 @@ def test_problems_go_to_stderr_and_nothing_to_stdout(tmp_path: Path) -> None:
     result = run_engine("validate", str(path))
     assert result.returncode == 2
     assert result.stdout == ""
-    assert 'steps[0]: step "a" needs command (a program) or run (a script)' in result.stderr
+    assert 'steps[0]: step "a" needs command (a program), run (a script) or plan' in result.stderr
 
 
 def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:

@@ -44,12 +44,17 @@ def test_there_are_whole_plans_to_check() -> None:
 @pytest.mark.parametrize(
     "block", BLOCKS, ids=lambda block: json.loads(block).get("name", "fragment")
 )
-def test_every_json_block_parses_and_every_whole_plan_validates(block: str) -> None:
+def test_every_json_block_parses_and_every_whole_plan_validates(block: str, tmp_path: Path) -> None:
     document = json.loads(block)
     if "steps" not in document:
         return
+    # Beside every other whole plan of the page as NAME.json, as a plan step finds its plan.
+    for other in BLOCKS:
+        plan = json.loads(other)
+        if "steps" in plan:
+            (tmp_path / f"{plan['name']}.json").write_text(other, encoding="utf-8")
     required = {name: "x" for name, default in document.get("vars", {}).items() if default is None}
-    load_document(document, "docs/plans.md", Path("."), required, block)
+    load_document(document, "docs/plans.md", tmp_path, required, block)
 
 
 @pytest.mark.parametrize("block", YAML_BLOCKS, ids=lambda block: block.split("\n")[0])

@@ -110,7 +110,10 @@ def _object(node: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     extra = node.get("additionalProperties", True)
     base = st.fixed_dictionaries(fixed, optional=optional)
     if isinstance(extra, dict):
-        names = schema_strategy(node.get("propertyNames", {"type": "string"}))
+        # additionalProperties covers only names that properties does not.
+        names = schema_strategy(node.get("propertyNames", {"type": "string"})).filter(
+            lambda name: name not in properties
+        )
         values = st.dictionaries(names, schema_strategy(extra), max_size=3)
         return st.tuples(base, values).map(lambda pair: {**pair[1], **pair[0]})
     assert extra is False, "the generator knows closed objects and typed maps only"
@@ -261,6 +264,31 @@ CASES = {
     "an empty tag": (_plan(tags=[""]), False),
     "an empty interpreter": (_step(shell=""), False),
     "a number for shell": (_step(shell=1), False),
+    # A step has a command or a plan: the loader's checks say which is missing, not the schema.
+    "missing command": ({"name": "demo", "steps": [{"id": "a"}]}, True),
+    "plan step": (
+        {"name": "demo", "steps": [{"id": "a", "plan": "b.json", "vars": {"X": "1"}}]},
+        True,
+    ),
+    "number as a plan var": (_step(plan="b.json", vars={"X": 1}), False),
+    "plan outputs": (_plan(outputs={"out": "${steps.build.outputs.x}"}), True),
+    "plan output name with a dash": (_plan(outputs={"a-b": "x"}), False),
+    "matrix": (
+        _step(
+            matrix={
+                "os": ["a", 1, True],
+                "include": [{"os": "b"}],
+                "max_parallel": 2,
+                "fail_fast": True,
+            }
+        ),
+        True,
+    ),
+    "empty matrix dimension": (_step(matrix={"os": []}), False),
+    "null in a matrix": (_step(matrix={"os": [None]}), False),
+    "matrix dimension with a dash": (_step(matrix={"a-b": [1]}), False),
+    "matrix max_parallel zero": (_step(matrix={"os": [1], "max_parallel": 0}), False),
+    "matrix include not a list": (_step(matrix={"include": {"os": 1}}), False),
     "missing max_attempts": (_step(retry={"delay_sec": 1}), False),
     "step id with a space": (_step(id="build it"), False),
     "step id with a newline at the end": (_step(id="build\n"), False),
