@@ -255,7 +255,9 @@ def _check_step_kind(step: Step, where: JsonPath, result: CheckResult) -> None:
 def _check_cache_inputs(patterns: Sequence[str], where: JsonPath, result: CheckResult) -> None:
     """Cache inputs are files of the plan's directory: a key must not depend on the whole disk."""
     for index, pattern in enumerate(patterns):
-        if pattern.startswith(("/", "~")) or ".." in pattern.split("/"):
+        if pattern.strip("/.") == "":
+            result.add((*where, index), f'"{pattern}" names no file; give a path or a glob')
+        elif pattern.startswith(("/", "~")) or ".." in pattern.split("/"):
             result.add(
                 (*where, index), f'"{pattern}" is outside the plan\'s directory; cache inputs are '
                 "relative paths or globs below it"

@@ -129,7 +129,10 @@ def hash_inputs(base_dir: Path, patterns: tuple[str, ...]) -> dict[str, str]:
     matches no file is a part of its own, so a file appearing later changes the key."""
     parts: dict[str, str] = {}
     for pattern in patterns:
-        matched = sorted(path for path in base_dir.glob(pattern) if path.is_file())
+        try:
+            matched = sorted(path for path in base_dir.glob(pattern) if path.is_file())
+        except (ValueError, IndexError):  # pathlib refuses some patterns ("."): no file matches
+            matched = []
         if not matched:
             parts[f"{_INPUT}{pattern}"] = "no files"
         for path in matched:

@@ -165,6 +165,7 @@ def test_nonsense_cache_settings_are_plan_errors(ledger: Path, tmp_path: Path) -
     for cache, said in [
         ({"inputs": ["../secrets/*"]}, '"../secrets/*" is outside the plan\'s directory'),
         ({"inputs": ["/etc/passwd"]}, '"/etc/passwd" is outside the plan\'s directory'),
+        ({"inputs": ["."]}, '"." names no file'),
         ({"max_age": -5}, "-5 is less than or equal to the minimum of 0"),
         ({"max_age": "soon"}, '"soon" is not a duration'),
         ({"env": ["NOT-A-NAME"]}, "NOT-A-NAME"),
