@@ -26,6 +26,8 @@ from ledger_tui.screens.stats import StatsScreen
 from ledger_tui.watch import DEFAULT_POLL_INTERVAL, LedgerWatch
 
 Clock = Callable[[], float]
+# The four views share one footer entry ("1234 Views"), so `?` and `q` fit at 80 columns.
+VIEWS = Binding.Group("Views", compact=True)
 
 
 class _ToScreens:
@@ -55,10 +57,10 @@ class LedgerApp(App[None]):
     DEFAULT_MODE = "runs"
     COMMANDS = App.COMMANDS | {RunJumpProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "view('runs')", "Runs", id="app.view_runs"),
-        Binding("2", "view_run", "Run", id="app.view_run"),
-        Binding("3", "view('events')", "Events", id="app.view_events"),
-        Binding("4", "view('stats')", "Stats", id="app.view_stats"),
+        Binding("1", "view('runs')", "Runs", id="app.view_runs", group=VIEWS),
+        Binding("2", "view_run", "Run", id="app.view_run", group=VIEWS),
+        Binding("3", "view('events')", "Events", id="app.view_events", group=VIEWS),
+        Binding("4", "view('stats')", "Stats", id="app.view_stats", group=VIEWS),
         Binding("question_mark", "toggle_help", "Keys", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]

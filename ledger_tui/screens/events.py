@@ -14,6 +14,7 @@ from ledger_tui.context import ScreenContext
 from ledger_tui.messages import OpenRun
 from ledger_tui.queries import EventFilter, EventsBatch, EventsQuery
 from ledger_tui.screens.base import LedgerScreen
+from ledger_tui.screens.event_detail import EventDetailScreen, EventMemory
 from ledger_tui.widgets.cells import event_cells
 from ledger_tui.widgets.live_table import LiveTable
 
@@ -37,12 +38,14 @@ class EventsScreen(LedgerScreen):
         Binding("escape", "clear_filter", "Clear filter", show=False, id="events.clear_filter"),
         Binding("enter", "open_run", "Open run", id="events.open"),
         Binding("end", "follow", "Follow", id="events.follow"),
+        Binding("i", "details", "Details", id="events.details"),
     ]
 
     def __init__(self, context: ScreenContext) -> None:
         self.events_query = EventsQuery()
         super().__init__(context, self.events_query)
         self.filter_text = ""
+        self._events = EventMemory(KEPT)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -50,7 +53,7 @@ class EventsScreen(LedgerScreen):
             placeholder="run:ID step:NAME type:step_failed (prefixes work); esc clears",
             id="events-filter",
         )
-        yield LiveTable(COLUMNS, id="events-table")
+        yield LiveTable(COLUMNS, id="events-table", opens=True)
         yield Static(
             "No events yet. Start a run with: engine run examples/hello.json",
             id="events-empty",
@@ -68,6 +71,8 @@ class EventsScreen(LedgerScreen):
         table = self.query_one(LiveTable)
         if payload.reset:
             table.reset()
+            self._events.clear()
+        self._events.remember(payload.events)
         variables = self.app.theme_variables
         table.append(
             [
@@ -87,6 +92,7 @@ class EventsScreen(LedgerScreen):
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Filter", "Filter this view (/)", self.action_filter)
         yield SystemCommand("Clear filter", "Show everything again", self.action_clear_filter)
+        yield SystemCommand("Event details", "The event under the cursor (i)", self.action_details)
 
     def action_filter(self) -> None:
         box = self.query_one("#events-filter", Input)
@@ -115,6 +121,12 @@ class EventsScreen(LedgerScreen):
         table = self.query_one(LiveTable)
         if table.row_count:
             table.move_cursor(row=table.row_count - 1, animate=False)
+
+    def action_details(self) -> None:
+        """Show the event under the cursor whole, as JSON."""
+        event = self._events.get(self.query_one(LiveTable).selected_key)
+        if event is not None:
+            self.app.push_screen(EventDetailScreen(event))
 
     @on(DataTable.RowSelected, "#events-table")
     def _selected(self) -> None:

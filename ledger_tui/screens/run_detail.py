@@ -20,8 +20,9 @@ from ledger_tui.cancel_watch import CancelWatch, refusal
 from ledger_tui.context import ScreenContext
 from ledger_tui.log_status import LogChoice, attempt_title, log_state
 from ledger_tui.queries import RunPayload, RunQuery
-from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.screens.confirm import ConfirmScreen
+from ledger_tui.screens.event_detail import EventDetailScreen, EventMemory
+from ledger_tui.screens.log_tools import LogToolsScreen
 from ledger_tui.widgets.cells import event_cells, plain, status_cell, theme_style
 from ledger_tui.widgets.graph import GraphView, graph_pane
 from ledger_tui.widgets.live_table import Cells, LiveTable
@@ -53,17 +54,17 @@ TABS = (
 )
 
 
-class RunDetailScreen(LedgerScreen):
+class RunDetailScreen(LogToolsScreen):
     """One run, live."""
 
     AUTO_FOCUS = "#steps-table"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="run.back"),
-        Binding("c", "cancel_run", "Cancel run", id="run.cancel"),
+        Binding("escape", "back", "Back", show=False, id="run.back"),
+        Binding("c", "cancel_run", "Cancel", id="run.cancel"),
         Binding("x", "cancel_step", "Cancel step", id="run.cancel_step"),
-        Binding("f", "follow", "Follow log", id="run.follow"),
-        Binding("t", "next_tab", "Next tab", id="run.next_tab"),
-        Binding("a", "older_attempt", "Attempt", id="run.attempt"),
+        Binding("f", "follow", "Follow log", show=False, id="run.follow"),
+        Binding("t", "next_tab", "Next tab", show=False, id="run.next_tab"),
+        Binding("a", "older_attempt", "Attempt", show=False, id="run.attempt"),
     ]
 
     def __init__(self, context: ScreenContext, run_id: str) -> None:
@@ -73,18 +74,19 @@ class RunDetailScreen(LedgerScreen):
         self.selected_step: str | None = None
         self._choice = LogChoice()  # the log asked for; results read for another are dropped
         self._cancel_watch: CancelWatch | None = None
+        self._events = EventMemory(EVENTS_KEPT)
         self._payload: RunPayload | None = None
         self._cell_cache: dict[str, tuple[StepState, Attempt | None, Cells]] = {}
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static("", id="run-header")
-        yield LiveTable(STEP_COLUMNS, id="steps-table")
+        yield LiveTable(STEP_COLUMNS, id="steps-table", opens=True)
         with TabbedContent(id="run-tabs"):
             with TabPane("Log", id="tab-log"):
                 yield LogPane(id="log-pane")
             with TabPane("Events", id="tab-events"):
-                yield LiveTable(EVENT_COLUMNS, id="run-events")
+                yield LiveTable(EVENT_COLUMNS, id="run-events", opens=True)
             yield timeline_pane(self.context.clock)
             yield graph_pane()
             yield from text_panes()
@@ -116,6 +118,7 @@ class RunDetailScreen(LedgerScreen):
             steps.select_key(payload.step_id)
             self.selected_step = payload.step_id
         variables = self.app.theme_variables
+        self._events.remember(payload.events)
         self.query_one("#run-events", LiveTable).append(
             [
                 (str(e.id), event_cells(e, with_run=False, variables=variables))
@@ -197,6 +200,7 @@ class RunDetailScreen(LedgerScreen):
     def _render_log(self, payload: RunPayload) -> None:
         pane = self.query_one(LogPane)
         chunk = payload.log
+        self.log_path = chunk.path
         step = next((s for s in payload.steps if s.step_id == payload.step_id), None)
         shown = payload.shown
         title = attempt_title(payload.step_id, shown, step.attempts if step else 0)
@@ -247,6 +251,12 @@ class RunDetailScreen(LedgerScreen):
         table.focus()
         self.query_one(TabbedContent).active = "tab-log"
 
+    @on(DataTable.RowSelected, "#run-events")
+    def _event_selected(self) -> None:
+        event = self._events.get(self.query_one("#run-events", LiveTable).selected_key)
+        if event is not None:
+            self.app.push_screen(EventDetailScreen(event))
+
     @on(DataTable.RowSelected, "#steps-table")
     def _step_selected(self) -> None:
         self.query_one(TabbedContent).active = "tab-log"
@@ -257,6 +267,7 @@ class RunDetailScreen(LedgerScreen):
         )
         yield SystemCommand("Cancel step", "Cancel the chosen step", self.action_cancel_step)
         yield SystemCommand("Follow log", "Jump to the end of the log", self.action_follow)
+        yield from self.log_commands()
         yield SystemCommand(
             "Previous attempt", "Show the chosen step's previous attempt's log (a)",
             self.action_older_attempt,

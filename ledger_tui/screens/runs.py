@@ -66,7 +66,7 @@ class RunsScreen(LedgerScreen):
             id="runs-filter",
         )
         with Vertical(id="runs-body"):
-            yield LiveTable(COLUMNS, id="runs-table")
+            yield LiveTable(COLUMNS, id="runs-table", opens=True)
             yield Static(EMPTY, id="runs-empty", classes="empty")
         yield from self.compose_footer()
 

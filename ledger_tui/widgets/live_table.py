@@ -17,14 +17,19 @@ Cells = tuple[str | Text, ...]
 class LiveTable(DataTable[str | Text]):
     """A row-cursor table whose rows have string keys (run ids, step ids, event ids)."""
 
-    # Rows matter here, not columns: home/end go to the first/last row.
+    # Rows matter here, not columns: home/end go to the first/last row. `enter` is shown where
+    # a row opens something (the focused table's binding hides the screen's for the same key).
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", id="table.open"),
         Binding("home", "scroll_top", "First row", show=False, id="table.first_row"),
         Binding("end", "scroll_bottom", "Last row", show=False, id="table.last_row"),
     ]
 
-    def __init__(self, columns: Sequence[tuple[str, str]], *, id: str | None = None) -> None:
+    def __init__(
+        self, columns: Sequence[tuple[str, str]], *, id: str | None = None, opens: bool = False
+    ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.opens = opens  # whether enter on a row opens something
         self._column_spec = tuple(columns)
         self._cells: dict[str, Cells] = {}
         self._order: list[str] = []
@@ -42,6 +47,11 @@ class LiveTable(DataTable[str | Text]):
         if widths != self._widths:
             self._widths = widths
             self.notify_style_update()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select_cursor" and not self.opens:
+            return False
+        return super().check_action(action, parameters)
 
     @property
     def selected_key(self) -> str | None:

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.style import Style
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Log, Static
+from textual.widget import Widget
+from textual.widgets import Input, Log, Static
+
+from ledger_tui.widgets.log_search import LogSearch, MatchHighlighter
 
 MAX_LINES = 10_000
 
@@ -22,13 +27,19 @@ class LogPane(Vertical):
         self.new_lines = 0
         self.title = ""
         self.state: str | None = None  # how the shown attempt ended; None while it runs
+        self.search = LogSearch()
+        self._focused_before: Widget | None = None
+        self._highlighter = MatchHighlighter(Style(reverse=True, bold=True))
 
     def compose(self) -> ComposeResult:
         yield Log(max_lines=MAX_LINES, id="log-lines")
+        yield Input(placeholder="search the log (enter: find, esc: close)", id="log-search")
         yield Static("", id="log-status")
 
     def on_mount(self) -> None:
         log = self.query_one(Log)
+        log.highlighter = self._highlighter
+        self.query_one("#log-search", Input).display = False
         # Anchored, the log stays at its end when the layout later shrinks it (the steps table
         # above grows once its rows are measured); scrolling up releases the anchor.
         log.anchor()
@@ -75,9 +86,61 @@ class LogPane(Vertical):
             self.new_lines = 0
         self._show_status()
 
+    # -- search ---------------------------------------------------------------------------------
+
+    def open_search(self) -> None:
+        """Show the search field (`/`)."""
+        field = self.query_one("#log-search", Input)
+        self._focused_before = self.screen.focused
+        field.display = True
+        field.value = self.search.term
+        field.focus()
+
+    @on(Input.Submitted, "#log-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._close_search()
+        log = self.query_one(Log)
+        self._highlight(event.value)
+        self._show_line(self.search.find(log.lines, event.value, int(log.scroll_y)))
+
+    def on_key(self, event: object) -> None:
+        from textual.events import Key
+
+        field = self.query_one("#log-search", Input)
+        if isinstance(event, Key) and event.key == "escape" and field.has_focus:
+            event.stop()
+            self._close_search()
+
+    def _close_search(self) -> None:
+        field = self.query_one("#log-search", Input)
+        field.display = False
+        self.screen.set_focus(self._focused_before)
+
+    def next_match(self, forward: bool = True) -> None:
+        """Go to the next (or previous) match, wrapping around."""
+        self._show_line(self.search.step(self.query_one(Log).lines, forward))
+
+    def _highlight(self, term: str) -> None:
+        log = self.query_one(Log)
+        self._highlighter.term = term
+        log.highlight = bool(term)
+        log.notify_style_update()  # drops the lines rendered with the old term
+        log.refresh()
+
+    def _show_line(self, line: int | None) -> None:
+        if line is not None:
+            log = self.query_one(Log)
+            log.scroll_to(y=max(0, line - log.size.height // 2), animate=False, immediate=True)
+        self._show_status()
+
     def _show_status(self) -> None:
         status = self.query_one("#log-status", Static)
-        if self.state is not None:
+        found = self.search.describe()
+        if found:
+            status.update(f"{self.title}  {found}")
+            status.set_class(False, "has-new")
+        elif self.state is not None:
             status.update(f"{self.title}  ■ {self.state}")
             status.set_class(False, "has-new")
         elif not self.following:

@@ -46,3 +46,22 @@ async def test_switching_views_keeps_no_removed_footer_keys(ledger: Path) -> Non
         await wait_for(pilot, lambda: app.screen.query_one(Footer) is footer)
         await pilot.pause()
         assert list(footer.query(FooterKey)) == keys
+
+
+async def test_at_80_columns_every_view_shows_enter_where_it_works_and_q_and_keys(
+    ledger: Path,
+) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until_loaded(pilot)
+        for keys, opens in (((), True), (("enter",), True), (("3",), True), (("4",), False)):
+            for key in keys:
+                await pilot.press(key)
+                await until_loaded(pilot)
+            await pilot.pause()
+            footer = app.screen.query_one(Footer)
+            shown = {
+                key.key: key for key in footer.query(FooterKey) if key.region.right <= 80
+            }  # wholly on screen
+            assert {"question_mark", "q"} <= set(shown), (keys, sorted(shown))
+            assert ("enter" in shown) is opens, (keys, sorted(shown))
