@@ -65,6 +65,7 @@ class ErrorCode(StrEnum):
     OUTPUT_MISSING = "output_missing"
     OUTPUT_TOO_LARGE = "output_too_large"
     CONDITION_ERROR = "condition_error"
+    CIRCUIT_OPEN = "circuit_open"  # its circuit breaker is open: failed fast, nothing started
     ABANDONED = "abandoned"
     LOG_WRITE_FAILED = "log_write_failed"  # its output could not all be written (a full disk)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections import Counter
 from typing import Any
 
@@ -15,6 +16,7 @@ from engine.cli.output import open_ledger, print_json, print_table, status_text
 from engine.errors import UserError
 from engine.humanize import clock_time, duration, memory
 from engine.ledger.json_shapes import attempt_json, lease_json, run_detail_json, step_json
+from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Attempt, Lease, StepState
 from engine.plan.matrix import matrix_base
 from engine.states import ExitCode, StepStatus
@@ -36,7 +38,8 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
         outputs = reader.outputs(full_id)
         leases = reader.leases(full_id)
         links = reader.run_links(full_id)
-    plan = json.loads(run.plan_json)
+        plan = json.loads(run.plan_json)
+        circuits = circuit_lines(reader, plan) if run.summary.plan_name else []
     if as_json:
         step_metadata = _step_metadata(plan)
         document = {
@@ -104,6 +107,8 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
     click.echo()
     headers = ("STEP", "STATUS", "ATTEMPTS", "DURATION", "EXIT", "CPU", "MAX RSS", "REASON")
     print_table(headers, rows)
+    for line in circuits:
+        click.echo(line)
     pooled = [lease for lease in leases if lease.kind == "pool"]
     if pooled:
         click.echo()
@@ -123,6 +128,30 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
             ("STEP", "OUTPUT", "VALUE"), [(o.step_id, o.name, o.value[:200]) for o in outputs]
         )
     return int(ExitCode.OK)
+
+
+def circuit_lines(reader: LedgerReader, plan: dict[str, Any]) -> list[str]:
+    """`circuit   KEY  open until …`, for each step of the plan with a circuit breaker."""
+    from engine.plan.spec import duration_sec
+
+    lines = []
+    for step in plan.get("steps") or []:
+        circuit = step.get("circuit") if isinstance(step, dict) else None
+        if not isinstance(circuit, dict):
+            continue
+        key = circuit.get("key") or f"{plan.get('name')}/{step.get('id')}"
+        state = reader.circuit(
+            key, circuit["failures"], duration_sec(circuit["within"]),
+            duration_sec(circuit["open_for"]),
+        )  # fmt: skip
+        counted = f"{state.failures} of {circuit['failures']} failures within {circuit['within']}"
+        text = f"closed ({counted})"
+        if state.opened and state.reopens_at is not None:
+            text = state.refusal(time.time(), circuit["within"]) or (
+                f"half-open: the next attempt is its trial ({state.failures} failures)"
+            )
+        lines.append(f"circuit   {step.get('id')}: {text}")
+    return lines
 
 
 def lease_text(lease: Lease) -> str:

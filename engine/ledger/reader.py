@@ -385,6 +385,12 @@ class LedgerReader:
         )
         return [Output(*row) for row in rows]
 
+    def circuit(self, key: str, failures: int, within_sec: float, open_for_sec: float) -> Any:
+        """The state now of a circuit breaker (engine.ledger.circuits.CircuitState)."""
+        from engine.ledger.circuits import circuit_state
+
+        return circuit_state(self._query, key, failures, within_sec, open_for_sec)
+
     def leases(self, run_id: str | None = None) -> list[Lease]:
         """Return a run's group and pool leases, or (no run) every one held or waited for now."""
         from engine.ledger.lease_reads import open_leases, run_leases

@@ -319,9 +319,18 @@ ALTER TABLE runs ADD COLUMN parent_step_id TEXT;
 CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
 """
 
+# Circuit breakers (engine/ledger/circuits.py): the key an attempt of a step with a `circuit`
+# counts under, so a circuit's state is one indexed query across runs and plans.
+_V8_CIRCUITS = """
+ALTER TABLE step_attempts ADD COLUMN circuit_key TEXT;
+CREATE INDEX step_attempts_circuit ON step_attempts(circuit_key, finished_at)
+    WHERE circuit_key IS NOT NULL;
+"""
+
 MIGRATIONS: list[str] = [
     _V1, _V2_FINGERPRINTS, _V3_LEASES, _V4_PLAN_TAGS, _V5_RESOURCES, _V6_EXTEND_REQUESTS,
     _V7_SUB_PLANS,
+    _V8_CIRCUITS,
 ]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 

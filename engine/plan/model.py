@@ -138,6 +138,18 @@ class Matrix(_Model):
     fail_fast: bool = False
 
 
+Duration = Annotated[
+    str, StringConstraints(pattern=r"^([0-9]+(\.[0-9]+)?[smhd])+$(?!\n)", max_length=40)
+]
+
+
+class Circuit(_Model):
+    failures: Annotated[Int, Field(ge=1, le=1000)]
+    within: Duration
+    open_for: Duration
+    key: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
 class Step(_Model):
     id: StepId
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
@@ -157,6 +169,7 @@ class Step(_Model):
     on_failure: Annotated[OnFailure, Strict(False)] = OnFailure.ABORT
     fallback: StepId | None = None
     pool: PoolName | None = None
+    circuit: Circuit | None = None
     critical: bool = False
     condition: Expression | None = None
     skip_if: Expression | Annotated[list[Expression], Field(min_length=1)] | None = None

@@ -85,6 +85,30 @@ def duration_seconds(value: float | str) -> float:
     return sum(float(number) * _DURATION_UNITS[unit] for number, unit in found)
 
 
+_UNIT_SEC = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def duration_sec(text: str) -> float:
+    """Seconds in a schema-checked duration: `90s`, `10m`, `1h30m`, `2d`."""
+    return sum(float(n) * _UNIT_SEC[u] for n, u in re.findall(r"([0-9.]+)([smhd])", text))
+
+
+@dataclass(frozen=True, slots=True)
+class Circuit:
+    failures: int
+    within: str
+    open_for: str
+    key: str | None = None
+
+    @property
+    def within_sec(self) -> float:
+        return duration_sec(self.within)
+
+    @property
+    def open_for_sec(self) -> float:
+        return duration_sec(self.open_for)
+
+
 @dataclass(frozen=True, slots=True)
 class MatrixOf:
     """Where a matrix expansion came from: the step as written and this combination's values."""
@@ -120,6 +144,7 @@ class Step:
     success_exit_codes: tuple[int, ...]
     run: str | None = None  # a script step's script
     pool: str | None = None
+    circuit: Circuit | None = None
     cache: CacheSpec | None = None
     matrix: MatrixOf | None = None
     plan: str | None = None  # a plan file to run as a child run, instead of command
@@ -240,6 +265,7 @@ def _step(data: Mapping[str, Any]) -> Step:
         matrix=None if matrix is None else MatrixOf(**{**matrix, "values": dict(matrix["values"])}),
         plan=data.get("plan"),
         vars=dict(data.get("vars") or {}),
+        circuit=None if data.get("circuit") is None else Circuit(**data["circuit"]),
         cache=_cache(data.get("cache")),
     )
 

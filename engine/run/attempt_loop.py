@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.executors.base import AttemptResult, Executor, LaunchSpec
 from engine.plan.variables import OutputFieldError
@@ -19,6 +19,9 @@ from engine.run.retry import retry_delay, retry_reason, should_retry
 from engine.run.slots import Slots
 from engine.run.state import ScheduledStep, judge
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
+
+if TYPE_CHECKING:
+    from engine.run.circuit import Circuits
 
 
 @dataclass
@@ -62,8 +65,11 @@ class AttemptLoop:
         stop: StopState,
         kill_grace_sec: float,
         spawn: Callable[[Coroutine[Any, Any, None]], None],
+        plan_name: str = "",
     ) -> None:
         self._recorder = recorder
+        self._plan_name = plan_name  # a circuit's default key is the plan name and step id
+        self._circuits: Circuits | None = None
         self._executor = executor
         self._io = io
         self._slots = slots
@@ -96,6 +102,8 @@ class AttemptLoop:
                             counts_as_failure=step.cancel_requested,
                         )  # fmt: skip
                     return Outcome(StepStatus.SKIPPED, EventType.STEP_SKIPPED, reason)
+                if step.spec.circuit is not None and (refused := await self._circuit(step)):
+                    return failed(refused)
                 step.attempt += 1
                 attempt = step.attempt
                 try:
@@ -113,6 +121,8 @@ class AttemptLoop:
                 )  # fmt: skip
                 if self._stop.reason is not None and self.may_start(step) is not None:
                     self._spawn(handle.terminate(self._grace))
+                if self._circuits is not None and step.spec.circuit is not None:
+                    await self._circuits.count(step.spec, attempt)
                 result = await handle.wait()
                 step.handle = None
             finally:
@@ -148,6 +158,21 @@ class AttemptLoop:
             )
             await self._sleep(step, delay)
             await self._slots.acquire()
+
+    async def _circuit(self, step: ScheduledStep) -> str | None:
+        """Fail the attempt fast, recorded with the error code circuit_open, if its circuit is
+        open; otherwise None, and the attempt will count for the circuit."""
+        if self._circuits is None:
+            from engine.run.circuit import Circuits  # only plans with circuits pay for it
+
+            self._circuits = Circuits(self._recorder, self._plan_name)
+        refused = await self._circuits.refusal(step.spec)
+        if refused is not None:
+            step.attempt += 1
+            self._recorder.attempt_not_started(
+                step.id, step.attempt, error_code=ErrorCode.CIRCUIT_OPEN, message=refused
+            )
+        return refused
 
     def _attempt_finished(
         self, step: ScheduledStep, spec: LaunchSpec, result: AttemptResult

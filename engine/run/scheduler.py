@@ -68,6 +68,7 @@ class Scheduler:
         self._attempts = AttemptLoop(
             recorder=recorder, executor=executor, io=self._io, slots=self._slots, stop=self._stop,
             kill_grace_sec=self._plan.globals.kill_grace_sec, spawn=self._spawn,
+            plan_name=self._plan.name,
         )  # fmt: skip
         self._failed: list[tuple[ScheduledStep, StepStatus]] = []
         self._run_status = RunStatus.RUNNING

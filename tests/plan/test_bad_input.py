@@ -98,7 +98,7 @@ def test_unknown_fields_are_named_with_what_is_allowed(tmp_path: Path) -> None:
         '$: unknown field "stpes" (allowed: $schema, cancel_in_progress, concurrency_group,'
         " description, globals,"
     ) in stderr
-    assert 'steps[0]: unknown field "cmd" (allowed: args, cache, command,' in stderr
+    assert 'steps[0]: unknown field "cmd" (allowed: args, cache, circuit, command,' in stderr
     assert 'globals: unknown field "concurrency" (allowed:' in stderr
     assert "3 problems" in stderr
 

@@ -59,3 +59,21 @@ def test_cancel_in_progress_needs_a_group(problems_of: Problems) -> None:
 def test_schema_refuses_a_pool_of_size_zero_and_a_bad_pool_name(problems_of: Problems) -> None:
     found = problems_of(plan_doc(step("a", pool="d b"), pools={"db": 0}))
     assert {format_path(p.path) for p in found} >= {"pools.db", "steps[0].pool"}
+
+
+def test_a_circuit_needs_positive_durations_with_units(problems_of: Problems) -> None:
+    bad = {"failures": 0, "within": "-5m", "open_for": "10", "key": ""}
+    found = problems_of(plan_doc(step("a", circuit=bad)))
+    paths = {format_path(p.path) for p in found}
+    assert paths >= {
+        "steps[0].circuit.failures", "steps[0].circuit.within", "steps[0].circuit.open_for",
+        "steps[0].circuit.key",
+    }  # fmt: skip
+
+
+def test_a_circuit_reaches_the_runtime_plan_in_seconds(load: Load) -> None:
+    circuit = {"failures": 3, "within": "1h30m", "open_for": "90s"}
+    plan = load(plan_doc(step("a", circuit=circuit))).plan
+    spec = plan.steps[0].circuit
+    assert spec is not None and (spec.failures, spec.key) == (3, None)
+    assert (spec.within_sec, spec.open_for_sec) == (5400.0, 90.0)

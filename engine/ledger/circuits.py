@@ -1,0 +1,85 @@
+"""Circuit breakers, derived from the ledger: the recent failed attempts under a circuit's key.
+
+A circuit is open when `failures` attempts failed within `within` since its last success, until
+`open_for` has passed since the last of them; then it is half-open: one trial attempt may start
+(while it runs, others still fail fast), and its outcome closes or reopens the circuit. Fast
+failures (`circuit_open`) are not failures of the service and never count.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.ledger.times import from_iso, to_iso
+
+MARK = "UPDATE step_attempts SET circuit_key = ? WHERE run_id = ? AND step_id = ? AND attempt = ?"
+# One snapshot: the last success, then the failures after it (and within the window), then
+# whether a trial started after the last failure is still running.
+STATE = """
+WITH ok AS (
+    SELECT coalesce(max(finished_at), '') AS at FROM step_attempts
+    WHERE circuit_key = ?1 AND status = 'succeeded'
+),
+failed AS (
+    SELECT a.finished_at FROM step_attempts a, ok
+    WHERE a.circuit_key = ?1 AND a.status = 'failed'
+      AND a.error_code IS NOT 'circuit_open' AND a.finished_at >= ?2 AND a.finished_at > ok.at
+)
+SELECT (SELECT count(*) FROM failed), (SELECT max(finished_at) FROM failed),
+       (SELECT count(*) FROM step_attempts WHERE circuit_key = ?1 AND status = 'running'
+          AND started_at > coalesce((SELECT max(finished_at) FROM failed), ''))
+"""
+
+
+@dataclass(frozen=True)
+class CircuitState:
+    """Where a circuit stands at `now`."""
+
+    key: str
+    failures: int  # failed attempts counted (within the window, since the last success)
+    last_failure: float | None
+    opened: bool  # failures reached the threshold
+    reopens_at: float | None  # when a trial may start, while open
+    trial_running: bool
+
+    def refusal(self, now: float, within: str) -> str | None:
+        """Why an attempt may not start now (the circuit is open), or None."""
+        if not self.opened:
+            return None
+        assert self.last_failure is not None and self.reopens_at is not None
+        since = f"{self.failures} failures within {within}, the last at {to_iso(self.last_failure)}"
+        if now < self.reopens_at:
+            trial = to_iso(self.reopens_at)
+            return f'circuit "{self.key}" is open ({since}); next trial after {trial}'
+        if self.trial_running:
+            return f'circuit "{self.key}" is half-open ({since}); a trial attempt is running'
+        return None
+
+
+def state_params(key: str, within_sec: float, now: float) -> tuple[str, str]:
+    """The STATE query's parameters: the key, and the start of the window."""
+    return (key, to_iso(now - within_sec))
+
+
+def judge(key: str, row: Sequence[Any], *, failures: int, open_for_sec: float) -> CircuitState:
+    """The state from the STATE query's row."""
+    count, last, trials = int(row[0]), row[1], int(row[2])
+    last_at = None if last is None else from_iso(last)
+    opened = count >= failures and last_at is not None
+    reopens = last_at + open_for_sec if opened and last_at is not None else None
+    return CircuitState(key, count, last_at, opened, reopens, trials > 0)
+
+
+def circuit_state(
+    query: Callable[[str, Sequence[Any]], list[Any]],
+    key: str,
+    failures: int,
+    within_sec: float,
+    open_for_sec: float,
+) -> CircuitState:
+    """A circuit's state now, through a reader's query (LedgerReader.circuit)."""
+    row = query(STATE, state_params(key, within_sec, time.time()))[0]
+    return judge(key, row, failures=failures, open_for_sec=open_for_sec)
