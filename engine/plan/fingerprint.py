@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from engine.plan.spec import LoadedPlan, Step
+from engine.plan.spec import GROUPS, LoadedPlan, Step
 from engine.plan.variables import OutputRef, VarRef, references
 
 # Step fields whose resolved value is a part of its own. A field the runtime model does not have
@@ -82,12 +82,36 @@ class Fingerprinter:
             parts["cwd"] = digest(os.path.join(str(self._loaded.base_dir), step.cwd or ""))
             if step.plan is not None:
                 parts["plan_vars"] = digest(dict(step.vars))
+                parts["plan_content"] = self._child_content(step)
             written = step.matrix.step if step.matrix is not None else step.id
             used = sorted(set(_var_names(self._raw.get(written)))) if self._loaded.vars else ()
             if used:
                 parts["vars"] = digest({name: self._loaded.vars.get(name) for name in used})
             self._parts[step.id] = parts
         return parts
+
+    def _child_content(self, step: Step) -> str:
+        """A digest of the child plan as written, and of the plans it runs in turn, so an edit to
+        any of those files re-runs the step on resume and misses its cache."""
+        from engine.errors import PlanError  # only plan steps pay for loading their child
+        from engine.plan.loader import load_plan
+        from engine.plan.problems import InvalidPlan
+
+        assert step.plan is not None
+        path = self._loaded.base_dir / step.plan
+        try:
+            child = load_plan(path, dict(step.vars))
+        except (PlanError, InvalidPlan, OSError) as error:
+            # The child broke after validation: never equal to the run that read it whole.
+            return digest(["unloadable", str(path), str(error)])
+        inner = Fingerprinter(child)
+        nested = [
+            inner.definition(each)["plan_content"]
+            for group in GROUPS
+            for each in getattr(child.plan, group)
+            if each.plan is not None
+        ]
+        return digest([child.hash, *nested])
 
     def full(
         self, step: Step, outputs: Mapping[tuple[str, str], str]

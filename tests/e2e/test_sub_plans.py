@@ -191,6 +191,37 @@ def test_resume_reuses_a_succeeded_child(engine: Engine, tmp_path: Path) -> None
     assert [run.plan_name for run in engine.runs()].count("child") == 1
 
 
+def test_resume_runs_a_plan_step_again_when_its_child_plan_was_edited(
+    engine: Engine, tmp_path: Path
+) -> None:
+    write(engine, "child.json", CHILD)
+    flag = tmp_path / "second-time"
+    path = engine.plan(
+        [
+            {"id": "sub", "plan": "child.json", "vars": {"WHO": "you"}},
+            {
+                "id": "flaky",
+                "command": "sh",
+                "args": ["-c", f'test -e {flag} && test "$0" = "bye you"',
+                         "${steps.sub.outputs.message}"],
+                "depends_on": ["sub"],
+            },
+        ],
+        name="parent",
+    )  # fmt: skip
+    assert engine.run("run", path).returncode == 1
+    first = next(run for run in engine.runs() if run.plan_name == "parent")
+    edited = json.loads(json.dumps(CHILD))
+    edited["steps"][0]["args"][1] = edited["steps"][0]["args"][1].replace("hello", "bye")
+    write(engine, "child.json", edited)
+    flag.touch()
+    result = engine.run("resume", first.id)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (second,) = [run for run in engine.runs() if run.plan_name == "parent" and run.id != first.id]
+    assert engine.statuses(second.id) == {"sub": "succeeded", "flaky": "succeeded"}
+    assert [run.plan_name for run in engine.runs()].count("child") == 2
+
+
 def test_a_cycle_between_plan_files_is_a_validation_error(engine: Engine) -> None:
     write(engine, "a.json", {"name": "a", "steps": [{"id": "to_b", "plan": "b.json"}]})
     write(engine, "b.json", {"name": "b", "steps": [{"id": "to_a", "plan": "a.json"}]})

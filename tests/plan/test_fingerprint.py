@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,40 @@ def test_a_script_step_is_fingerprinted_by_its_script(tmp_path: Path) -> None:
     before = _parts(tmp_path, script)
     assert changed_parts(before, _parts(tmp_path, {**script, "run": "echo three\n"})) == ["run"]
     assert changed_parts(before, _parts(tmp_path, {**script, "shell": "sh"})) == ["shell"]
+
+
+def _plan_step_parts(tmp_path: Path) -> dict[str, str]:
+    document = {"name": "p", "steps": [{"id": "b", "plan": "child.json", "vars": {"W": "x"}}]}
+    loaded = load_document(document, "p.json", tmp_path, {})
+    return Fingerprinter(loaded).definition(loaded.graph.steps["b"])
+
+
+def _child(tmp_path: Path, name: str, step: dict[str, Any]) -> None:
+    document = {"name": name, "vars": {"W": None}, "steps": [step]}
+    (tmp_path / f"{name}.json").write_text(json.dumps(document))
+
+
+def test_a_plan_step_is_fingerprinted_by_its_child_plans_content(tmp_path: Path) -> None:
+    _child(tmp_path, "child", {"id": "c", "command": "echo", "args": ["${W}"]})
+    before = _plan_step_parts(tmp_path)
+    _child(tmp_path, "child", {"id": "c", "command": "echo", "args": ["edited", "${W}"]})
+    after = _plan_step_parts(tmp_path)
+    assert changed_parts(before, after) == ["plan_content"]
+
+
+def test_a_plan_step_is_fingerprinted_by_its_grandchild_plans_content(tmp_path: Path) -> None:
+    _child(tmp_path, "child", {"id": "c", "plan": "grandchild.json", "vars": {"W": "${W}"}})
+    _child(tmp_path, "grandchild", {"id": "g", "command": "echo", "args": ["${W}"]})
+    before = _plan_step_parts(tmp_path)
+    _child(tmp_path, "grandchild", {"id": "g", "command": "printf", "args": ["${W}"]})
+    assert changed_parts(before, _plan_step_parts(tmp_path)) == ["plan_content"]
+
+
+def test_a_child_plan_gone_after_validation_changes_the_fingerprint(tmp_path: Path) -> None:
+    _child(tmp_path, "child", {"id": "c", "command": "echo", "args": ["${W}"]})
+    document = {"name": "p", "steps": [{"id": "b", "plan": "child.json", "vars": {"W": "x"}}]}
+    loaded = load_document(document, "p.json", tmp_path, {})
+    before = Fingerprinter(loaded).definition(loaded.graph.steps["b"])
+    (tmp_path / "child.json").unlink()
+    after = Fingerprinter(loaded).definition(loaded.graph.steps["b"])
+    assert changed_parts(before, after) == ["plan_content"]
