@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from engine.errors import LedgerError, UserError
 from engine.ledger import schema
@@ -228,3 +228,25 @@ def _open_readonly(path: Path, check_same_thread: bool, *, immutable: bool) -> s
                 conn.close()
             raise
     return conn
+
+
+def unencodable_as_bytes(params: Sequence[Any]) -> list[Any]:
+    """The parameters with each text SQLite cannot take (not UTF-8) as the bytes it stood for.
+
+    A command-line argument that is not UTF-8 arrives with Python's surrogate escapes; it can equal
+    no text in the ledger, and as bytes it matches none, where as text it raised.
+    """
+    return [
+        param.encode("utf-8", "surrogateescape")
+        if isinstance(param, str) and not _encodes(param)
+        else param
+        for param in params
+    ]
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

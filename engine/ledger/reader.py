@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from engine.errors import UnknownRun
-from engine.ledger.connection import connect_readonly, translate_errors
+from engine.ledger.connection import connect_readonly, translate_errors, unencodable_as_bytes
 from engine.ledger.ids import normalize_run_id
 from engine.ledger.owner import Owner
 from engine.ledger.records import (
@@ -168,7 +168,10 @@ class LedgerReader:
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Run one SELECT; the single place every read goes through."""
         with self._lock, translate_errors(self.path):
-            return self._conn.execute(sql, params).fetchall()
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except UnicodeEncodeError:
+                return self._conn.execute(sql, unencodable_as_bytes(params)).fetchall()
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

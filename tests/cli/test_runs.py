@@ -84,3 +84,17 @@ def test_run_ids_never_wrap_on_an_80_column_terminal(history: Path) -> None:
     out = re.sub(r"\x1b\[[0-9;]*m", "", styled)
     assert max(len(line) for line in out.splitlines()) <= 80
     assert all(run_id in out for run_id in NEWEST_FIRST), out
+
+
+def test_arguments_that_are_not_utf8_match_nothing_instead_of_a_traceback(history: Path) -> None:
+    # Python hands a non-UTF-8 argument (bytes such as 0xff) over with surrogate escapes.
+    odd = "\udcff"
+    assert cli(history, "runs", "--tag", odd).code == 0
+    assert cli(history, "runs", "--plan", odd, "--json").json() == []
+    shown = cli(history, "show", odd)
+    assert shown.code == 2 and "No run id starts with" in shown.err
+    for args in (("logs", FAILED, "{}"), ("events", FAILED, "--step", "{}")):
+        # as for a step the run does not have
+        expected = cli(history, *(arg.format("nosuch") for arg in args))
+        result = cli(history, *(arg.format(odd) for arg in args))
+        assert (result.code, result.out) == (expected.code, expected.out), result.err
