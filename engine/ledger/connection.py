@@ -250,3 +250,8 @@ def _encodes(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def printable_path(path: str) -> str:
+    """A file path as ledger text: bytes that are not UTF-8 as \\xNN, as `ls -b` shows them."""
+    return path if _encodes(path) else os.fsencode(path).decode("utf-8", "backslashreplace")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from engine.ledger import statements as sql
-from engine.ledger.connection import translate_errors
+from engine.ledger.connection import printable_path, translate_errors
 from engine.ledger.group_commit import GroupCommit, Op
 from engine.ledger.owner import Owner
 from engine.ledger.times import from_iso, to_iso
@@ -99,7 +99,7 @@ class LedgerWriter(GroupCommit):
                     run_id,
                     plan_hash,
                     plan_name,
-                    plan_path,
+                    None if plan_path is None else printable_path(plan_path),
                     json.dumps(vars, sort_keys=True, ensure_ascii=False),
                     ts,
                     len(step_ids),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -98,3 +99,17 @@ def test_arguments_that_are_not_utf8_match_nothing_instead_of_a_traceback(histor
         expected = cli(history, *(arg.format("nosuch") for arg in args))
         result = cli(history, *(arg.format(odd) for arg in args))
         assert (result.code, result.out) == (expected.code, expected.out), result.err
+
+
+def test_a_plan_file_whose_name_is_not_utf8_runs_and_is_recorded(ledger: Path) -> None:
+    from tests.cli.cli_helpers import engine
+
+    name = "plan-\udcff.json"  # the file name's byte 0xff, as Python hands it over
+    (ledger.parent.parent / name).write_text(
+        json.dumps({"name": "odd", "steps": [{"id": "a", "command": "true"}]})
+    )
+    result = engine(ledger, "run", name)
+    assert result.code == 0, result.err
+    (run,) = cli(ledger, "runs", "--json").json()
+    shown = cli(ledger, "show", run["id"], "--json").json()["run"]
+    assert shown["status"] == "succeeded" and shown["plan_path"].endswith("plan-\\xff.json")
