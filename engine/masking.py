@@ -21,7 +21,10 @@ class StreamMasker:
     """
 
     def __init__(self, secret_values: Iterable[str | bytes]) -> None:
-        encoded = {v.encode() if isinstance(v, str) else v for v in secret_values}
+        # surrogateescape: a value from the environment that is not UTF-8 is masked as its bytes.
+        encoded = {
+            v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v for v in secret_values
+        }
         # Longest first: at one start position the longest value decides how far the mask reaches.
         self._secrets = sorted((v for v in encoded if v), key=len, reverse=True)
         self._keep = len(self._secrets[0]) - 1 if self._secrets else 0

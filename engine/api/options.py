@@ -88,9 +88,19 @@ def var_values(given: Mapping[str, object] | None) -> dict[str, str]:
             values[name] = "true" if value else "false"
         elif isinstance(value, str | int | float):
             values[name] = str(value)
+            if not values[name].isascii() and not _utf8(values[name]):
+                raise UserError(f"vars: {name}: the value is not UTF-8 text")
         else:
             raise UserError(f"vars: {name} must be text or a number, not {type(value).__name__}")
     return values
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def load(plan: object, given_vars: Mapping[str, str], ledger_path: Path) -> LoadedPlan:

@@ -246,3 +246,11 @@ def test_a_run_does_not_make_the_callers_process_a_child_subreaper(ledger: Path)
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                           timeout=120)  # fmt: skip
     assert (done.returncode, done.stdout.strip()) == (0, "0"), done.stderr
+
+
+def test_a_variable_that_is_not_utf8_raises_before_any_run(ledger: Path) -> None:
+    # os.environ and sys.argv hand over bytes that are not UTF-8 as surrogate escapes.
+    document = plan({"id": "a", "command": "echo", "args": ["${X}"]}, vars={"X": "x"})
+    with pytest.raises(engine.EngineError, match="vars: X: the value is not UTF-8 text"):
+        engine.run_plan(document, vars={"X": "a\udcffb"}, ledger=ledger)
+    assert _run_ids(ledger) == []

@@ -103,3 +103,9 @@ def test_arbitrary_bytes_fixed_chunks(
 ) -> None:
     chunks = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)]
     assert stream(StreamMasker(secret_values), chunks) == reference_mask(data, secret_values)
+
+
+def test_a_secret_that_is_not_utf8_is_masked_as_its_bytes() -> None:
+    # A value read from the environment carries its non-UTF-8 bytes as surrogate escapes.
+    masker = StreamMasker(["ab\udcffcd"])
+    assert masker.feed(b"x ab\xffcd y") + masker.flush() == b"x *** y"
