@@ -62,6 +62,7 @@ class RunDetailScreen(LogToolsScreen):
         Binding("escape", "back", "Back", show=False, id="run.back"),
         Binding("c", "cancel_run", "Cancel", id="run.cancel"),
         Binding("x", "cancel_step", "Cancel step", id="run.cancel_step"),
+        Binding("r", "resume", "Resume", show=False, id="run.resume"),
         Binding("f", "follow", "Follow log", show=False, id="run.follow"),
         Binding("t", "next_tab", "Next tab", show=False, id="run.next_tab"),
         Binding("a", "older_attempt", "Attempt", show=False, id="run.attempt"),
@@ -308,6 +309,35 @@ class RunDetailScreen(LogToolsScreen):
                 self._send_cancel(step_id)
 
         self.app.push_screen(ConfirmScreen(f"Cancel {what}?", "Cancel it"), answered)
+
+    def action_resume(self) -> None:
+        """Start `engine resume` for a finished run, after a confirmation."""
+        detail = self._payload.detail if self._payload else None
+        if detail is None or not detail.status.is_final:
+            self.notify("Only a finished run can be resumed.", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._start_resume()
+
+        question = f"Resume run {self.run_id} ({detail.status}): re-run what did not succeed?"
+        self.app.push_screen(ConfirmScreen(question, "Resume it"), answered)
+
+    @work(thread=True, group="resume")
+    def _start_resume(self) -> None:
+        from ledger_tui.resume import start_resume
+
+        try:
+            pid = start_resume(self.run_id, self.context.ledger_path)
+        except OSError as error:
+            self.app.call_from_thread(
+                self.notify, f"Could not start engine resume: {error.strerror}.", severity="error"
+            )
+            return
+        self.app.call_from_thread(
+            self.notify, f"Started engine resume {self.run_id} (pid {pid}); the new run is in Runs."
+        )
 
     @work(thread=True, group="cancel")
     def _send_cancel(self, step_id: str | None) -> None:

@@ -23,6 +23,11 @@ class LiveTable(DataTable[str | Text]):
         Binding("enter", "select_cursor", "Open", id="table.open"),
         Binding("home", "scroll_top", "First row", show=False, id="table.first_row"),
         Binding("end", "scroll_bottom", "Last row", show=False, id="table.last_row"),
+        # vi keys, as k9s and lazygit bind them by default.
+        Binding("j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("g", "scroll_top", "First row", show=False, id="table.first_row_vi"),
+        Binding("G", "scroll_bottom", "Last row", show=False, id="table.last_row_vi"),
     ]
 
     def __init__(

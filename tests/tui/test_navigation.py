@@ -144,3 +144,20 @@ async def test_the_palette_offers_only_the_current_screens_commands(ledger: Path
         await until_loaded(pilot)
         assert {"Window 1h", "Window 24h", "Window 7d"} | views <= titles()
         assert not {"Filter", "Cancel run"} & titles()
+
+
+async def test_vi_keys_move_the_cursor(ledger: Path) -> None:
+    app = make_app(ledger)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until_loaded(pilot)
+        table = app.screen.query_one(LiveTable)
+        last = table.row_count - 1
+        assert table.cursor_row == 0 and last > 2
+        await pilot.press("j", "j")
+        assert table.cursor_row == 2
+        await pilot.press("k")
+        assert table.cursor_row == 1
+        await pilot.press("G")
+        assert table.cursor_row == last
+        await pilot.press("g")
+        assert table.cursor_row == 0
