@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from engine.errors import PlanError
 from engine.plan.checks import CheckResult, check_plan, step_strings
 from engine.plan.document import is_yaml_file, parse_plan, read_plan_text
 from engine.plan.locate import LineIndex
@@ -98,7 +99,12 @@ def _load(
     problems, values, runtime, result = _semantics(plan, given_vars, source, base_dir)
     if problems:
         raise _invalid(problems, source, text)
-    digest = hashlib.sha256(canonical_json(document).encode()).hexdigest()
+    canonical = canonical_json(document)
+    try:
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
+    except UnicodeEncodeError as error:  # a plan built in code, with undecodable bytes' escapes
+        bad = canonical[max(error.start - 20, 0) : error.end + 20]
+        raise PlanError(f"{source}: the plan holds text that is not UTF-8: ...{bad!r}...") from None
     warnings = tuple(_locate(result.warnings, source, text)) if result.warnings else ()
     return LoadedPlan(runtime, source, base_dir, values, document, digest, result.graphs, warnings)
 

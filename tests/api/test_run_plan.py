@@ -254,3 +254,10 @@ def test_a_variable_that_is_not_utf8_raises_before_any_run(ledger: Path) -> None
     with pytest.raises(engine.EngineError, match="vars: X: the value is not UTF-8 text"):
         engine.run_plan(document, vars={"X": "a\udcffb"}, ledger=ledger)
     assert _run_ids(ledger) == []
+
+
+def test_a_plan_built_in_code_with_text_that_is_not_utf8_raises_plan_error(ledger: Path) -> None:
+    document = plan({"id": "a", "command": "echo", "args": ["a\udcffb"]})
+    with pytest.raises(engine.PlanError, match="the plan holds text that is not UTF-8"):
+        engine.run_plan(document, ledger=ledger)
+    assert _run_ids(ledger) == []
