@@ -112,6 +112,13 @@ def load(plan: object, given_vars: Mapping[str, str], ledger_path: Path) -> Load
         from engine.plan.cache import load_plan_cached  # a plan seen before skips pydantic
 
         return load_plan_cached(Path(plan), given_vars, cache_dir=ledger_path.parent / "cache")
+    try:
+        return _load_built(plan, given_vars)
+    except RecursionError:  # as a plan file nested as deep is refused by its JSON parser
+        raise PlanError("<plan>: not a plan: nested too deeply") from None
+
+
+def _load_built(plan: object, given_vars: Mapping[str, str]) -> LoadedPlan:
     from engine.plan.loader import load_document
 
     if isinstance(plan, Mapping):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -260,4 +261,21 @@ def test_a_plan_built_in_code_with_text_that_is_not_utf8_raises_plan_error(ledge
     document = plan({"id": "a", "command": "echo", "args": ["a\udcffb"]})
     with pytest.raises(engine.PlanError, match="the plan holds text that is not UTF-8"):
         engine.run_plan(document, ledger=ledger)
+    assert _run_ids(ledger) == []
+
+
+@pytest.mark.parametrize("where", ["metadata", "args"])
+def test_a_plan_built_in_code_nested_too_deeply_raises_plan_error(ledger: Path, where: str) -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(50_000):
+        inner["k"] = inner = {}
+    step: dict[str, Any] = {"id": "a", "command": "true"}
+    top: dict[str, Any] = {}
+    if where == "args":
+        step["args"] = [deep]
+    else:
+        top["metadata"] = deep
+    with pytest.raises(engine.PlanError, match="nested too deeply"):
+        engine.run_plan(plan(step, **top), ledger=ledger)
     assert _run_ids(ledger) == []
