@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from engine.ledger import schema
+from engine.ledger import ddl, schema
 from engine.ledger.connection import connect_writable
 from engine.ledger.reader import LedgerReader
 
@@ -14,7 +14,7 @@ from engine.ledger.reader import LedgerReader
 def test_a_schema_3_ledger_gets_its_plans_tags(tmp_path: Path) -> None:
     path = tmp_path / "framework.db"
     raw = sqlite3.connect(path, isolation_level=None)
-    version = schema.MIGRATIONS.index(schema._V4_PLAN_TAGS)
+    version = schema.MIGRATIONS.index(ddl._V4_PLAN_TAGS)
     for script in schema.MIGRATIONS[:version]:
         for statement in schema.split_statements(script):
             raw.execute(statement)
