@@ -19,6 +19,7 @@ from engine.executors.exits import ExitWatcher
 from engine.executors.keeper import KEEPER, descendants, signal_all
 from engine.executors.logfile import file_system_full, tail_of, write_counted
 from engine.masking import StreamMasker
+from engine.processes.groups import group_has_live_member
 from engine.processes.identity import AttemptIdentity
 
 if TYPE_CHECKING:
@@ -265,7 +266,7 @@ class LocalAttempt:
                     return True
             # Killed orphans stay zombies until their reaper reaps them (a container's init may
             # take a second), and zombies still count for killpg: look for a member that is not.
-            self._group_gone = not _group_has_live_member(self._pgid)
+            self._group_gone = not group_has_live_member(self._pgid)
         return self._group_gone
 
     # -- finishing -------------------------------------------------------------------------------
@@ -372,36 +373,3 @@ class LocalAttempt:
         note = f"\n[engine] {lost} output could not be written here: {self._log_error}\n"
         with contextlib.suppress(OSError):
             os.write(self._log_fd, note.encode())
-
-
-def _group_has_live_member(pgid: int) -> bool:
-    """Whether a process other than a zombie is in group `pgid`, from /proc (slow path only)."""
-    if not os.path.isdir("/proc/self"):
-        return _group_has_live_member_psutil(pgid)
-    with os.scandir("/proc") as entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as stat_file:
-                    stat = stat_file.read()
-            except OSError:
-                continue  # exited while we looked
-            # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-            fields = stat[stat.rfind(b")") + 2 :].split(b" ", 3)
-            if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-                return True
-    return False
-
-
-def _group_has_live_member_psutil(pgid: int) -> bool:
-    """`_group_has_live_member` where there is no /proc (macOS, BSD)."""
-    import psutil
-
-    for process in psutil.process_iter():
-        try:
-            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
-                return True
-        except (psutil.Error, OSError):
-            continue
-    return False
