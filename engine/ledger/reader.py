@@ -31,110 +31,24 @@ from engine.ledger.records import (
     Stats,
     StepState,
 )
+from engine.ledger.rows import (
+    ATTEMPT_COLUMNS,
+    EVENT_COLUMNS,
+    STEP_COLUMNS,
+    SUMMARY_COLUMNS,
+    SUMMARY_WIDTH,
+    attempt_of,
+    event_of,
+    step_of,
+    summary_of,
+)
 from engine.ledger.stats import compute_stats
 from engine.ledger.status_sql import ACTIVE_RUN
-from engine.ledger.times import from_iso, from_iso_opt, to_iso
-from engine.states import AttemptStatus, EventType, RunStatus, StepStatus
+from engine.ledger.times import to_iso
+from engine.states import EventType, RunStatus
 
-_FINAL_STEP_STATUSES = "('succeeded', 'failed', 'skipped', 'canceled', 'reused', 'abandoned')"
-_SUMMARY_COLUMNS = f"""
-    r.id, r.plan_name, r.status, r.created_at, r.started_at, r.finished_at, r.duration_ms,
-    r.steps_total,
-    (SELECT count(*) FROM run_steps s WHERE s.run_id = r.id AND s.is_hook = 0
-       AND s.status IN {_FINAL_STEP_STATUSES}),
-    (SELECT count(*) FROM run_steps s WHERE s.run_id = r.id AND s.status = 'failed'),
-    (SELECT count(*) FROM run_steps s WHERE s.run_id = r.id AND s.is_hook = 0
-       AND s.status = 'canceled'),
-    (SELECT json_group_array(s.step_id) FROM run_steps s
-      WHERE s.run_id = r.id AND s.status = 'running'),
-    r.resumed_from, r.error, r.exit_code,
-    (SELECT pt.tags FROM plans pt WHERE pt.hash = r.plan_hash)"""
-_SUMMARY_WIDTH = 16
 _ORDER_NEWEST = " ORDER BY r.created_at DESC, r.id DESC LIMIT ?"
-_STEP_COLUMNS = (
-    "run_id, step_id, position, is_hook, status, attempts, started_at, finished_at,"
-    " duration_ms, reason"
-)
-_ATTEMPT_COLUMNS = (
-    "id, run_id, step_id, attempt, status, error_code, exit_code, signal, started_at,"
-    " finished_at, duration_ms, pid, log_path, output_tail, retry_reason, delay_ms, message,"
-    " cpu_user_ms, cpu_sys_ms, max_rss_kb"
-)
-_EVENT_COLUMNS = "id, run_id, step_id, attempt, type, ts, data"
 _MAX_CANDIDATES = 5
-
-
-def _summary(row: Sequence[Any]) -> RunSummary:
-    return RunSummary(
-        id=row[0],
-        plan_name=row[1],
-        status=RunStatus(row[2]),
-        created_at=from_iso(row[3]),
-        started_at=from_iso_opt(row[4]),
-        finished_at=from_iso_opt(row[5]),
-        duration_ms=row[6],
-        steps_total=row[7],
-        steps_done=row[8],
-        steps_failed=row[9],
-        steps_canceled=row[10],
-        running_step_ids=tuple(sorted(json.loads(row[11]))),
-        resumed_from=row[12],
-        error=row[13],
-        exit_code=row[14],
-        tags=tuple(json.loads(row[15])) if row[15] else (),
-    )
-
-
-def _step(row: Sequence[Any]) -> StepState:
-    return StepState(
-        run_id=row[0],
-        step_id=row[1],
-        position=row[2],
-        is_hook=bool(row[3]),
-        status=StepStatus(row[4]),
-        attempts=row[5],
-        started_at=from_iso_opt(row[6]),
-        finished_at=from_iso_opt(row[7]),
-        duration_ms=row[8],
-        reason=row[9],
-    )
-
-
-def _attempt(row: Sequence[Any]) -> Attempt:
-    return Attempt(
-        id=row[0],
-        run_id=row[1],
-        step_id=row[2],
-        attempt=row[3],
-        status=AttemptStatus(row[4]),
-        error_code=row[5],
-        exit_code=row[6],
-        signal=row[7],
-        started_at=from_iso(row[8]),
-        finished_at=from_iso_opt(row[9]),
-        duration_ms=row[10],
-        pid=row[11],
-        log_path=row[12],
-        output_tail=row[13],
-        retry_reason=row[14],
-        delay_ms=row[15],
-        message=row[16],
-        cpu_user_ms=row[17],
-        cpu_sys_ms=row[18],
-        max_rss_kb=row[19],
-    )
-
-
-def _event(row: Sequence[Any]) -> Event:
-    return Event(
-        id=row[0],
-        run_id=row[1],
-        step_id=row[2],
-        attempt=row[3],
-        type=row[4],
-        ts=from_iso(row[5]),
-        data=None if row[6] is None else json.loads(row[6]),
-    )
 
 
 class LedgerReader:
@@ -246,33 +160,33 @@ class LedgerReader:
         if before_id is not None:
             where.append("(r.created_at, r.id) < ((SELECT created_at FROM runs WHERE id = ?), ?)")
             params.extend((before_id, before_id))
-        sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs r"
+        sql = f"SELECT {SUMMARY_COLUMNS} FROM runs r"
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._query(sql + _ORDER_NEWEST, (*params, limit))
-        return [_summary(row) for row in rows]
+        return [summary_of(row) for row in rows]
 
     def finished_runs_before(self, before: float, *, limit: int) -> list[RunSummary]:
         """Return the oldest finished runs created before `before`, oldest first (for gc)."""
         rows = self._query(
-            f"SELECT {_SUMMARY_COLUMNS} FROM runs r WHERE r.created_at < ?"
+            f"SELECT {SUMMARY_COLUMNS} FROM runs r WHERE r.created_at < ?"
             f" AND r.status NOT IN {ACTIVE_RUN} ORDER BY r.created_at, r.id LIMIT ?",
             (to_iso(before), limit),
         )
-        return [_summary(row) for row in rows]
+        return [summary_of(row) for row in rows]
 
     def active_runs(self) -> list[RunSummary]:
         """Return the runs still pending or running, newest first."""
         rows = self._query(
-            f"SELECT {_SUMMARY_COLUMNS} FROM runs r WHERE r.status IN {ACTIVE_RUN}" + _ORDER_NEWEST,
+            f"SELECT {SUMMARY_COLUMNS} FROM runs r WHERE r.status IN {ACTIVE_RUN}" + _ORDER_NEWEST,
             (1000,),
         )
-        return [_summary(row) for row in rows]
+        return [summary_of(row) for row in rows]
 
     def get_run(self, run_id: str) -> RunDetail | None:
         """Return one run with its plan, vars and owner, or None if there is no such run."""
         rows = self._query(
-            f"SELECT {_SUMMARY_COLUMNS}, r.plan_hash, p.version, r.plan_path, p.plan_json,"
+            f"SELECT {SUMMARY_COLUMNS}, r.plan_hash, p.version, r.plan_path, p.plan_json,"
             " r.vars_json, r.owner_pid, r.owner_start_time, r.owner_host, r.owner_boot_id"
             " FROM runs r JOIN plans p ON p.hash = r.plan_hash WHERE r.id = ?",
             (run_id,),
@@ -280,14 +194,14 @@ class LedgerReader:
         if not rows:
             return None
         row = rows[0]
-        extra = row[_SUMMARY_WIDTH:]
+        extra = row[SUMMARY_WIDTH:]
         owner = None
         if extra[5] is not None:
             owner = Owner(
                 pid=extra[5], process_start_time=extra[6], host=extra[7], boot_id=extra[8]
             )
         return RunDetail(
-            summary=_summary(row),
+            summary=summary_of(row),
             plan_hash=extra[0],
             plan_version=extra[1],
             plan_path=extra[2],
@@ -305,10 +219,10 @@ class LedgerReader:
     def run_steps(self, run_id: str) -> list[StepState]:
         """Return the steps of a run in plan order (hooks last)."""
         rows = self._query(
-            f"SELECT {_STEP_COLUMNS} FROM run_steps WHERE run_id = ? ORDER BY position",
+            f"SELECT {STEP_COLUMNS} FROM run_steps WHERE run_id = ? ORDER BY position",
             (run_id,),
         )
-        return [_step(row) for row in rows]
+        return [step_of(row) for row in rows]
 
     def step_fingerprints(self, run_id: str) -> dict[str, dict[str, str]]:
         """Each step's fingerprint parts (engine.plan.fingerprint), where the run recorded them."""
@@ -323,16 +237,16 @@ class LedgerReader:
         """Return the attempts of a run (or of one of its steps) in the order they started."""
         if step_id is None:
             rows = self._query(
-                f"SELECT {_ATTEMPT_COLUMNS} FROM step_attempts WHERE run_id = ? ORDER BY id",
+                f"SELECT {ATTEMPT_COLUMNS} FROM step_attempts WHERE run_id = ? ORDER BY id",
                 (run_id,),
             )
         else:
             rows = self._query(
-                f"SELECT {_ATTEMPT_COLUMNS} FROM step_attempts"
+                f"SELECT {ATTEMPT_COLUMNS} FROM step_attempts"
                 " WHERE run_id = ? AND step_id = ? ORDER BY attempt",
                 (run_id, step_id),
             )
-        return [_attempt(row) for row in rows]
+        return [attempt_of(row) for row in rows]
 
     def events(
         self,
@@ -369,7 +283,7 @@ class LedgerReader:
         if before_id is not None:
             where.append("id < ?")
             params.append(before_id)
-        sql = f"SELECT {_EVENT_COLUMNS} FROM events"
+        sql = f"SELECT {EVENT_COLUMNS} FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
         ascending = after_id is not None
@@ -377,7 +291,7 @@ class LedgerReader:
         rows = self._query(sql, (*params, limit))
         if not ascending:
             rows.reverse()
-        return [_event(row) for row in rows]
+        return [event_of(row) for row in rows]
 
     def outputs(self, run_id: str) -> list[Output]:
         """Return the outputs of a run, by step then name."""
