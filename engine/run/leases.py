@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from engine.ledger import leases
 from engine.ledger.leases import GROUP, POOL
+from engine.plan.spec import Plan, Step
 from engine.run.recorder import Recorder
 from engine.states import EventType
 
@@ -169,3 +170,21 @@ def pool_waiting(recorder: Recorder, step_id: str, pool: str, capacity: int) -> 
 def busy_message(group: str, holders: tuple[str, ...]) -> str:
     """The one sentence of `engine run --no-wait` when the group is taken."""
     return f'concurrency group "{group}" is held by {_runs(holders)}; not waiting (--no-wait)'
+
+
+async def acquire_pool(
+    leases: LeaseBroker, plan: Plan, recorder: Recorder, step: Step, give_up: Callable[[], bool]
+) -> int | None:
+    """Waits for a slot of `step`'s pool (shared by every run on the ledger); its lease id.
+
+    A step that gives up waiting (canceled, or the run stopped) goes on without the pool: the
+    attempt loop finds it may not start and records why, as for any other step.
+    """
+    assert step.pool is not None
+    pool = step.pool
+    capacity = plan.pools[pool]
+    lease, _ = await leases.acquire(
+        kind=POOL, name=pool, capacity=capacity, step_id=step.id,
+        on_wait=pool_waiting(recorder, step.id, pool, capacity), give_up=give_up,
+    )  # fmt: skip
+    return lease

@@ -278,42 +278,21 @@ class Scheduler:
             self._spawn(self._pooled(step))
 
     async def _pooled(self, step: ScheduledStep) -> None:
-        """Wait for a slot of the step's pool (shared by every run), then for a run slot.
+        """Wait for a slot of the step's pool (shared by every run), then for a run slot."""
+        from engine.run.leases import acquire_pool
 
-        A step that gives up waiting (canceled, or the run stopped) goes on without the pool:
-        the attempt loop finds it may not start and records why, as for any other step.
-        """
-        from engine.run.leases import POOL, pool_waiting
-
-        assert self._leases is not None and step.spec.pool is not None
-        pool = step.spec.pool
-        capacity = self._plan.pools[pool]
-        lease, _ = await self._leases.acquire(
-            kind=POOL, name=pool, capacity=capacity, step_id=step.id,
-            on_wait=pool_waiting(self._recorder, step.id, pool, capacity),
-            give_up=lambda: self._attempts.may_start(step) is not None,
-        )  # fmt: skip
+        assert self._leases is not None
+        give_up = lambda: self._attempts.may_start(step) is not None  # noqa: E731
+        lease = await acquire_pool(self._leases, self._plan, self._recorder, step.spec, give_up)
         self._slots.request(lambda: self._spawn(self._attempt(step, lease)))
 
     async def _from_cache(self, step: ScheduledStep, cache: StepCache) -> None:
         """Take a cached step's result from an earlier run, or say why not and run it."""
-        digest, parts = self._fingerprints.full(step.spec, self._io.outputs)
-        decision = await cache.decide(step.spec, parts)
-        fingerprint = (digest, decision.parts, decision.key)
-        if (hit := decision.hit) is not None:
-            step.outputs = dict(hit.outputs)
-            self._io.add_outputs(step.id, step.outputs)
-            if step.outputs:
-                self._recorder.outputs(step.id, 0, step.outputs)
-            self._recorder.step_source(step.id, fingerprint, hit.run_id, hit.attempt)
-            self._finish(step, StepStatus.REUSED, EventType.STEP_REUSED, decision.reason, ok=True)
-            return
-        self._recorder.event(
-            EventType.STEP_CACHE_MISS, step.id, None,
-            {"reason": decision.reason, "cache_key": decision.key},
-        )  # fmt: skip
-        self._recorder.step_ready(step.id, fingerprint)
-        self._start(step)
+        reason = await cache.consult(step, self._fingerprints, self._io, self._recorder)
+        if reason is not None:
+            self._finish(step, StepStatus.REUSED, EventType.STEP_REUSED, reason, ok=True)
+        else:
+            self._start(step)
 
     def _conditions_allow(self, step: ScheduledStep) -> bool:
         """Decide a step that has a condition or skip_if; False when it was finished here."""

@@ -18,9 +18,14 @@ from typing import TYPE_CHECKING
 from engine.ledger.cache_lookup import CachedResult, cached_results, last_result
 from engine.plan.fingerprint import OUTPUTS, changed_parts, combine, digest
 from engine.plan.spec import CacheSpec, LoadedPlan, Step
+from engine.states import EventType
 
 if TYPE_CHECKING:
     from engine.ledger.writer import LedgerWriter
+    from engine.plan.fingerprint import Fingerprinter
+    from engine.run.attempts import AttemptIO
+    from engine.run.recorder import Recorder
+    from engine.run.state import ScheduledStep
 
 FORCE_ALL = "*"  # `--force` without a step: every cached step runs
 _INPUT, _ENV = "input:", "env:"
@@ -73,6 +78,31 @@ class StepCache:
         if why is None:
             why = await self._difference(step, full)
         return CacheDecision(key, full, None, why)
+
+    async def consult(
+        self, step: ScheduledStep, fingerprints: Fingerprinter, io: AttemptIO, recorder: Recorder
+    ) -> str | None:
+        """Records a ready step's cache decision; the reason when its result was taken (a hit).
+
+        On a hit the step's outputs are restored from the run it came from; on a miss a
+        `step_cache_miss` event says why and the step is ready to run.
+        """
+        digest, parts = fingerprints.full(step.spec, io.outputs)
+        decision = await self.decide(step.spec, parts)
+        fingerprint = (digest, decision.parts, decision.key)
+        if (hit := decision.hit) is not None:
+            step.outputs = dict(hit.outputs)
+            io.add_outputs(step.id, step.outputs)
+            if step.outputs:
+                recorder.outputs(step.id, 0, step.outputs)
+            recorder.step_source(step.id, fingerprint, hit.run_id, hit.attempt)
+            return decision.reason
+        recorder.event(
+            EventType.STEP_CACHE_MISS, step.id, None,
+            {"reason": decision.reason, "cache_key": decision.key},
+        )  # fmt: skip
+        recorder.step_ready(step.id, fingerprint)
+        return None
 
     async def _difference(self, step: Step, parts: Mapping[str, str]) -> str:
         """Why no result has this key: what differs from the step's last cached result."""
