@@ -36,7 +36,17 @@ def keys_then_load(*keys: str) -> Any:
 )
 def test_view(snap_compare: Any, ledger: Path, size: tuple[int, int], keys: tuple[str]) -> None:
     app = make_app(ledger)
-    assert snap_compare(app, terminal_size=size, run_before=keys_then_load(*keys))
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await keys_then_load(*keys)(pilot)
+        if keys == ("3",):
+            # The followed Events list ends one line apart depending on whether its horizontal
+            # scrollbar came before or after the cursor was scrolled into view: pin the bottom.
+            table = pilot.app.screen.query_one(LiveTable)
+            table.scroll_end(animate=False, immediate=True, x_axis=False)
+            await until_settled(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_cancel_confirmation(snap_compare: Any, ledger: Path) -> None:
