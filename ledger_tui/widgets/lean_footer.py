@@ -38,10 +38,15 @@ class LeanFooter(Footer):
         yield from super().compose()
 
     def bindings_changed(self, screen: Screen[object]) -> None:
-        ready = self._bindings_ready and self.is_attached and screen is self.screen
-        if ready and self._signature() == self._composed:
-            return  # the same keys: a switch back to this screen costs no recompose
-        super().bindings_changed(screen)
+        # As Footer does, but compared after the refresh, as Footer recomposes: whether a key is
+        # enabled may only be settled by then, and a comparison made at once kept a stale footer.
+        self._bindings_ready = True
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        if self.is_attached and self._signature() != self._composed:
+            await self.recompose()  # the same keys: a switch back to this screen costs none
 
     async def recompose(self) -> None:
         await super().recompose()
