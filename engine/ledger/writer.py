@@ -363,15 +363,11 @@ class LedgerWriter(GroupCommit):
 
     async def has_active_runs(self) -> bool:
         """Whether some run is marked pending or running: only then can a crashed one be found."""
-        if self._error is not None:
-            raise self._error
-        with translate_errors(self.path):
-            rows = await self._db.execute_fetchall(sql.ANY_ACTIVE_RUN)
-        (exists,) = next(iter(rows))
+        ((exists,),) = await self.read(sql.ANY_ACTIVE_RUN)
         return bool(exists)
 
     async def read(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
-        """Rows of a read the run needs (the step cache's lookups), on the writer's connection."""
+        """Rows of a read the run needs (cancel requests, cache lookups), on its connection."""
         if self._error is not None:
             raise self._error
         with translate_errors(self.path):
@@ -379,10 +375,7 @@ class LedgerWriter(GroupCommit):
 
     async def pending_cancel_requests(self, run_id: str) -> list[CancelRequest]:
         """Return the cancel requests for `run_id` not yet handled, oldest first."""
-        if self._error is not None:
-            raise self._error
-        with translate_errors(self.path):
-            rows = await self._db.execute_fetchall(sql.PENDING_CANCELS, (run_id,))
+        rows = await self.read(sql.PENDING_CANCELS, (run_id,))
         if not rows:
             return []
         from engine.ledger.records import CancelRequest

@@ -214,3 +214,13 @@ class Recorder:
             reason=reason, data=data,
         )  # fmt: skip
         self._tell(event, at, step_id, None, payload)
+
+    def skipped(self, step_ids: list[str], reason: str) -> None:
+        """Steps that will never be decided (a hook list the outcome does not call for)."""
+        for step_id in step_ids:
+            self.step_status(step_id, StepStatus.SKIPPED, EventType.STEP_SKIPPED, reason)
+
+    def hooks_started(self, group: str, run_status: RunStatus, count: int) -> None:
+        """Where a hook list begins in the event stream, and which outcome called for it."""
+        data = {"hooks": group, "run_status": str(run_status), "steps_total": count}
+        self.event(EventType.HOOKS_STARTED, data=data)

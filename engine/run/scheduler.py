@@ -177,17 +177,12 @@ class Scheduler:
                 self._leases.close()
 
     def _hooks_started(self, group: str, status: RunStatus) -> None:
-        """Mark in the event stream where a hook list begins, and which outcome called for it."""
         specs: list[Step] = getattr(self._plan, group)
         if specs and not self._stop.killing:
-            self._recorder.event(
-                EventType.HOOKS_STARTED,
-                data={"hooks": group, "run_status": str(status), "steps_total": len(specs)},
-            )
+            self._recorder.hooks_started(group, status, len(specs))
 
     def _skip_group(self, group: str, reason: str) -> None:
-        for spec in getattr(self._plan, group):
-            self._recorder.step_status(spec.id, StepStatus.SKIPPED, EventType.STEP_SKIPPED, reason)
+        self._recorder.skipped([spec.id for spec in getattr(self._plan, group)], reason)
 
     async def _run_group(self, group: str) -> None:
         specs: list[Step] = getattr(self._plan, group)
@@ -365,13 +360,7 @@ class Scheduler:
             ok = primary.spec.on_failure is OnFailure.CONTINUE
         step.status, step.ok = status, ok
         self._views[step.id] = step.view()
-        data: dict[str, object] = {"attempts": step.attempt}
-        if step.exit_code is not None:
-            data["exit_code"] = step.exit_code
-        data["status"] = str(status)
-        if reason is not None:
-            data["reason"] = reason
-        self._recorder.step_status(step.id, status, event, reason, data)
+        self._recorder.step_status(step.id, status, event, reason, step.outcome_data(reason))
         if step.standby and step.primary is None:
             return  # a fallback that was never needed
         fallback = step.spec.fallback

@@ -50,6 +50,16 @@ class ScheduledStep:
     def critical(self) -> bool:
         return (self.primary or self).spec.critical
 
+    def outcome_data(self, reason: str | None) -> dict[str, object]:
+        """The data of this step's outcome event (its status is already set)."""
+        data: dict[str, object] = {"attempts": self.attempt}
+        if self.exit_code is not None:
+            data["exit_code"] = self.exit_code
+        data["status"] = str(self.status)
+        if reason is not None:
+            data["reason"] = reason
+        return data
+
     def view(self) -> dict[str, Any]:
         """What conditions see of this step (docs/conditions.md, "What the names hold")."""
         return {
