@@ -38,7 +38,11 @@ def test_runs_run_steps_attempts_and_outputs(ledger: Path, finished: engine.RunR
         assert [r.id for r in book.runs(limit=1)] == [other.run_id]
         assert book.runs(since=datetime.now(UTC) + timedelta(hours=1)) == []
         assert len(book.runs(since=timedelta(hours=1))) == 2
-        run = book.run(finished.run_id[:8])  # a prefix, as in the CLI
+        # A prefix, as in the CLI: ids made in the same moment share their first characters.
+        shared = next(
+            i for i, (a, b) in enumerate(zip(finished.run_id, other.run_id, strict=True)) if a != b
+        )
+        run = book.run(finished.run_id[: shared + 1])
         assert (run.id, run.status, run.summary.plan_name) == (
             finished.run_id, "failed", "ledger-api",
         )  # fmt: skip
