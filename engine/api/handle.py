@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.api.options import RunOptions
+from engine.api.options import Force, RunOptions
 from engine.api.runner import EventCallback, Watcher, prepare, run_loaded
 from engine.errors import UserError
 
@@ -131,6 +131,7 @@ def start_plan(
     deadline: datetime | None = None,
     on_event: EventCallback | None = None,
     wait_for_group: bool = True,
+    force: Force = False,
 ) -> RunHandle:
     """Start `plan` in a background thread; return once its run row is in the ledger.
 
@@ -141,7 +142,7 @@ def start_plan(
     options = RunOptions(
         ledger=ledger, max_concurrency=max_concurrency, env_file=env_file,
         secrets_file=secrets_file, deadline=deadline, listeners=(watcher, progress.event),
-        on_ready=progress.ready, wait_for_group=wait_for_group,
+        on_ready=progress.ready, wait_for_group=wait_for_group, force=force,
     )  # fmt: skip
     loaded, path = prepare(plan, vars=vars, options=options)
 

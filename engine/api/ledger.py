@@ -17,6 +17,7 @@ from engine.errors import LedgerError, UnknownRun
 from engine.states import RunStatus
 
 if TYPE_CHECKING:
+    from engine.api.options import Force
     from engine.api.result import RunResult
     from engine.ledger.reader import LedgerReader
     from engine.ledger.records import Attempt, Event, RunDetail, RunSummary, Stats, StepState
@@ -201,15 +202,17 @@ class Ledger:
         env_file: str | os.PathLike[str] | None = None,
         secrets_file: str | os.PathLike[str] | None = None,
         deadline: datetime | None = None,
+        force: Force = False,
     ) -> RunResult:
         """Run `run_id`'s plan again as `engine resume` does, reusing its succeeded steps (but
         `steps`, and with `downstream` what depends on them); the new run's result.
 
-        With `plan` (an edited plan file, as `--plan`), a step is reused only if unchanged.
+        With `plan` (an edited plan file, as `--plan`), a step is reused only if unchanged;
+        `force` is run_plan's (cached steps that run without reading the cache).
         """
         import asyncio
 
-        from engine.api.options import RunOptions, var_values
+        from engine.api.options import RunOptions, forced_steps, var_values
         from engine.api.runner import Watcher, run_loaded
         from engine.run.resume import load_edited, plan_resume
 
@@ -227,6 +230,7 @@ class Ledger:
             ledger=self.path, max_concurrency=max_concurrency, env_file=env_file,
             secrets_file=secrets_file, deadline=deadline, listeners=(watcher,),
             resumed_from=full_id, reused=resume.reused, rerun_reasons=resume.rerun_reasons,
+            force=forced_steps(force, resume.loaded),
         )  # fmt: skip
         if deadline is not None:
             from engine.api.deadline import seconds_left

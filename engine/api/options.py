@@ -7,7 +7,7 @@ the session's `RunRequest` in one place (`to_request`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from engine.plan.spec import LoadedPlan
     from engine.run.recorder import Listener
     from engine.run.session import RunRequest
+
+
+Force = bool | str | Iterable[str]  # run_plan's `force=`: True (every cached step), or step ids
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class RunOptions:
     reused: dict[str, dict[str, str]] = field(default_factory=dict)
     rerun_reasons: dict[str, str] = field(default_factory=dict)
     wait_for_group: bool = True  # False: end at once when the plan's concurrency group is taken
-    force: frozenset[str] = frozenset()  # cached steps run without reading the cache; "*": all
+    force: Force = False  # cached steps run without reading the cache (forced_steps)
     # Become a child subreaper and adopt the steps' orphans (engine/executors/keeper.py): only for
     # a process whose children are all steps, `engine run`. In a program that has children of its
     # own, the keeper would reap them and kill them when the run ends.
@@ -68,7 +71,7 @@ class RunOptions:
             resumed_from=self.resumed_from,
             reused=self.reused,
             rerun_reasons=self.rerun_reasons,
-            force=self.force,
+            force=forced_steps(self.force, loaded),
             listeners=self.listeners,
             deadline=None if self.deadline is None else self.deadline.timestamp(),
             on_ready=self.on_ready,
@@ -76,6 +79,41 @@ class RunOptions:
             adopt_orphans=self.adopt_orphans,
             parent=self.parent,
         )
+
+
+def forced_steps(force: Force, loaded: LoadedPlan, what: str = "force") -> frozenset[str]:
+    """The steps whose cache is not read, as the run takes them ("*": all); UserError naming
+    a step the plan does not have.
+
+    A matrix step's id names all its expansions, as its id does in `depends_on`.
+    """
+    from engine.plan.matrix import matrix_base
+    from engine.run.step_cache import FORCE_ALL
+
+    if force is True:
+        return frozenset({FORCE_ALL})
+    if force is False:
+        return frozenset()
+    names = [force] if isinstance(force, str) else force
+    if not isinstance(names, Iterable) or not all(isinstance(name, str) for name in names):
+        raise UserError(f"{what}: expected True or step ids, not {force!r}")
+    steps = set(loaded.graph.steps)
+    bases: dict[str, set[str]] = {}
+    for step_id in steps:
+        if (base := matrix_base(step_id)) is not None:
+            bases.setdefault(base, set()).add(step_id)
+    chosen: set[str] = set()
+    unknown = []
+    for name in names:
+        if name == FORCE_ALL or name in steps:
+            chosen.add(name)
+        elif name in bases:
+            chosen |= bases[name]
+        else:
+            unknown.append(name)
+    if unknown:
+        raise UserError(f"{what}: the plan has no step {', '.join(map(repr, sorted(unknown)))}.")
+    return frozenset(chosen)
 
 
 def var_values(given: Mapping[str, object] | None) -> dict[str, str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine import signals
-from engine.api.options import RunOptions, load, var_values
+from engine.api.options import Force, RunOptions, forced_steps, load, var_values
 from engine.errors import LedgerError
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ def prepare(
     """The checks before any run row exists: the ledger, the plan, the deadline (they raise)."""
     path = options.ledger_path()
     loaded = load(plan, var_values(vars), path)
+    forced_steps(options.force, loaded)  # a step the plan does not have raises before any run
     if options.deadline is not None:
         from engine.api.deadline import check_window
 
@@ -117,13 +118,14 @@ async def arun_plan(
     deadline: datetime | None = None,
     on_event: EventCallback | None = None,
     wait_for_group: bool = True,
+    force: Force = False,
 ) -> RunResult:
     """Run `plan` to its end in the running event loop; several may run in one loop at once."""
     watcher = Watcher(on_event)
     options = RunOptions(
         ledger=ledger, max_concurrency=max_concurrency, env_file=env_file,
         secrets_file=secrets_file, deadline=deadline, listeners=(watcher,),
-        wait_for_group=wait_for_group,
+        wait_for_group=wait_for_group, force=force,
     )  # fmt: skip
     loaded, path = prepare(plan, vars=vars, options=options)
     return await run_loaded(loaded, path, options, watcher)
@@ -170,6 +172,7 @@ def run_plan(
     deadline: datetime | None = None,
     on_event: EventCallback | None = None,
     wait_for_group: bool = True,
+    force: Force = False,
 ) -> RunResult:
     """Run `plan` to its end and return what happened; callable from any thread without a loop."""
     try:
@@ -182,7 +185,7 @@ def run_plan(
     options = RunOptions(
         ledger=ledger, max_concurrency=max_concurrency, env_file=env_file,
         secrets_file=secrets_file, deadline=deadline, listeners=(watcher,),
-        wait_for_group=wait_for_group,
+        wait_for_group=wait_for_group, force=force,
     )  # fmt: skip
     loaded, path = prepare(plan, vars=vars, options=options)
     return asyncio.run(run_loaded(loaded, path, options, watcher))

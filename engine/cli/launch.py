@@ -84,17 +84,12 @@ def launch(
 
     The same run as `engine.run_plan`'s (engine.api.runner), with a display instead of a result.
     """
-    from engine.api.options import RunOptions
+    from engine.api.options import RunOptions, forced_steps
     from engine.api.runner import run_for_cli
     from engine.cli import streams
     from engine.progress import make_reporter
     from engine.run.slots import concurrency_limit
 
-    unknown = sorted({name for name in force if name != "*"} - set(loaded.graph.steps))
-    if unknown:
-        from engine.errors import UserError
-
-        raise UserError(f"--force: the plan has no step {', '.join(map(repr, unknown))}.")
     options = RunOptions(
         ledger=ledger_path,
         max_concurrency=max_concurrency,
@@ -105,7 +100,7 @@ def launch(
         reused=reused or {},
         rerun_reasons=rerun_reasons or {},
         wait_for_group=not no_wait,
-        force=frozenset(force),
+        force=forced_steps(force, loaded, "--force"),
         adopt_orphans=True,  # an `engine` process has no children but its steps
         parent=parent,
     )
