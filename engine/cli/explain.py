@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import time
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ def _story(events: list[Event], run_events: list[Event], attempts: list[Attempt]
         elif event.type == EventType.STEP_STARTED and ready_at is not None and event.attempt == 1:
             data = {**data, "waited_ms": (event.ts - ready_at) * 1000}
         lines.append(Line(event.ts, event.type, event.attempt, _sentence(event.type, data, event)))
-    for attempt in attempts:
+    for attempt in sorted(attempts, key=lambda attempt: attempt.attempt):
         if attempt.finished_at is not None:
             text = f"attempt {attempt.attempt} {attempt.status}"
             detail = attempt.message or attempt.error_code
@@ -96,13 +97,31 @@ def _story(events: list[Event], run_events: list[Event], attempts: list[Attempt]
             if detail:
                 text += f": {detail}"
             text += f" after {duration(attempt.duration_ms)}"
-            lines.append(Line(attempt.finished_at, "attempt_finished", attempt.attempt, text))
-    for event in run_events:
-        text = _sentence(event.type, event.data or {}, event)
-        lines.append(Line(event.ts, event.type, None, "the run: " + text))
-    # Stable sort: an attempt's end sorts before the step event recorded at the same moment.
-    lines.sort(key=lambda line: (line.ts, line.type != "attempt_finished"))
-    return lines
+            end = Line(attempt.finished_at, "attempt_finished", attempt.attempt, text)
+            lines.insert(_end_position(lines, end), end)
+    run_lines = [
+        Line(
+            event.ts, event.type, None, "the run: " + _sentence(event.type, event.data or {}, event)
+        )
+        for event in run_events
+    ]
+    return list(heapq.merge(lines, run_lines, key=lambda line: line.ts))
+
+
+def _end_position(lines: list[Line], end: Line) -> int:
+    """Where an attempt's end goes among the step's lines (in the order they were recorded):
+    after its own start, before what was recorded at or after its end.
+
+    Times are milliseconds, so a quick attempt starts, ends and its step succeeds in one of them.
+    """
+    position = 0
+    for index, line in enumerate(lines):
+        if line.type == EventType.STEP_STARTED and line.attempt == end.attempt:
+            position = index + 1
+            break
+    while position < len(lines) and lines[position].ts < end.ts:
+        position += 1
+    return position
 
 
 def _sentence(kind: str, data: dict[str, Any], event: Event) -> str:

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
-from tests.cli.cli_helpers import FAILED, LIVE, cli, engine, latest_run_id, write_plan
+from engine.ledger.writer import LedgerWriter
+from tests.cli.cli_helpers import (
+    FAILED,
+    LIVE,
+    cli,
+    create_run,
+    engine,
+    history_factory,
+    latest_run_id,
+    write_plan,
+)  # fmt: skip
 
 
 def test_explain_a_retried_failure(history: Path) -> None:
@@ -66,3 +77,26 @@ def test_explain_a_real_run_with_a_condition_and_timeout(ledger: Path, tmp_path:
     never = cli(ledger, "explain", run_id, "never").out
     assert "condition  steps.slow.status == 'succeeded'" in never
     assert "skipped: condition was false" in never
+
+
+def test_explain_an_attempt_over_within_its_start_millisecond_tells_it_in_order(
+    ledger: Path,
+) -> None:
+    # The ledger's times are milliseconds: a quick step starts, ends and succeeds in one of them.
+    async def quick() -> None:
+        async with await LedgerWriter.open(ledger) as writer:
+            factory = history_factory(writer)
+            create_run(factory, "1quick0000000", "quick", ["a", "b"], 1_700_000_000.0)
+            for step in ("a", "b"):
+                factory.attempt("1quick0000000", step, 1_700_000_000.0, 0.0)
+
+    asyncio.run(quick())
+    for step in ("a", "b"):
+        out = cli(ledger, "explain", "1quick0000000", step).out
+        story = [line.split("  ", 2)[-1] for line in out.splitlines() if line.startswith("  ")]
+        assert [text.split(" (")[0].split(" after")[0] for text in story] == [
+            "ready: its dependencies are done and its condition allows it; waits for a slot",
+            "attempt 1 started",
+            "attempt 1 succeeded",
+            "succeeded",
+        ], out
