@@ -20,7 +20,7 @@ from engine.plan.expressions import (
 from engine.plan.graph import StepGraph
 from engine.plan.problems import JsonPath, Problem, format_path
 from engine.plan.scripts import interpreter
-from engine.plan.spec import GROUPS, Plan, Step
+from engine.plan.spec import GROUPS, Plan, Step, duration_sec
 from engine.plan.variables import OutputRef, VarRef, references
 
 
@@ -103,6 +103,7 @@ def check_plan(plan: Plan) -> CheckResult:
             _check_secret_use(step, where, declared_secrets, result)
             if step.cache is not None:
                 _check_cache_inputs(step.cache.inputs, (*where, "cache", "inputs"), result)
+            _check_durations(step, where, result)
             _check_expressions(plan, step, where, graph, hook_of, known, result)
     return result
 
@@ -262,6 +263,25 @@ def _check_cache_inputs(patterns: Sequence[str], where: JsonPath, result: CheckR
                 (*where, index), f'"{pattern}" is outside the plan\'s directory; cache inputs are '
                 "relative paths or globs below it"
             )  # fmt: skip
+
+
+MAX_AGE_LIMIT_SEC = 365 * 86400  # the schema's maximum of cache.max_age in seconds
+
+
+def _check_durations(step: Step, where: JsonPath, result: CheckResult) -> None:
+    """A duration written with units is as positive and bounded as one written in seconds."""
+    durations: list[tuple[JsonPath, float]] = []
+    if step.cache is not None and step.cache.max_age_sec is not None:
+        age = step.cache.max_age_sec
+        durations.append(((*where, "cache", "max_age"), age))
+        if age > MAX_AGE_LIMIT_SEC:
+            result.add((*where, "cache", "max_age"), "max_age is more than a year (365d)")
+    if step.circuit is not None:
+        for name in ("within", "open_for"):
+            durations.append(((*where, "circuit", name), duration_sec(getattr(step.circuit, name))))
+    for path, seconds in durations:
+        if seconds <= 0:
+            result.add(path, f"{path[-1]} is zero; a duration must be positive")
 
 
 def _check_secret_use(step: Step, where: JsonPath, declared: set[str], result: CheckResult) -> None:

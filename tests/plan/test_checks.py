@@ -353,3 +353,29 @@ def test_globals_env_cannot_read_outputs_or_secrets(problems_of: Problems) -> No
     assert [format_path(p.path) for p in found] == ["globals.env.OUT", "globals.env.AUTH"]
     assert found[0].message.startswith("globals.env cannot read outputs (steps.a.outputs.o)")
     assert found[1].message.startswith('secret "TOKEN" cannot be substituted into globals.env')
+
+
+@pytest.mark.parametrize(
+    ("fields", "where", "message"),
+    [
+        ({"cache": {"max_age": "0s"}}, "steps[0].cache.max_age", "max_age is zero"),
+        ({"cache": {"max_age": "0h0m"}}, "steps[0].cache.max_age", "max_age is zero"),
+        ({"cache": {"max_age": "53w"}}, "steps[0].cache.max_age", "more than a year"),
+        (
+            {"circuit": {"failures": 2, "within": "0m", "open_for": "1m"}},
+            "steps[0].circuit.within",
+            "within is zero",
+        ),
+        (
+            {"circuit": {"failures": 2, "within": "1m", "open_for": "0.0s"}},
+            "steps[0].circuit.open_for",
+            "open_for is zero",
+        ),
+    ],
+)
+def test_a_duration_with_units_is_positive_and_bounded(
+    problems_of: Problems, fields: dict[str, Any], where: str, message: str
+) -> None:
+    # As a number of seconds, 0 and more than a year are schema errors; written with units too.
+    found = problems_of(plan_doc(step("a", **fields)))
+    assert [(format_path(p.path), message in p.message) for p in found] == [(where, True)]
