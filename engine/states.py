@@ -68,6 +68,7 @@ class ErrorCode(StrEnum):
     CIRCUIT_OPEN = "circuit_open"  # its circuit breaker is open: failed fast, nothing started
     ABANDONED = "abandoned"
     LOG_WRITE_FAILED = "log_write_failed"  # its output could not all be written (a full disk)
+    NO_WORKER = "no_worker"  # no worker of the cluster has the resources it asks for
 
 
 class EventType(StrEnum):

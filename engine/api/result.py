@@ -30,6 +30,7 @@ _NOT_RECOVERABLE = {
     str(ErrorCode.OUTPUT_MISSING),
     str(ErrorCode.OUTPUT_TOO_LARGE),
     str(ErrorCode.CONDITION_ERROR),
+    str(ErrorCode.NO_WORKER),
     LEDGER_ERROR,
 }
 _SEVERITY: dict[RunStatus, Severity] = {

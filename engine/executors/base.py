@@ -66,6 +66,8 @@ class AttemptResult:
     cpu_user_ms: int | None = None
     cpu_sys_ms: int | None = None
     max_rss_kb: int | None = None  # of the largest single process among those, not their sum
+    # With spawn_error: it never started because no cluster worker has the resources it asks for.
+    no_worker: bool = False
 
 
 class Executor(Protocol):

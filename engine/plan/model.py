@@ -7,7 +7,7 @@ engine.plan.checks so that every problem can be reported at once.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -183,6 +183,10 @@ class Step(_Model):
     matrix: Matrix | None = None
     plan: Annotated[str, StringConstraints(min_length=1)] | None = None
     vars: dict[VarName, str] = Field(default_factory=dict)
+    resources: dict[VarName, Annotated[float, Field(gt=0, le=1000000)]] = Field(
+        default_factory=dict
+    )
+    executor: Literal["local"] | None = None
 
     @property
     def skip_ifs(self) -> tuple[str, ...]:

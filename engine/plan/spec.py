@@ -149,6 +149,8 @@ class Step:
     matrix: MatrixOf | None = None
     plan: str | None = None  # a plan file to run as a child run, instead of command
     vars: Mapping[str, str] = field(default_factory=dict)  # given to that plan
+    resources: Mapping[str, float] = field(default_factory=dict)  # a cluster worker's, to hold
+    executor: str | None = None  # "local": on the engine's host whatever the run's executor
 
     @property
     def skip_ifs(self) -> tuple[str, ...]:
@@ -265,6 +267,8 @@ def _step(data: Mapping[str, Any]) -> Step:
         matrix=None if matrix is None else MatrixOf(**{**matrix, "values": dict(matrix["values"])}),
         plan=data.get("plan"),
         vars=dict(data.get("vars") or {}),
+        resources=dict(data.get("resources") or {}),
+        executor=data.get("executor"),
         circuit=None if data.get("circuit") is None else Circuit(**data["circuit"]),
         cache=_cache(data.get("cache")),
     )

@@ -16,7 +16,13 @@ def should_retry(
         return False
     if error is ErrorCode.TIMEOUT:
         return policy.on_timeout
-    if error in (ErrorCode.CANCELED, ErrorCode.ABANDONED, ErrorCode.CONDITION_ERROR):
+    # A missing worker resource will still be missing a retry delay later.
+    if error in (
+        ErrorCode.CANCELED,
+        ErrorCode.ABANDONED,
+        ErrorCode.CONDITION_ERROR,
+        ErrorCode.NO_WORKER,
+    ):
         return False
     if policy.on_exit_codes is not None:
         return error is ErrorCode.EXIT_NONZERO and exit_code in policy.on_exit_codes

@@ -80,7 +80,8 @@ class Verdict:
 def judge(result: AttemptResult, step: Step) -> Verdict:
     """The attempt's status and error code from what the executor saw."""
     if result.spawn_error is not None:
-        return Verdict(AttemptStatus.FAILED, ErrorCode.SPAWN_FAILED, result.spawn_error)
+        code = ErrorCode.NO_WORKER if result.no_worker else ErrorCode.SPAWN_FAILED
+        return Verdict(AttemptStatus.FAILED, code, result.spawn_error)
     if result.timed_out:
         return Verdict(AttemptStatus.FAILED, ErrorCode.TIMEOUT, "timed out")
     if result.canceled:

@@ -35,7 +35,9 @@ def test_timeouts_are_retried_only_with_on_timeout() -> None:
     assert should_retry(policy(on_timeout=True), 1, ErrorCode.TIMEOUT, None)
 
 
-@pytest.mark.parametrize("error", [ErrorCode.CANCELED, ErrorCode.CONDITION_ERROR])
+@pytest.mark.parametrize(
+    "error", [ErrorCode.CANCELED, ErrorCode.CONDITION_ERROR, ErrorCode.NO_WORKER]
+)
 def test_a_cancel_is_never_retried(error: ErrorCode) -> None:
     assert not should_retry(policy(), 1, error, None)
 

@@ -37,6 +37,16 @@ def test_verdicts() -> None:
     assert (killed.error, killed.message) == (ErrorCode.SIGNALED, "killed by SIGKILL")
 
 
+def test_a_step_no_worker_can_run_fails_with_no_worker() -> None:
+    sentence = 'no worker of the cluster has the resources step "s" asks for: tpu=1'
+    verdict = judge(result(exit_code=None, spawn_error=sentence, no_worker=True), STEP)
+    assert (verdict.status, verdict.error, verdict.message) == (
+        AttemptStatus.FAILED,
+        ErrorCode.NO_WORKER,
+        sentence,
+    )
+
+
 def test_a_timeout_wins_over_the_cancel_and_signal_it_caused() -> None:
     verdict = judge(result(exit_code=None, signal=15, timed_out=True, canceled=True), STEP)
     assert verdict.error is ErrorCode.TIMEOUT

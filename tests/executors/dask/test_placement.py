@@ -1,0 +1,64 @@
+"""A step asking for resources no worker advertises is found out, before and while it waits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from engine.executors.dask.placement import check, unmet, watch
+
+distributed = pytest.importorskip("distributed")
+
+GPU_WORKER = {"tcp://a:1": {"resources": {"gpu": 2, "mem_gb": 64}}}
+
+
+def test_a_worker_offering_at_least_as_much_of_each_resource_can_run_it() -> None:
+    assert unmet("train", {"gpu": 1, "mem_gb": 8}, GPU_WORKER) is None
+    assert unmet("plain", {}, {}) is None  # no resources: never checked
+
+
+def test_the_sentence_names_what_the_step_asks_and_what_workers_offer() -> None:
+    workers = {**GPU_WORKER, "tcp://b:1": {"resources": {}}}
+    assert unmet("train", {"gpu": 4}, workers) == (
+        'no worker of the cluster has the resources step "train" asks for (gpu=4): '
+        "its workers offer no resources; gpu=2, mem_gb=64"
+    )
+    assert unmet("train", {"tpu": 1}, {}) == (
+        'no worker of the cluster has the resources step "train" asks for (tpu=1): '
+        "the cluster has no worker"
+    )
+
+
+async def test_a_real_cluster_is_asked_and_a_leaving_worker_is_noticed() -> None:
+    async with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            resources={"gpu": 1},
+            dashboard_address=None,
+            asynchronous=True,
+        ) as cluster,
+        distributed.Client(cluster, asynchronous=True) as client,
+    ):
+
+        async def identity():  # type: ignore[no-untyped-def]
+            return await client.scheduler.identity(n_workers=-1)
+
+        assert await check("train", {"gpu": 1}, identity) is None
+        reason = await check("tpu-step", {"tpu": 1}, identity)
+        assert reason is not None and "(tpu=1): its workers offer gpu=1" in reason
+        async with distributed.Nanny(cluster.scheduler_address, resources={"tpu": 1}) as nanny:
+            await client.wait_for_workers(2, timeout=30)
+            assert await check("tpu-step", {"tpu": 1}, identity) is None
+            watching = asyncio.create_task(
+                watch("tpu-step", {"tpu": 1}, identity, lambda: True, interval=0.05)
+            )
+            await asyncio.sleep(0)
+            assert not watching.done()
+            await nanny.close()
+            found = await asyncio.wait_for(watching, timeout=30)
+        assert found is not None and "(tpu=1): its workers offer gpu=1" in found
+        placed = await watch("train", {"gpu": 1}, identity, lambda: False, interval=0.05)
+        assert placed is None  # no longer waiting: nothing to report
