@@ -49,8 +49,9 @@ def command(
         )  # fmt: skip
         path = reader.path
     dropped = f", dropping {len(resume.dropped)} no longer in the plan" if resume.dropped else ""
+    reusing = len(resume.reused)
     note(
-        f"resuming run {full_id}: reusing {len(resume.reused)} steps,"
+        f"resuming run {full_id}: reusing {reusing} step{'' if reusing == 1 else 's'},"
         f" re-running {len(resume.rerun_reasons)}{dropped}"
     )
     return launch(

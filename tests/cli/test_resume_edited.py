@@ -189,3 +189,14 @@ def test_the_edited_plan_may_be_yaml(ledger: Path, tmp_path: Path) -> None:
     why = _why(ledger, latest_run_id(ledger) or "")
     assert why["fetch"][0] == StepStatus.REUSED
     assert why["build"] == (StepStatus.SUCCEEDED, "definition changed: args")
+
+
+def test_the_resume_note_says_one_step_in_the_singular(ledger: Path, tmp_path: Path) -> None:
+    plan = write_plan(tmp_path, "pipe", _steps(fixed=True))
+    first = _run(ledger, tmp_path, "run", str(plan))
+    edited = _edit(
+        plan, lambda d: d["steps"][0]["args"].__setitem__(1, "echo v=2 >> $ENGINE_OUTPUT")
+    )
+    result = engine(ledger, "resume", first, "--plan", str(edited), "-q", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert f"resuming run {first}: reusing 1 step, re-running 3\n" in result.err
