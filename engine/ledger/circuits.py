@@ -13,23 +13,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.humanize import plural
 from engine.ledger.times import from_iso, to_iso
 
 MARK = "UPDATE step_attempts SET circuit_key = ? WHERE run_id = ? AND step_id = ? AND attempt = ?"
 # One snapshot: the last success, then the failures after it (and within the window), then
-# whether a trial started after the last failure is still running.
+# whether a trial started after the last failure is still running. The key and the window's start
+# are bound once, as plain `?`s in `p` (numbered placeholders bound from a sequence are deprecated).
 STATE = """
-WITH ok AS (
-    SELECT coalesce(max(finished_at), '') AS at FROM step_attempts
-    WHERE circuit_key = ?1 AND status = 'succeeded'
+WITH p AS (SELECT ? AS key, ? AS since),
+ok AS (
+    SELECT coalesce(max(finished_at), '') AS at FROM step_attempts, p
+    WHERE circuit_key = p.key AND status = 'succeeded'
 ),
 failed AS (
-    SELECT a.finished_at FROM step_attempts a, ok
-    WHERE a.circuit_key = ?1 AND a.status = 'failed'
-      AND a.error_code IS NOT 'circuit_open' AND a.finished_at >= ?2 AND a.finished_at > ok.at
+    SELECT a.finished_at FROM step_attempts a, ok, p
+    WHERE a.circuit_key = p.key AND a.status = 'failed'
+      AND a.error_code IS NOT 'circuit_open' AND a.finished_at >= p.since AND a.finished_at > ok.at
 )
 SELECT (SELECT count(*) FROM failed), (SELECT max(finished_at) FROM failed),
-       (SELECT count(*) FROM step_attempts WHERE circuit_key = ?1 AND status = 'running'
+       (SELECT count(*) FROM step_attempts, p WHERE circuit_key = p.key AND status = 'running'
           AND started_at > coalesce((SELECT max(finished_at) FROM failed), ''))
 """
 
@@ -50,7 +53,8 @@ class CircuitState:
         if not self.opened:
             return None
         assert self.last_failure is not None and self.reopens_at is not None
-        since = f"{self.failures} failures within {within}, the last at {to_iso(self.last_failure)}"
+        failed = plural(self.failures, "failure")
+        since = f"{failed} within {within}, the last at {to_iso(self.last_failure)}"
         if now < self.reopens_at:
             trial = to_iso(self.reopens_at)
             return f'circuit "{self.key}" is open ({since}); next trial after {trial}'

@@ -6,10 +6,11 @@ from engine.ledger.status_sql import ACTIVE_RUN
 
 DURATION_SINCE = "CAST(round((julianday(?) - julianday({col})) * 86400000) AS INTEGER)"
 
-# The tags come out of the plan's JSON (?4) here, so every writer of a plan row stores them.
+# The tags come out of the plan's JSON here, so every writer of a plan row stores them; the JSON is
+# bound twice (plain `?`: numbered placeholders bound from a sequence are deprecated in sqlite3).
 INSERT_PLAN = (
     "INSERT OR IGNORE INTO plans (hash, name, version, plan_json, created_at, tags)"
-    " VALUES (?, ?, ?, ?, ?, json_extract(?4, '$.tags'))"
+    " VALUES (?, ?, ?, ?, ?, json_extract(?, '$.tags'))"
 )
 INSERT_RUN = (
     "INSERT INTO runs (id, plan_hash, plan_name, plan_path, status, vars_json, created_at,"

@@ -92,7 +92,7 @@ class LedgerWriter(GroupCommit):
         """
         ts = to_iso(created_at)
         ops: list[Op] = [
-            (sql.INSERT_PLAN, (plan_hash, plan_name, plan_version, plan_json, ts)),
+            (sql.INSERT_PLAN, (plan_hash, plan_name, plan_version, plan_json, ts, plan_json)),
             (
                 sql.INSERT_RUN,
                 (

@@ -64,6 +64,8 @@ class Engine:
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
         env["LEDGER_DB"] = str(self.ledger_path)
         env["NO_COLOR"] = "1"
+        # As pyproject's filterwarnings in-process: sqlite3's placeholder warning (3.12+) fails.
+        env.setdefault("PYTHONWARNINGS", "error:Binding:DeprecationWarning")
         env.update(extra or {})
         return env
 
