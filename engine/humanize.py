@@ -1,4 +1,4 @@
-"""Durations and times as people read them; shared by the CLI and the dashboard."""
+"""Durations, times and counts as people read them; shared by the CLI and the dashboard."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def duration(ms: float | None) -> str:
         return f"{hours}h{minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d{hours:02d}h"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 step`, `0 steps`, `3 steps`; `nouns` for a plural that is not noun + "s"."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def clock_time(at: float | None) -> str:

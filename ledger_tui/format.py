@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from engine.humanize import clock_time as clock_time
 from engine.humanize import duration as duration
 from engine.humanize import memory as memory
+from engine.humanize import plural as plural
 from engine.ledger.records import Lease, RunDetail, RunSummary
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from engine.humanize import duration
+from engine.humanize import duration, plural
 from engine.ledger.location import resolve_ledger_path
 from engine.ledger.reader import LedgerReader
 from engine.ledger.recovery import reconcile
@@ -32,7 +32,8 @@ def print_dry_run(
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2))
         return 0
-    click.echo(f"plan {result.plan_name}: {len(loaded.plan.steps)} steps, max concurrency {slots}")
+    steps = plural(len(loaded.plan.steps), "step")
+    click.echo(f"plan {result.plan_name}: {steps}, max concurrency {slots}")
     for number, wave in enumerate(result.waves, start=1):
         names = ", ".join(f"{s} (~{duration(medians[s])})" if s in medians else s for s in wave)
         click.echo(f"wave {number:<3} {names}")
@@ -43,8 +44,9 @@ def print_dry_run(
         return 0
     unknown = sum(1 for w in result.waves for s in w if s not in medians)
     click.echo(
-        f"expected duration ~{duration(result.expected_ms)} (median of the last {runs} runs;"
+        f"expected duration ~{duration(result.expected_ms)}"
+        f" (median of the last {plural(runs, 'run')};"
         f" critical path {' -> '.join(result.critical_path)} ~{duration(result.critical_path_ms)})"
-        + (f"; {unknown} steps without history count as 0" if unknown else "")
+        + (f"; {plural(unknown, 'step')} without history count as 0" if unknown else "")
     )
     return 0

@@ -13,7 +13,7 @@ import click
 from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import open_ledger, print_json
 from engine.errors import UserError
-from engine.humanize import duration
+from engine.humanize import duration, plural
 from engine.ledger.records import Attempt, Event
 from engine.states import EventType, ExitCode
 
@@ -151,7 +151,7 @@ def _sentence(kind: str, data: dict[str, Any], event: Event) -> str:
         return f"attempt {event.attempt} timed out after {data.get('timeout_sec')}s"
     if kind == EventType.STEP_LOG_TRUNCATED:
         lost = data.get("bytes_lost")
-        amount = "some output" if lost is None else f"{lost} bytes of output"
+        amount = "some output" if lost is None else f"{plural(lost, 'byte')} of output"
         why = data.get("error")
         return f"attempt {event.attempt} could not write its log ({why}): {amount} lost"
     if kind == EventType.STEP_FALLBACK:

@@ -13,6 +13,7 @@ import click
 
 from engine.cli.options import json_option, ledger_option
 from engine.cli.output import open_ledger, parse_duration, print_json
+from engine.humanize import plural
 from engine.ledger.location import logs_dir, shared_logs_dir
 from engine.ledger.maintenance import GcPreview, delete_runs, gc_preview
 from engine.ledger.reader import LedgerReader
@@ -61,9 +62,10 @@ def command(older_than: str, dry_run: bool, yes: bool, ledger: str | None, as_js
             }
         )
     else:
-        click.echo(f"deleted {len(deleted)} runs older than {older_than} and {removed} log dirs")
+        deleted_runs, log_dirs = plural(len(deleted), "run"), plural(removed, "log dir")
+        click.echo(f"deleted {deleted_runs} older than {older_than} and {log_dirs}")
         if scratch_count:
-            click.echo(f"removed the scratch dirs of {scratch_count} runs that are over")
+            click.echo(f"removed the scratch dirs of {plural(scratch_count, 'run')} that are over")
     return int(ExitCode.OK)
 
 
@@ -73,7 +75,8 @@ def _confirmed(preview: GcPreview, older_than: str) -> bool:
     if doomed * 2 <= preview.total_runs or not sys.stdin.isatty():
         return True
     return click.confirm(
-        f"Delete {doomed} of the ledger's {preview.total_runs} runs (older than {older_than})?",
+        f"Delete {doomed} of the ledger's {plural(preview.total_runs, 'run')}"
+        f" (older than {older_than})?",
         default=False,
         err=True,
     )
@@ -96,8 +99,9 @@ def _show_preview(ledger: Path, preview: GcPreview, older_than: str, as_json: bo
         for run_id in preview.run_ids:
             click.echo(run_id)
         click.echo(
-            f"would delete {len(preview.run_ids)} of {preview.total_runs} runs older than "
-            f"{older_than}, {preview.events} events and {_size(log_bytes)} of logs"
+            f"would delete {len(preview.run_ids)} of {plural(preview.total_runs, 'run')}"
+            f" older than "
+            f"{older_than}, {plural(preview.events, 'event')} and {_size(log_bytes)} of logs"
         )
     return int(ExitCode.OK)
 

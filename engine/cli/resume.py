@@ -11,6 +11,7 @@ from engine.cli.launch import launch, run_options
 from engine.cli.options import parse_vars, run_id_argument, var_option
 from engine.cli.output import note, open_ledger
 from engine.errors import UserError
+from engine.humanize import plural
 
 
 @click.command("resume")
@@ -49,9 +50,8 @@ def command(
         )  # fmt: skip
         path = reader.path
     dropped = f", dropping {len(resume.dropped)} no longer in the plan" if resume.dropped else ""
-    reusing = len(resume.reused)
     note(
-        f"resuming run {full_id}: reusing {reusing} step{'' if reusing == 1 else 's'},"
+        f"resuming run {full_id}: reusing {plural(len(resume.reused), 'step')},"
         f" re-running {len(resume.rerun_reasons)}{dropped}"
     )
     return launch(

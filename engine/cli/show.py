@@ -14,7 +14,7 @@ from rich.text import Text
 from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import open_ledger, print_json, print_table, status_text
 from engine.errors import UserError
-from engine.humanize import clock_time, duration, memory
+from engine.humanize import clock_time, duration, memory, plural
 from engine.ledger.json_shapes import attempt_json, lease_json, run_detail_json, step_json
 from engine.ledger.reader import LedgerReader
 from engine.ledger.records import Attempt, Lease, StepState
@@ -144,11 +144,12 @@ def circuit_lines(reader: LedgerReader, plan: dict[str, Any]) -> list[str]:
             key, circuit["failures"], duration_sec(circuit["within"]),
             duration_sec(circuit["open_for"]),
         )  # fmt: skip
-        counted = f"{state.failures} of {circuit['failures']} failures within {circuit['within']}"
+        threshold = plural(circuit["failures"], "failure")
+        counted = f"{state.failures} of {threshold} within {circuit['within']}"
         text = f"closed ({counted})"
         if state.opened and state.reopens_at is not None:
             text = state.refusal(time.time(), circuit["within"]) or (
-                f"half-open: the next attempt is its trial ({state.failures} failures)"
+                f"half-open: the next attempt is its trial ({plural(state.failures, 'failure')})"
             )
         lines.append(f"circuit   {step.get('id')}: {text}")
     return lines

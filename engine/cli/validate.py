@@ -30,7 +30,8 @@ def command(plan_files: tuple[Path, ...], var_pairs: tuple[str, ...], as_json: b
     elif as_json:
         click.echo(json.dumps(verdicts, indent=2))
     elif len(verdicts) > 1 and invalid:
-        click.echo(f"engine: {invalid} of {len(verdicts)} plans are invalid", err=True)
+        verb = "is" if invalid == 1 else "are"
+        click.echo(f"engine: {invalid} of {len(verdicts)} plans {verb} invalid", err=True)
     return int(ExitCode.USAGE if invalid else ExitCode.OK)
 
 

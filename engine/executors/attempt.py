@@ -18,6 +18,7 @@ from engine.executors.base import AttemptResult, LaunchSpec
 from engine.executors.exits import ExitWatcher
 from engine.executors.keeper import KEEPER, descendants, signal_all
 from engine.executors.logfile import file_system_full, tail_of, write_counted
+from engine.humanize import plural
 from engine.masking import StreamMasker
 from engine.processes.groups import group_has_live_member
 from engine.processes.identity import AttemptIdentity
@@ -369,7 +370,7 @@ class LocalAttempt:
     def _mark_log_cut(self) -> None:
         """Say in the log where it was cut, if there is room for that by now (best effort)."""
         assert self._log_fd is not None
-        lost = f"{self._bytes_lost} bytes of" if self._masker is not None else "some"
+        lost = f"{plural(self._bytes_lost, 'byte')} of" if self._masker is not None else "some"
         note = f"\n[engine] {lost} output could not be written here: {self._log_error}\n"
         with contextlib.suppress(OSError):
             os.write(self._log_fd, note.encode())

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.executors.base import AttemptHandle, AttemptResult
+from engine.humanize import plural
 from engine.plan.spec import OnFailure, Step
 from engine.states import AttemptStatus, ErrorCode, RunStatus, StepStatus
 
@@ -131,7 +132,7 @@ def judge_run(
 def _log_failure(result: AttemptResult) -> str:
     lost = "some output"
     if result.log_bytes_lost is not None:
-        lost = f"{result.log_bytes_lost} bytes of output"
+        lost = f"{plural(result.log_bytes_lost, 'byte')} of output"
     if result.signal is not None:
         ended = f"killed by {_signal_name(result.signal)}"
     else:

@@ -118,7 +118,8 @@ class StatsScreen(LedgerScreen):
         self.query_one("#stats-totals", Static).update(totals)
         attempts = sum(stats.attempts_per_bucket)
         self.query_one("#stats-spark-label", Label).update(
-            f"Throughput: {attempts} attempts, {fmt.duration(stats.bucket_sec * 1000)} per bar"
+            f"Throughput: {fmt.plural(attempts, 'attempt')},"
+            f" {fmt.duration(stats.bucket_sec * 1000)} per bar"
         )
         self.query_one("#stats-spark", Sparkline).data = list(stats.attempts_per_bucket)
         longest = max((p.p95_ms or 0 for p in stats.plans), default=0)

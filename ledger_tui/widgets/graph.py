@@ -146,7 +146,8 @@ class GraphView(Widget, can_focus=True):
             summary = "  ".join(
                 f"{STATUS_ICON.get(status, '?')} {n}" for status, n in sorted(counts.items())
             )
-            lines.append(f"layer {index + 1:>3}  {len(layer):>5} steps   {summary}")
+            noun = "step " if len(layer) == 1 else "steps"
+            lines.append(f"layer {index + 1:>3}  {len(layer):>5} {noun}   {summary}")
         return lines
 
     def _render_collapsed(self) -> Text:

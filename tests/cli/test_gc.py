@@ -251,7 +251,7 @@ def test_two_ledgers_in_one_directory_keep_their_own_logs(tmp_path: Path) -> Non
     ]
     (b_run,) = [p.name for p in (tmp_path / "b.logs").iterdir()]
     gc = engine(a, "gc", "--older-than", "0s", cwd=tmp_path)
-    assert gc.code == 0 and gc.out.startswith("deleted 1 runs") and "and 1 log dirs" in gc.out
+    assert gc.code == 0 and gc.out.startswith("deleted 1 run older") and "and 1 log dir\n" in gc.out
     assert not any((tmp_path / "a.logs").iterdir())
     assert (tmp_path / "b.logs" / b_run / "hi.1.log").read_text() == "hi\n"
     assert engine(b, "logs", b_run, "hi", cwd=tmp_path).out == "hi\n"

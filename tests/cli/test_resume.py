@@ -106,3 +106,19 @@ def test_resume_refuses_bad_requests(history: Path) -> None:
     live = cli(history, "resume", LIVE)
     assert live.code == 1 and "still running" in live.err
     assert cli(history, "resume", "zzz").code == 2
+
+
+def test_resume_counts_the_steps_it_reuses_in_good_english(ledger: Path, tmp_path: Path) -> None:
+    plan = write_plan(
+        tmp_path,
+        "pair",
+        [{"id": "first", "command": "true"},
+         {"id": "second", "command": "test", "args": ["-f", "ok"], "depends_on": ["first"]}],
+    )  # fmt: skip
+    assert engine(ledger, "run", str(plan), "-q").code == 1
+    first = latest_run_id(ledger)
+    assert first is not None
+    (tmp_path / "ok").touch()
+    result = engine(ledger, "resume", first, cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert f"resuming run {first}: reusing 1 step, re-running 1" in result.err

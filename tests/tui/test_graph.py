@@ -143,9 +143,9 @@ async def test_more_steps_than_can_be_drawn_collapse_to_counted_layers(tmp_path:
         view = await open_graph(pilot)
         lines = view.render().plain.splitlines()
         assert view.collapsed
-        assert lines[0].startswith("layer   1      1 steps   ✔ 1")
+        assert lines[0].startswith("layer   1      1 step    ✔ 1")
         assert "318 steps" in lines[1] and "✘ 1" in lines[1] and "▶ 1" in lines[1]
-        assert lines[2].startswith("layer   3      1 steps")
+        assert lines[2].startswith("layer   3      1 step ")
         await pilot.press("down", "enter")  # the layer's running step is the one worth a look
         screen = app.screen
         await wait_for(pilot, lambda: getattr(screen, "selected_step", None) == "s2")
