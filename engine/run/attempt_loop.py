@@ -88,6 +88,10 @@ class AttemptLoop:
             return None  # always()/failure() steps are exactly the ones meant to run now
         return self._stop.reason
 
+    def gives_up(self, step: ScheduledStep) -> bool:
+        """True once the step may no longer start, so a wait on its behalf (a pool slot) ends."""
+        return self.may_start(step) is not None
+
     async def run(self, step: ScheduledStep) -> Outcome:
         """Attempt the step until it succeeds, cannot retry, or is stopped; a slot is held."""
         retry_note: str | None = None

@@ -14,12 +14,17 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from engine.ledger import leases
 from engine.ledger.leases import GROUP, POOL
-from engine.plan.spec import Plan, Step
+from engine.plan.spec import Plan
 from engine.run.recorder import Recorder
 from engine.states import EventType
+
+if TYPE_CHECKING:
+    from engine.run.attempt_loop import AttemptLoop
+    from engine.run.state import ScheduledStep
 
 POLL_SEC = 0.2  # how soon a freed slot is taken by a waiter in another engine
 RECOVER_EVERY_SEC = 1.0  # how often a waiting engine looks for dead holders
@@ -173,18 +178,19 @@ def busy_message(group: str, holders: tuple[str, ...]) -> str:
 
 
 async def acquire_pool(
-    leases: LeaseBroker, plan: Plan, recorder: Recorder, step: Step, give_up: Callable[[], bool]
+    leases: LeaseBroker, plan: Plan, recorder: Recorder, step: ScheduledStep, attempts: AttemptLoop
 ) -> int | None:
     """Waits for a slot of `step`'s pool (shared by every run on the ledger); its lease id.
 
     A step that gives up waiting (canceled, or the run stopped) goes on without the pool: the
     attempt loop finds it may not start and records why, as for any other step.
     """
-    assert step.pool is not None
-    pool = step.pool
+    pool = step.spec.pool
+    assert pool is not None
     capacity = plan.pools[pool]
     lease, _ = await leases.acquire(
         kind=POOL, name=pool, capacity=capacity, step_id=step.id,
-        on_wait=pool_waiting(recorder, step.id, pool, capacity), give_up=give_up,
+        on_wait=pool_waiting(recorder, step.id, pool, capacity),
+        give_up=functools.partial(attempts.gives_up, step),
     )  # fmt: skip
     return lease

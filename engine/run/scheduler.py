@@ -277,8 +277,7 @@ class Scheduler:
         from engine.run.leases import acquire_pool
 
         assert self._leases is not None
-        give_up = lambda: self._attempts.may_start(step) is not None  # noqa: E731
-        lease = await acquire_pool(self._leases, self._plan, self._recorder, step.spec, give_up)
+        lease = await acquire_pool(self._leases, self._plan, self._recorder, step, self._attempts)
         self._slots.request(lambda: self._spawn(self._attempt(step, lease)))
 
     async def _from_cache(self, step: ScheduledStep, cache: StepCache) -> None:

@@ -228,3 +228,24 @@ def test_leases_never_overlap_across_many_contending_engines(engine: Engine) -> 
     leases = all_leases(engine)
     for kind, group in itertools.groupby(sorted(leases, key=lambda x: x.kind), lambda x: x.kind):
         assert most_held_at_once(list(group)) == 1, kind
+
+
+def test_a_step_canceled_while_it_waits_for_its_pool_stops_waiting(engine: Engine) -> None:
+    go = engine.tmp_path / "go"
+    steps = [
+        {"id": "holder", **gate(go), "pool": "db"},
+        {"id": "waiter", "command": "true", "pool": "db", "on_failure": "continue"},
+    ]
+    run = engine.start("run", engine.plan(steps, pools={"db": 1}))
+    wait_for(lambda: states(engine, "pool") == ["held", "waiting"], timeout=30)
+    run_id = engine.last_run().id
+    assert engine.run("cancel", run_id, "--step", "waiter").returncode == 0
+    # The wait ends (the attempt loop says the step may not start) while the holder still runs.
+    wait_for(lambda: engine.statuses(run_id)["waiter"] == "canceled", timeout=30)
+    assert states(engine, "pool") == ["held"]
+    assert engine.statuses(run_id)["holder"] == "running"
+    go.touch()
+    run.communicate(timeout=60)
+    assert engine.attempts("waiter", run_id) == [] or all(
+        a.started_at is None for a in engine.attempts("waiter", run_id)
+    )

@@ -240,3 +240,9 @@ def test_hooks_that_do_not_run_are_recorded_as_skipped(tmp_path: Path) -> None:
     assert ran.statuses == {"a": "succeeded", "notify": "skipped", "cheer": "succeeded"}
     hooks = [e.data for e in ran.events if e.type == "hooks_started"]
     assert hooks == [{"hooks": "on_success", "run_status": "succeeded", "steps_total": 1}]
+
+
+def test_the_scheduler_names_its_callbacks() -> None:
+    """A lambda bound to a name (ruff's E731) hides in tracebacks; the scheduler has none."""
+    source = Path(__file__).resolve().parents[2] / "engine" / "run" / "scheduler.py"
+    assert "noqa: E731" not in source.read_text(encoding="utf-8")
