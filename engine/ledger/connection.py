@@ -255,3 +255,13 @@ def _encodes(text: str) -> bool:
 def printable_path(path: str) -> str:
     """A file path as ledger text: bytes that are not UTF-8 as \\xNN, as `ls -b` shows them."""
     return path if _encodes(path) else os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def require_text_path(path: Path) -> None:
+    """Refuse to record runs in a ledger whose path is not UTF-8: their log paths are ledger text."""
+    if not _encodes(str(path)):
+        raise LedgerError(
+            f"The ledger path {printable_path(str(path))} is not UTF-8, and a run records the paths"
+            " of its logs beside it as text; rename the directory (or file), or pass --ledger a"
+            " path whose name is UTF-8."
+        )

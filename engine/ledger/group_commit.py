@@ -26,6 +26,7 @@ from engine.ledger.connection import (
     configure,
     connect_writable,
     ledger_error,
+    require_text_path,
     synchronous_setting,
     translate_errors,
 )
@@ -129,6 +130,7 @@ class GroupCommit:
     @classmethod
     async def open(cls, path: Path, *, synchronous: Synchronous | None = None) -> Self:
         """Open (creating and migrating if needed) the ledger at `path` for writing."""
+        require_text_path(path)  # before the run is created: it could not be finished
         sync = synchronous_setting(synchronous)
         await asyncio.to_thread(_prepare_file, path, sync)
         with translate_errors(path):
