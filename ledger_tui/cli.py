@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from engine.cli.streams import ReaderGone, StopsWhenReaderGoes, reader_gone
 from engine.errors import LedgerError, UserError
 from engine.ledger.location import resolve_ledger_path
 from ledger_tui.watch import DEFAULT_POLL_INTERVAL, LedgerWatch, runs_overview
@@ -16,7 +17,11 @@ def _ledger_path(explicit: str | None) -> Path:
     return resolve_ledger_path(explicit, create=False)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=StopsWhenReaderGoes,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="plan-engine", prog_name="ledger-tui")
 @click.option("--ledger", metavar="PATH", help="The ledger (default: $LEDGER_DB, else .ledger/).")
 @click.option(
@@ -84,8 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(2)
-    except BrokenPipeError:
-        sys.exit(0)
+    except (BrokenPipeError, ReaderGone):
+        reader_gone()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from engine import signals
+from engine.cli import streams
 from engine.errors import UserError
 from engine.plan.problems import InvalidPlan
 from engine.states import ExitCode
@@ -36,7 +37,7 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(streams.StopsWhenReaderGoes):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -75,6 +76,6 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(int(ExitCode.USAGE))
-    except BrokenPipeError:
-        sys.exit(int(ExitCode.OK))
+    except (BrokenPipeError, streams.ReaderGone):
+        streams.reader_gone()
     sys.exit(code if isinstance(code, int) else 0)

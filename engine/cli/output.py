@@ -85,11 +85,17 @@ def print_json(value: Any) -> None:
     click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits 1 here; the command's reader is gone, which app.main ends with 0, as for echo.
+        raise BrokenPipeError
+
+
 def console() -> Console:
     """A console on stdout; off a terminal it is wide, so piped tables are not wrapped at 80."""
     probe = Console(file=sys.stdout)
     width = None if probe.is_terminal else 200
-    return Console(file=sys.stdout, width=width, markup=False, emoji=False, highlight=False)
+    return _Console(file=sys.stdout, width=width, markup=False, emoji=False, highlight=False)
 
 
 def print_table(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO, Any
+from typing import IO, Any, NoReturn
+
+import click
 
 _keep_going = False  # set for the length of a run: losing the output must not end it
 
@@ -82,3 +84,33 @@ def guard() -> None:
     err = sys.stderr or open(os.devnull, "w")  # noqa: SIM115
     sys.stdout = GuardedStream(out, always_keep_going=False)
     sys.stderr = GuardedStream(err, always_keep_going=True)
+
+
+class ReaderGone(Exception):
+    """A command's stdout was closed by its reader (`engine runs | head -1`)."""
+
+
+class StopsWhenReaderGoes(click.Group):
+    """A group whose commands stop when their reader goes; click itself would exit 1 on EPIPE."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise ReaderGone from None
+
+
+def reader_gone() -> NoReturn:
+    """End a command whose reader went away as `git log | head` ends: quietly, with status 0.
+
+    stdout points at /dev/null first, so the flush at exit finds no closed pipe to complain about.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError):
+        pass  # no descriptor left to repair
+    sys.exit(0)

@@ -258,7 +258,7 @@ def printable_path(path: str) -> str:
 
 
 def require_text_path(path: Path) -> None:
-    """Refuse to record runs in a ledger whose path is not UTF-8: their log paths are ledger text."""
+    """Refuse to record runs in a ledger whose path is not UTF-8: log paths are ledger text."""
     if not _encodes(str(path)):
         raise LedgerError(
             f"The ledger path {printable_path(str(path))} is not UTF-8, and a run records the paths"

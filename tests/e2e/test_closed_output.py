@@ -120,3 +120,32 @@ def test_a_closed_stderr_changes_nothing(engine: Engine) -> None:
     assert proc.returncode == 0
     assert "succeeded" in stdout
     assert str(engine.last_run().status) == "succeeded"
+
+
+def with_reader_gone(engine: Engine, program: str, *args: str | Path) -> tuple[int, str]:
+    """`PROGRAM ARGS | head -0`: stdout is a pipe whose reader is gone before the first write."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [str(Path(ENGINE).with_name(program)), *map(str, args)], cwd=engine.tmp_path,
+            env=engine.env(), stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    return done.returncode, done.stderr
+
+
+def test_query_commands_stop_quietly_when_their_reader_goes(engine: Engine) -> None:
+    """`engine runs | head -1` and the like end with 0 and say nothing, as `engine run` does."""
+    plan = engine.plan([{"id": "one", "command": "echo", "args": ["hello"]}])
+    assert engine.run("run", plan).returncode == 0
+    run_id = engine.last_run().id
+    commands: list[tuple[str, ...]] = [
+        ("engine", "run", str(plan)),
+        ("engine", "runs"), ("engine", "runs", "--json"), ("engine", "show", run_id),
+        ("engine", "events", run_id), ("engine", "logs", run_id, "one"), ("engine", "stats"),
+        ("ledger-tui", "status"), ("ledger-tui", "status", "--json"),
+    ]  # fmt: skip
+    ended = {command: with_reader_gone(engine, *command) for command in commands}
+    assert ended == dict.fromkeys(commands, (0, ""))
