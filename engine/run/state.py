@@ -121,12 +121,23 @@ def judge_run(
     if fatal:
         return RunStatus.FAILED, f'step "{fatal[0].id}" failed'
     if failed:
-        names = ", ".join(f'"{step.id}"' for step, _ in failed[:ERROR_NAMES_MAX])
-        more = len(failed) - ERROR_NAMES_MAX
-        return RunStatus.PARTIAL, f"steps failed: {names}" + (
-            f" and {more} more" if more > 0 else ""
-        )
+        # A canceled step did not fail: the sentence names the two kinds apart.
+        failures = [step.id for step, status in failed if status is not StepStatus.CANCELED]
+        canceled = [step.id for step, status in failed if status is StepStatus.CANCELED]
+        parts = [
+            f"steps {word}: {_step_names(ids)}"
+            for word, ids in (("failed", failures), ("canceled", canceled))
+            if ids
+        ]
+        return RunStatus.PARTIAL, "; ".join(parts)
     return RunStatus.SUCCEEDED, None
+
+
+def _step_names(ids: list[str]) -> str:
+    """`"a", "b" and 3 more`: at most ERROR_NAMES_MAX names."""
+    names = ", ".join(f'"{step_id}"' for step_id in ids[:ERROR_NAMES_MAX])
+    more = len(ids) - ERROR_NAMES_MAX
+    return names + (f" and {more} more" if more > 0 else "")
 
 
 def _log_failure(result: AttemptResult) -> str:

@@ -78,7 +78,14 @@ def test_run_outcomes() -> None:
     assert judge_run(None, None, failed) == (RunStatus.FAILED, 'step "c" failed')
     assert judge_run(None, None, [(aborting, StepStatus.FAILED)])[0] is RunStatus.FAILED
     # A canceled abort step does not fail the run by itself: the run is partial.
-    assert judge_run(None, None, [(aborting, StepStatus.CANCELED)])[0] is RunStatus.PARTIAL
+    assert judge_run(None, None, [(aborting, StepStatus.CANCELED)]) == (
+        RunStatus.PARTIAL,
+        'steps canceled: "a"',
+    )
+    # The error names failed and canceled steps apart: a canceled step did not fail.
+    assert judge_run(
+        None, None, [(tolerated, StepStatus.FAILED), (aborting, StepStatus.CANCELED)]
+    ) == (RunStatus.PARTIAL, 'steps failed: "t"; steps canceled: "a"')
     many = [(failed_step(f"s{i}", on_failure="continue"), StepStatus.FAILED) for i in range(7)]
     assert judge_run(None, None, many) == (
         RunStatus.PARTIAL,
