@@ -27,11 +27,9 @@ def insert_request(
     if row is None:
         raise UnknownRun(f"There is no run {run_id!r} in the ledger.")
     status = RunStatus(row[0])
-    if status.is_final:
-        raise UserError(
-            f"Run {run_id} already finished ({status}).", ExitCode.FAILED, code="already_finished"
-        )
     if step_id is not None:
+        # A step's checks come first: a finished run's step is a finished step (exit 2, like
+        # any step that cannot be canceled), and a misspelt one is named as such.
         step = conn.execute(
             "SELECT status FROM run_steps WHERE run_id = ? AND step_id = ?", (run_id, step_id)
         ).fetchone()
@@ -44,6 +42,15 @@ def insert_request(
                 "only a pending or running step can be canceled.",
                 code="already_finished",
             )
+        if status.is_final:
+            raise UserError(
+                f"Run {run_id} already finished ({status}); its steps can no longer be canceled.",
+                code="already_finished",
+            )
+    if status.is_final:
+        raise UserError(
+            f"Run {run_id} already finished ({status}).", ExitCode.FAILED, code="already_finished"
+        )
     ts = to_iso(at)
     cursor = conn.execute(
         "INSERT INTO cancel_requests (run_id, step_id, requested_at, requested_by)"

@@ -82,6 +82,14 @@ def test_cancel_a_finished_run_exits_1(history: Path) -> None:
     assert result.code == 1 and "already finished (failed)" in result.err
 
 
+def test_cancel_a_step_of_a_finished_run_exits_2_naming_the_step(history: Path) -> None:
+    result = cli(history, "cancel", FAILED, "--step", "build")  # build succeeded, the run failed
+    assert result.code == 2 and result.err.strip().count("\n") == 0
+    assert "Step build of run 1fail00000000 already finished (succeeded)" in result.err
+    result = cli(history, "cancel", FAILED, "--step", "nope")
+    assert result.code == 2 and "has no step 'nope'" in result.err
+
+
 def test_cancel_unknown_run_or_step_exits_2(history: Path) -> None:
     assert cli(history, "cancel", "zzzz").code == 2
     result = cli(history, "cancel", "1live", "--step", "nope")
