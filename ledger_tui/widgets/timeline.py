@@ -16,6 +16,7 @@ from ledger_tui.timeline import Timeline, axis, build_timeline, plan_dependencie
 from ledger_tui.widgets.cells import STATUS_ICON, STATUS_VARIABLE, theme_style
 
 LABEL_WIDTH = 22
+END_WIDTH = 10  # after a bar: ` ▶ 12m34s`; zoom to fit keeps room for it at the right edge
 CRITICAL_MARK = "◆"
 BAR = "█"
 CRITICAL_BAR = "▇"  # NO_COLOR still tells the critical path apart
@@ -81,7 +82,7 @@ class TimelineView(Widget):
             return Text("No attempt has started yet.")
         timeline = self.timeline()
         variables = self.app.theme_variables
-        width = max(10, self.content_size.width - LABEL_WIDTH - 1)
+        width = max(10, self.content_size.width - LABEL_WIDTH - 1 - END_WIDTH)
         text = Text(no_wrap=True, overflow="crop")
         text.append(" " * (LABEL_WIDTH + 1) + axis(timeline.span, width) + "\n", style="dim")
         for bar in timeline.bars:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rich.cells import cell_len
+
 from engine.ledger.records import Attempt
 from engine.states import AttemptStatus
 from ledger_tui.timeline import (
@@ -103,3 +105,21 @@ async def test_the_timeline_tab_grows_a_running_bar_as_the_clock_moves(ledger: P
         # Zoomed to fit: 62 s of run in the same width, so the finished setup bar shrank.
         setup = next(line for line in view.render().plain.splitlines() if "setup #1" in line)
         assert 0 < bar_width(setup) < bar_width(bars["setup"])
+
+
+async def test_each_line_fits_the_width_with_its_label(ledger: Path) -> None:
+    """Zoom to fit leaves room for the `▶ 1m00s` after a bar that ends at the right edge: a line
+    longer than the view wrapped onto the next one (or was cut)."""
+    now = [NOW + 57]
+    app = make_app(ledger, clock=lambda: now[0])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until_settled(pilot)
+        await pilot.press("enter", "t", "t")
+        view = app.screen.query_one(TimelineView)
+        await wait_for(pilot, lambda: "▶ 1m00s" in view.render().plain)
+        width = view.content_size.width
+        lines = view.render().plain.splitlines()
+        assert all(cell_len(line) <= width for line in lines), (width, lines)
+        running = next(line for line in lines if "▶ 1m00s" in line)
+        assert running.rstrip().endswith("▶ 1m00s")
+
