@@ -114,6 +114,11 @@ class RunsPage:
     history: HistoryPage
     typical_ms: dict[str, float | None]
     filter_text: str
+    gone: frozenset[str] = frozenset()  # active runs whose engine is provably gone (not marked)
+
+    @property
+    def live(self) -> bool:
+        return any(not run.status.is_final for run in (*self.active, *self.history.runs))
 
 
 class RunsQuery(Query[RunsAsk, RunsPage]):
@@ -121,15 +126,40 @@ class RunsQuery(Query[RunsAsk, RunsPage]):
 
     def __init__(self) -> None:
         super().__init__(RunsAsk())
+        self._fetched: RunsPage | None = None
+        self._owners_checked = 0.0  # time.monotonic() of the last look
+
+    def wants(self, version: int) -> bool:
+        return self._owner_check_due() or super().wants(version)
+
+    def _owner_check_due(self) -> bool:
+        """A killed engine leaves its run `running` in a quiet ledger: look every second."""
+        page = self._fetched
+        if page is None or not page.live:
+            return False
+        return time.monotonic() - self._owners_checked >= OWNER_CHECK_SEC
+
+    def reset(self) -> None:
+        self._fetched = None
 
     def read(self, reader: LedgerReader, params: RunsAsk) -> RunsPage:
-        text = params.filter_text
-        with reader.snapshot():
-            active = [] if text else reader.active_runs()
-            history = read_head(reader, text, limit=PAGE + len(active), down_to=params.down_to)
-            plans = {run.plan_name for run in (*active, *history.runs) if not run.status.is_final}
-            typical = read_typical(reader, plans)
-        return RunsPage(tuple(active), history, typical, text)
+        page = self._fetched
+        if page is None or self.ledger_changed:
+            text = params.filter_text
+            with reader.snapshot():
+                active = [] if text else reader.active_runs()
+                history = read_head(reader, text, limit=PAGE + len(active), down_to=params.down_to)
+                live = (*active, *history.runs)
+                plans = {run.plan_name for run in live if not run.status.is_final}
+                typical = read_typical(reader, plans)
+            page = RunsPage(tuple(active), history, typical, text)
+        gone: frozenset[str] = frozenset()
+        if page.live:
+            owners = reader.active_owners()
+            gone = frozenset(run_id for run_id, owner in owners.items() if owner.is_gone())
+        self._owners_checked = time.monotonic()
+        self._fetched = replace(page, gone=gone)
+        return self._fetched
 
 
 def older_runs(reader: LedgerReader, text: str, before_id: str) -> HistoryPage:

@@ -183,6 +183,18 @@ class LedgerReader:
         )
         return [summary_of(row) for row in rows]
 
+    def active_owners(self) -> dict[str, Owner]:
+        """Return the engine process of each active run, by run id (see Owner.is_gone)."""
+        rows = self._query(
+            "SELECT r.id, r.owner_pid, r.owner_start_time, r.owner_host, r.owner_boot_id"
+            f" FROM runs r WHERE r.status IN {ACTIVE_RUN} AND r.owner_pid IS NOT NULL",
+            (),
+        )
+        return {
+            row[0]: Owner(pid=row[1], process_start_time=row[2], host=row[3], boot_id=row[4])
+            for row in rows
+        }
+
     def get_run(self, run_id: str) -> RunDetail | None:
         """Return one run with its plan, vars and owner, or None if there is no such run."""
         rows = self._query(

@@ -18,7 +18,7 @@ from ledger_tui.history import HistoryPage
 from ledger_tui.messages import OpenRun, RunHighlighted
 from ledger_tui.queries import PAGE, RunsAsk, RunsPage, RunsQuery, older_runs
 from ledger_tui.screens.base import LedgerScreen
-from ledger_tui.widgets.cells import plain, status_cell
+from ledger_tui.widgets.cells import gone_cell, plain, status_cell
 from ledger_tui.widgets.live_table import Cells, LiveTable
 
 MAX_ROWS = 5000  # rows kept in memory however far the user scrolls
@@ -100,8 +100,9 @@ class RunsScreen(LedgerScreen):
     def _cells(self, run: RunSummary, now: float) -> Cells:
         variables = self.app.theme_variables
         typical = self._page.typical_ms.get(run.plan_name) if self._page else None
+        gone = self._page is not None and run.id in self._page.gone and not run.status.is_final
         return (
-            status_cell(str(run.status), variables),
+            gone_cell(variables) if gone else status_cell(str(run.status), variables),
             plain(run.plan_name),
             plain(run.id),
             plain(fmt.steps_progress(run)),

@@ -50,6 +50,14 @@ def status_cell(status: str, variables: Mapping[str, str]) -> Text:
     return Text(f"{icon} {status}", style=theme_style(variables, variable))
 
 
+def gone_cell(variables: Mapping[str, str]) -> Text:
+    """An active run whose engine is gone: the dashboard only reads, so it is not marked crashed
+    yet (the next engine command does), but it is no longer running."""
+    return Text(
+        f"{STATUS_ICON['crashed']} gone", style=theme_style(variables, STATUS_VARIABLE["crashed"])
+    )
+
+
 def event_type_cell(event_type: str, variables: Mapping[str, str]) -> Text:
     """An event type coloured by the outcome it reports."""
     for suffix, status in (

@@ -122,4 +122,3 @@ async def test_each_line_fits_the_width_with_its_label(ledger: Path) -> None:
         assert all(cell_len(line) <= width for line in lines), (width, lines)
         running = next(line for line in lines if "▶ 1m00s" in line)
         assert running.rstrip().endswith("▶ 1m00s")
-
