@@ -55,12 +55,30 @@ def run_options(func: F) -> F:
                 is_flag=False,
                 flag_value="*",
                 metavar="[STEP]",
+                callback=_not_a_plan_file,
                 help="Run cached steps (or this one; repeatable) without reading the cache.",
             ),
         ]
     ):
         func = option(func)
     return func
+
+
+def _not_a_plan_file(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    """`engine run --force plan.json`: the plan file was taken as the step to force; say so
+    rather than that the plan file is missing."""
+    from engine.plan.document import is_yaml_file
+
+    for name in value:
+        if (name.lower().endswith(".json") or is_yaml_file(name)) and Path(name).is_file():
+            raise click.UsageError(
+                f"--force took the plan file {name} for the step to force; write --force after "
+                "the plan file (engine run PLAN --force), or --force=STEP",
+                ctx,
+            )
+    return value
 
 
 def launch(

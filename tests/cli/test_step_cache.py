@@ -128,6 +128,14 @@ def test_force_reruns_every_or_one_cached_step(ledger: Path, tmp_path: Path) -> 
     assert unknown.err.strip() == "engine: --force: the plan has no step 'ghost'."
 
 
+def test_force_before_the_plan_file_says_so(ledger: Path, tmp_path: Path) -> None:
+    _plan(tmp_path)
+    result = cli(ledger, "run", "--force", str(tmp_path / "build.json"))
+    assert result.code == 2
+    assert "--force took the plan file" in result.err and "Missing argument" not in result.err
+    assert not ledger.exists()
+
+
 def test_too_old_or_lost_results_are_not_taken(ledger: Path, tmp_path: Path) -> None:
     _plan(tmp_path, cache={"inputs": ["src/*.c"], "max_age": "1h"})
     first = _run(ledger, tmp_path)
