@@ -14,7 +14,7 @@ import click
 from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import note, open_ledger, parse_duration, print_json
 from engine.errors import UserError
-from engine.ledger.extend import ExtendRequest, read_request, request_extend
+from engine.ledger.extend import MAX_AHEAD_SEC, ExtendRequest, read_request, request_extend
 from engine.ledger.times import to_iso
 from engine.states import ExitCode
 
@@ -55,6 +55,9 @@ def command(
         raise UserError(f"--by {by}: an extension must be longer than nothing.")
     if until is not None and until <= time.time():
         raise UserError(f"--to {to}: that time is already past.")
+    if (by_sec or 0) > MAX_AHEAD_SEC or (until or 0) > time.time() + MAX_AHEAD_SEC:
+        given = f"--by {by}" if by is not None else f"--to {to}"
+        raise UserError(f"{given}: a timeout may be extended to at most 366 days from now.")
     with open_ledger(ledger) as reader:
         full_id = reader.resolve_run_id(run_id)
         asker = f"engine extend ({getpass.getuser()}@{socket.gethostname()}, pid {os.getpid()})"
@@ -87,9 +90,9 @@ def command(
 def _time(text: str) -> float:
     try:
         when = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return (when if when.tzinfo is not None else when.astimezone()).timestamp()
+    except (ValueError, OverflowError):  # OverflowError: year 1 in a zone east of UTC
         raise UserError(f"--to {text!r}: expected an ISO-8601 time (2026-12-05T06:00Z).") from None
-    return (when if when.tzinfo is not None else when.astimezone()).timestamp()
 
 
 def _wait(path: Path, request_id: int, timeout: float) -> ExtendRequest | None:

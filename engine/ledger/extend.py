@@ -20,6 +20,10 @@ from engine.ledger.times import from_iso, from_iso_opt, to_iso
 from engine.ledger.transactions import write_transaction
 from engine.states import ExitCode, RunStatus
 
+# How far ahead an extension may move a timeout: further than any run means, and a deadline must
+# stay a time the ledger's ISO-8601 columns can hold (a year below 10000).
+MAX_AHEAD_SEC = 366 * 86400
+
 _COLUMNS = (
     "id, run_id, step_id, by_ms, until, requested_at, requested_by, handled_at, outcome,"
     " deadline, message"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from engine.humanize import clock_time
-from engine.ledger.extend import PENDING, ExtendRequest, extend_request
+from engine.ledger.extend import MAX_AHEAD_SEC, PENDING, ExtendRequest, extend_request
 from engine.ledger.times import to_iso
 from engine.run.recorder import Recorder
 from engine.states import EventType
@@ -55,6 +55,8 @@ def answer(recorder: Recorder, request: ExtendRequest, target: Extendable | None
         why: str | None = "it is not running"
     elif until <= now:
         why = f"{clock_time(until)} UTC is already past"
+    elif until > now + MAX_AHEAD_SEC:
+        why = "it would end more than 366 days from now"
     else:
         why = target.extend_timeout(until)
     if why is not None:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.ledger.extend import read_request, request_extend
 from engine.ledger.times import from_iso
 from tests.e2e.conftest import Engine
 from tests.support import wait_for
@@ -99,9 +100,33 @@ def test_what_cannot_be_asked_is_refused_before_anything_is_written(engine: Engi
         ("--by", "10"): (2, "'10' has no unit"),
         ("--to", "2000-01-01T00:00Z"): (2, "that time is already past"),
         ("--to", "soon"): (2, "expected an ISO-8601 time"),
+        ("--to", "0001-01-01T00:00"): (2, "expected an ISO-8601 time"),
+        ("--by", "100000000w"): (2, "at most 366 days from now"),
+        ("--to", "9999-12-31T23:59Z"): (2, "at most 366 days from now"),
     }
     for args, (code, message) in cases.items():
         result = engine.run("extend", run_id, *args)
         assert (result.returncode, message in result.stderr) == (code, True), (args, result)
     with engine.reader() as reader:
         assert not reader.events(run_id=run_id, types=["timeout_extended"])
+
+
+def test_the_engine_refuses_a_deadline_further_than_a_year(engine: Engine) -> None:
+    # A request written by another client than `engine extend` (the dashboard) is checked too:
+    # a deadline past year 9999 could not be written as an ISO-8601 time.
+    go = engine.tmp_path / "go"
+    proc = engine.start("run", engine.plan([{"id": "deploy", **gate(go, timeout_sec=30)}]))
+    run_id = running(engine, "deploy")
+    far = request_extend(
+        engine.ledger_path, run_id, "deploy", by_sec=6e13, until=None, requested_by="test"
+    )
+    answer = wait_for(
+        lambda: (found := read_request(engine.ledger_path, far)) and found.handled_at and found,
+        timeout=30,
+    )
+    assert (answer.outcome, answer.deadline) == ("refused", None)
+    assert answer.message == (
+        "the timeout of step deploy was not extended: it would end more than 366 days from now"
+    )
+    go.touch()
+    assert proc.wait(timeout=60) == 0
