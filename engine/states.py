@@ -69,6 +69,7 @@ class ErrorCode(StrEnum):
     ABANDONED = "abandoned"
     LOG_WRITE_FAILED = "log_write_failed"  # its output could not all be written (a full disk)
     NO_WORKER = "no_worker"  # no worker of the cluster has the resources it asks for
+    WORKER_LOST = "worker_lost"  # the Dask worker (or scheduler) running it was lost mid-way
 
 
 class EventType(StrEnum):

@@ -45,6 +45,10 @@ class RunOptions:
     # own, the keeper would reap them and kill them when the run ends.
     adopt_orphans: bool = False
     parent: tuple[str, str] | None = None  # (run id, step id) of a plan step running this plan
+    # Where steps run (docs/cli.md): "local" or "dask", over $ENGINE_EXECUTOR and the plan; and
+    # the Dask scheduler's address, over $ENGINE_DASK_ADDRESS (neither: a LocalCluster).
+    executor: str | None = None
+    dask_address: str | None = None
 
     def ledger_path(self) -> Path:
         """The ledger file, found like the CLI's (`$LEDGER_DB`, else the nearest `.ledger/`)."""
@@ -78,6 +82,8 @@ class RunOptions:
             wait_for_group=self.wait_for_group,
             adopt_orphans=self.adopt_orphans,
             parent=self.parent,
+            executor=self.executor,
+            dask_address=self.dask_address,
         )
 
 

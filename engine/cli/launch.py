@@ -17,7 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def run_options(func: F) -> F:
     """--max-concurrency, --env-file, --secrets-file, --deadline, --ledger, --json, --quiet,
-    --no-wait and --force."""
+    --no-wait, --force, --executor and --dask-address."""
     for option in reversed(
         [
             click.option(
@@ -58,6 +58,17 @@ def run_options(func: F) -> F:
                 callback=_not_a_plan_file,
                 help="Run cached steps (or this one; repeatable) without reading the cache.",
             ),
+            click.option(
+                "--executor",
+                type=click.Choice(["local", "dask"]),
+                help="Where steps run (default: $ENGINE_EXECUTOR, globals.executor, local).",
+            ),
+            click.option(
+                "--dask-address",
+                metavar="ADDR",
+                help="The Dask scheduler, e.g. tcp://host:8786 (default: $ENGINE_DASK_ADDRESS, "
+                "else a LocalCluster for the run).",
+            ),
         ]
     ):
         func = option(func)
@@ -97,6 +108,8 @@ def launch(
     rerun_reasons: dict[str, str] | None = None,
     force: tuple[str, ...] = (),
     parent: tuple[str, str] | None = None,
+    executor: str | None = None,
+    dask_address: str | None = None,
 ) -> int:
     """Run `loaded` to the end with the chosen progress display; the run's exit code.
 
@@ -121,6 +134,8 @@ def launch(
         force=forced_steps(force, loaded, "--force"),
         adopt_orphans=True,  # an `engine` process has no children but its steps
         parent=parent,
+        executor=executor,
+        dask_address=dask_address,
     )
 
     def expected_ms() -> int | None:

@@ -68,12 +68,19 @@ class AttemptResult:
     max_rss_kb: int | None = None  # of the largest single process among those, not their sum
     # With spawn_error: it never started because no cluster worker has the resources it asks for.
     no_worker: bool = False
+    # One sentence when the attempt's fate is unknown: the machine running it was lost (a Dask
+    # worker died or left, the scheduler went away). Its command may have run, or part of it.
+    lost: str | None = None
 
 
 class Executor(Protocol):
     """Starts attempts; one instance serves a whole run (and may cache per-run state)."""
 
     async def launch(self, spec: LaunchSpec) -> AttemptHandle: ...
+
+    def close(self) -> None:
+        """Releases what the executor holds once the run is over; running attempts go on."""
+        ...
 
 
 class AttemptHandle(Protocol):

@@ -99,6 +99,7 @@ class Globals(_Model):
     kill_grace_sec: Annotated[float, Field(ge=0, le=3600)] = 5.0
     env: EnvMap = Field(default_factory=dict)
     inherit_env: bool = False
+    executor: Literal["local", "dask"] | None = None
 
 
 class Retry(_Model):

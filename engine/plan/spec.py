@@ -52,6 +52,7 @@ class Globals:
     kill_grace_sec: float = 5.0
     env: Mapping[str, str] = field(default_factory=dict)
     inherit_env: bool = False
+    executor: str | None = None  # "local" or "dask"; --executor and $ENGINE_EXECUTOR win
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,3 +59,10 @@ def write_outputs(path: str, values: Mapping[str, str]) -> None:
         for name, value in values.items():
             delimiter = f"ENGINE_EOF_{secrets.token_hex(8)}"
             handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def hand_outputs_to_parent(plan: Plan, outputs: Mapping[tuple[str, str], str]) -> None:
+    """A child run's plan outputs become its plan step's: written to the step's $ENGINE_OUTPUT."""
+    path = os.environ.get("ENGINE_OUTPUT")
+    if path:
+        write_outputs(path, plan_outputs(plan, outputs))

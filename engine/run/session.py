@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import signals
+from engine.executors.base import Executor
+from engine.executors.dask.options import remote_executor
 from engine.executors.exits import choose_exit_watch
 from engine.executors.local import LocalExecutor
 from engine.ledger.ids import new_run_id
@@ -27,7 +29,7 @@ from engine.ledger.owner import Owner
 from engine.ledger.scratch import create_run_scratch
 from engine.ledger.times import to_iso
 from engine.ledger.writer import LedgerWriter
-from engine.plan.spec import LoadedPlan, Plan
+from engine.plan.spec import LoadedPlan
 from engine.progress import Reporter
 from engine.run.environment import EnvironmentBuilder, check_required_env, resolve_secrets
 from engine.run.extend import poll_extend_requests
@@ -58,6 +60,8 @@ class RunRequest:
     force: frozenset[str] = frozenset()  # cached steps that run anyway ("*": all of them)
     adopt_orphans: bool = False  # only a process whose children are all steps (`engine run`)
     parent: tuple[str, str] | None = None  # (run id, step id) of the plan step running this plan
+    executor: str | None = None  # --executor: over $ENGINE_EXECUTOR and globals.executor
+    dask_address: str | None = None  # --dask-address: over $ENGINE_DASK_ADDRESS
 
 
 @dataclass(frozen=True)
@@ -98,13 +102,15 @@ async def execute(request: RunRequest, reporter: Reporter) -> RunResult:
     if _on_main_thread():  # signals reach the main thread only; another leaves them alone
         signals.hold()
     try:
-        return await _execute(request, reporter)
+        # A missing extra or an unreachable scheduler is a usage error, before any row exists.
+        async with remote_executor(request) as remote:
+            return await _execute(request, reporter, remote)
     except BaseException:
         reporter.close()  # a live display gives the terminal back even when the run broke off
         raise
 
 
-async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
+async def _execute(request: RunRequest, reporter: Reporter, remote: Executor | None) -> RunResult:
     loaded = request.loaded
     plan = loaded.plan
     caller, secrets = prepare_environment(request)
@@ -156,7 +162,9 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
             ledger_path=request.ledger_path,
         )
         environment = EnvironmentBuilder(plan, caller, request.env_file, secrets)
-        executor = LocalExecutor(exit_watch=exit_watch, adopt_orphans=request.adopt_orphans)
+        executor = remote or LocalExecutor(
+            exit_watch=exit_watch, adopt_orphans=request.adopt_orphans
+        )
         scheduler = Scheduler(
             loaded, settings, recorder=recorder, executor=executor, environment=environment,
             caller_env=caller,
@@ -201,7 +209,9 @@ async def _execute(request: RunRequest, reporter: Reporter) -> RunResult:
                 executor.close()
         exit_code = ExitCode.BUSY if busy else _exit_code(status, received)
         if request.parent is not None and plan.outputs and status is RunStatus.SUCCEEDED:
-            _hand_outputs_to_parent(plan, scheduler.outputs)
+            from engine.run.child_runs import hand_outputs_to_parent
+
+            hand_outputs_to_parent(plan, scheduler.outputs)
         outcome = recorder.run_finished(
             status=status, error=error, exit_code=int(exit_code), started=started
         )
@@ -272,15 +282,6 @@ def _deadline_passed(request: RunRequest, stop: _Stopper) -> bool:
     reason = f"deadline {to_iso(request.deadline)} reached"
     stop.stop(StopCause.DEADLINE, reason, RunStatus.FAILED)
     return True
-
-
-def _hand_outputs_to_parent(plan: Plan, outputs: dict[tuple[str, str], str]) -> None:
-    """A child run's plan outputs become its plan step's: written to the step's $ENGINE_OUTPUT."""
-    from engine.run.child_runs import plan_outputs, write_outputs
-
-    path = os.environ.get("ENGINE_OUTPUT")
-    if path:
-        write_outputs(path, plan_outputs(plan, outputs))
 
 
 def _exit_code(status: RunStatus, received: list[int]) -> ExitCode:

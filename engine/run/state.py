@@ -80,6 +80,8 @@ class Verdict:
 
 def judge(result: AttemptResult, step: Step) -> Verdict:
     """The attempt's status and error code from what the executor saw."""
+    if result.lost is not None:
+        return Verdict(AttemptStatus.FAILED, ErrorCode.WORKER_LOST, result.lost)
     if result.spawn_error is not None:
         code = ErrorCode.NO_WORKER if result.no_worker else ErrorCode.SPAWN_FAILED
         return Verdict(AttemptStatus.FAILED, code, result.spawn_error)

@@ -1,0 +1,211 @@
+"""The engine side of one attempt on a Dask worker: its future, placement, log pump and stop.
+
+The attempt learns where it runs from the worker's `start` event; from then on it copies the
+worker-local log into `spec.log_path` by offset (remote.py says why this way), so `engine logs
+--follow` and the dashboard follow a remote step as a local one. Its end comes as the task's
+result, which also carries the exit status and outputs: no shared file system is assumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from distributed.client import FutureCancelledError, FuturesCancelledError
+
+from engine.executors.base import AttemptResult, LaunchSpec
+from engine.executors.dask.remote import HANDLER, READ_LIMIT
+from engine.executors.logfile import LOG_FLAGS, write_all
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+LOG_POLL_SEC = 0.2
+# After the result, how long the rest of the log may take to arrive before it is declared lost.
+LOG_DRAIN_SEC = 30.0
+
+
+class DaskAttempt:
+    """One attempt submitted as a Dask task; `wait`, `terminate` and `kill` as a local attempt's."""
+
+    def __init__(self, client: Client, spec: LaunchSpec, key: str, future: Future[Any]) -> None:
+        self.pid: int | None = None
+        self.key = key
+        self.worker: str | None = None  # the worker's address, once placed
+        self.host: str | None = None
+        self.placed_at: float | None = None  # the engine's clock, never the worker's
+        self._client = client
+        self._spec = spec
+        self._future = future
+        self._submitted_at = time.time()
+        self._canceled = False
+        self._offset = 0
+        self._log_fd = _open_log(os.fspath(spec.log_path))
+        self._log_size: int | None = None  # the worker's final log size, known at the end
+        self._wake = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+        self._stops: set[asyncio.Task[None]] = set()  # stop requests under way
+        self._outcome: asyncio.Task[AttemptResult] = asyncio.ensure_future(self._run())
+
+    async def wait(self) -> AttemptResult:
+        """Waits for the result; canceling the wait leaves the attempt running."""
+        return await asyncio.shield(self._outcome)
+
+    async def terminate(self, grace_sec: float) -> None:
+        """TERMs the step's group on its worker (KILL after `grace_sec`), or drops it unplaced."""
+        if not self._outcome.done():
+            self._canceled = True
+            await self._stop("term", grace_sec)
+        await self.wait()
+
+    def kill(self) -> None:
+        """KILLs the step's group on its worker now, or drops it if not placed yet."""
+        if not self._outcome.done():
+            self._canceled = True
+            self._later(self._stop("kill", 0.0))
+
+    @property
+    def deadline(self) -> float | None:
+        """When its timeout (enforced on the worker, from the real start) should stop it."""
+        if self.placed_at is None or self._spec.timeout_sec is None or self._outcome.done():
+            return None
+        return self.placed_at + self._spec.timeout_sec
+
+    def extend_timeout(self, until: float) -> str | None:
+        """A remote attempt's timeout is kept by its worker, which `engine extend` cannot reach."""
+        return "it runs on a Dask worker, whose timeout cannot be moved"
+
+    def done_callback(self, callback: Callable[[], object]) -> None:
+        """Calls `callback` once the attempt's result is known."""
+        self._outcome.add_done_callback(lambda _: callback())
+
+    def placed(self, message: dict[str, Any]) -> None:
+        """The worker's `start` event: where and (by the engine's clock) when the step started."""
+        if self.worker is not None:
+            return
+        self.placed_at = time.time()
+        self.worker = message.get("w")
+        self.host = message.get("host")
+        self.pid = message.get("pid")
+        self._pump = asyncio.ensure_future(self._copy_log())
+        if self._canceled:  # asked to stop before it was known to run
+            self._later(self._stop("term", self._spec.kill_grace_sec))
+
+    def _later(self, stop: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(stop)
+        self._stops.add(task)
+        task.add_done_callback(self._stops.discard)
+
+    async def _stop(self, action: str, grace_sec: float) -> None:
+        if self.worker is None:
+            self._future.cancel()  # Dask drops a queued task; a running one is told by remote.py
+            return
+        with contextlib.suppress(Exception):  # a worker that is gone ends the attempt as lost
+            await self._ask(action, grace=grace_sec)
+
+    async def _ask(self, action: str, **args: Any) -> Any:
+        assert self.worker is not None and self._client.scheduler is not None
+        message = {"op": HANDLER, "action": action, "key": self.key, **args}
+        return await self._client.scheduler.proxy(msg=message, worker=self.worker)
+
+    async def _run(self) -> AttemptResult:
+        lost: str | None = None
+        value: dict[str, Any] | None = None
+        try:
+            value = await self._future
+        except (FutureCancelledError, FuturesCancelledError) as error:
+            if not self._canceled:
+                lost = f"the Dask cluster dropped the step ({getattr(error, 'reason', error)})"
+        except Exception as error:
+            lost = f"the Dask worker running the step was lost ({type(error).__name__}: {error})"
+        finally:
+            self._future.release()  # else its result stays in the worker's memory
+        if value is not None:
+            self._placed_from_result(value)
+            self._log_size = value["log_size"]
+        missing = await self._finish_log()
+        return self._result(value, lost, missing)
+
+    def _placed_from_result(self, value: dict[str, Any]) -> None:
+        if self.worker is None:  # the start event may come after the result, or not at all
+            self.placed({"w": value.get("w"), "host": value.get("host"), "pid": value.get("pid")})
+
+    async def _finish_log(self) -> int:
+        """Waits (bounded) for the rest of the log; how many bytes never arrived."""
+        self._wake.set()
+        if self._pump is not None:
+            with contextlib.suppress(TimeoutError, Exception):
+                await asyncio.wait_for(self._pump, LOG_DRAIN_SEC)
+        missing = 0 if self._log_size is None else max(0, self._log_size - self._offset)
+        if self.worker is not None:
+            with contextlib.suppress(Exception):
+                await self._ask("forget")
+        if missing:
+            note = f"\n[engine] {missing} bytes of this log did not arrive from the worker\n"
+            with contextlib.suppress(OSError):
+                write_all(self._log_fd, note.encode())
+        os.close(self._log_fd)
+        return missing
+
+    async def _copy_log(self) -> None:
+        """Copies new log bytes from the worker while the step runs, then up to its final size."""
+        while True:
+            data = await self._ask("read", offset=self._offset)
+            if data:
+                write_all(self._log_fd, data)
+                self._offset += len(data)
+                if len(data) >= READ_LIMIT:
+                    continue
+            if data is None or (self._log_size is not None and self._offset >= self._log_size):
+                return
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), LOG_POLL_SEC)
+
+    def _result(
+        self, value: dict[str, Any] | None, lost: str | None, missing: int
+    ) -> AttemptResult:
+        started = self.placed_at or self._submitted_at
+        if value is None:
+            return AttemptResult(
+                exit_code=None, signal=None, timed_out=False, canceled=lost is None,
+                spawn_error=None, pid=self.pid, started_at=started, finished_at=time.time(),
+                output_tail="", lost=lost,
+            )  # fmt: skip
+        if value["outputs"] is not None:
+            _write_outputs(self._spec.env.get("ENGINE_OUTPUT"), value["outputs"])
+        log_error = value["log_error"]
+        if missing and log_error is None:
+            log_error = "the rest of the log did not arrive from the Dask worker"
+        return AttemptResult(
+            exit_code=value["exit_code"],
+            signal=value["signal"],
+            timed_out=value["timed_out"],
+            canceled=value["canceled"] or (self._canceled and value["exit_code"] is None),
+            spawn_error=value["spawn_error"],
+            pid=value["pid"],
+            started_at=started,
+            finished_at=min(time.time(), started + value["duration"]),
+            output_tail=value["output_tail"],
+            log_error=log_error,
+            log_bytes_lost=missing or value["log_bytes_lost"],
+            cpu_user_ms=value["cpu_user_ms"],
+            cpu_sys_ms=value["cpu_sys_ms"],
+            max_rss_kb=value["max_rss_kb"],
+        )
+
+
+def _open_log(path: str) -> int:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return os.open(path, LOG_FLAGS, 0o644)
+
+
+def _write_outputs(path: str | None, data: bytes) -> None:
+    """Puts the worker's outputs where the engine reads every step's (AttemptIO.collect)."""
+    if path:
+        with open(path, "wb") as outputs:
+            outputs.write(data)

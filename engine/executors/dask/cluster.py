@@ -1,0 +1,90 @@
+"""The engine's connection to a Dask cluster: a client on the run's event loop, and its cluster.
+
+The only module (with the worker side, remote.py) that imports `distributed`, and only once the
+Dask executor is chosen: a local run never pays its ~0.5 s import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import UserError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+EXTRA_HINT = "install the extra: pip install 'plan-engine[dask]'"
+# A LocalCluster for a run that names no scheduler: small, as it shares the engine's machine.
+LOCAL_WORKERS = 2
+LOCAL_THREADS = 1
+
+
+def import_distributed() -> Any:
+    """The `distributed` module; UserError (exit 2) naming the extra when it is not installed."""
+    try:
+        import distributed
+    except ImportError as error:
+        raise UserError(
+            f"the Dask executor needs the distributed package ({error}); {EXTRA_HINT}"
+        ) from None
+    return distributed
+
+
+@dataclass
+class Connection:
+    """A connected client, and the LocalCluster it owns when the run named no address."""
+
+    client: Client
+    cluster: Any | None
+    address: str
+
+    async def close(self) -> None:
+        """Disconnects; a LocalCluster started for the run is shut down with its workers."""
+        with contextlib.suppress(Exception):
+            await self.client.close()
+        if self.cluster is not None:
+            with contextlib.suppress(Exception):
+                await self.cluster.close()
+
+
+async def connect(address: str | None) -> Connection:
+    """A client of the scheduler at `address`, or of a new LocalCluster; UserError if unreachable.
+
+    The worker plugin (remote.py) is registered on every worker, present and future, before any
+    step is submitted.
+    """
+    distributed = import_distributed()
+    import dask
+
+    from engine.executors.dask.remote import EnginePlugin
+
+    cluster = None
+    try:
+        if address is None:
+            # Quiet: the cluster's own logs would interleave with the run's progress display.
+            cluster = await distributed.LocalCluster(
+                n_workers=LOCAL_WORKERS, threads_per_worker=LOCAL_THREADS, processes=True,
+                dashboard_address=None, asynchronous=True, silence_logs=50,
+            )  # fmt: skip
+            target: Any = cluster
+        else:
+            target = address
+        # Dask's own setting (30 s; DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT) bounds the wait.
+        timeout = dask.config.get("distributed.comm.timeouts.connect")
+        client = await distributed.Client(
+            target, asynchronous=True, timeout=timeout, set_as_default=False
+        )
+    except (OSError, TimeoutError) as error:
+        if cluster is not None:
+            await cluster.close()
+        where = address or "a LocalCluster"
+        raise UserError(f"cannot reach the Dask scheduler at {where}: {error}") from None
+    connection = Connection(client, cluster, client.scheduler.address)
+    try:
+        await client.register_plugin(EnginePlugin(), name=EnginePlugin.name)
+    except BaseException:
+        await connection.close()
+        raise
+    return connection

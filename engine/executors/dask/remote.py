@@ -1,0 +1,185 @@
+"""The worker side: a Dask task that runs one attempt with the local executor, and its controls.
+
+An attempt on a worker is run exactly as on the engine's host, by `LocalExecutor` (its own process
+group, timeout TERM -> grace -> KILL of the group, masking), on the worker's event loop: the task is
+a coroutine, so it holds one of the worker's task slots without holding a thread.
+
+The log stays in a worker-local file that the engine reads by offset through `control` (a worker
+handler reached by the scheduler's `proxy`): bytes pass through the scheduler without being kept,
+as they would be if sent as Dask events (the scheduler keeps the last 1,000 of every topic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from distributed import WorkerPlugin, get_worker
+
+from engine.executors.base import AttemptHandle, LaunchSpec
+from engine.executors.dask.payload import open_payload
+from engine.executors.local import LocalExecutor
+from engine.masking import StreamMasker
+from engine.run.outputs import MAX_OUTPUT_BYTES
+
+HANDLER = "plan_engine"
+READ_LIMIT = 1024 * 1024  # log bytes per read: a 20 MB log is 20 round trips
+# A finished attempt whose engine never came back for the rest of its log (it died) is forgotten.
+FORGET_AFTER_SEC = 600.0
+
+
+@dataclass
+class _Running:
+    handle: AttemptHandle
+    spec: LaunchSpec
+    outputs_path: str
+    finished_at: float | None = None
+
+
+_running: dict[str, _Running] = {}  # task key -> its attempt, on this worker process
+_executor: LocalExecutor | None = None
+_stopping: set[asyncio.Future[None]] = set()  # terminations under way (the loop keeps weak refs)
+
+
+def workdir() -> str:
+    """This worker process's directory for logs, outputs and scripts (removed at its teardown)."""
+    path = os.path.join(tempfile.gettempdir(), f"plan-engine-worker-{os.getpid()}")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
+    """Runs the attempt to its end; its result as plain data (exit, signal, tail, outputs...)."""
+    global _executor
+    worker = get_worker()
+    _forget_stale()
+    key = payload["key"]
+    spec, outputs_path = open_payload(payload, workdir())
+    if _executor is None:
+        _executor = LocalExecutor()
+    handle = await _executor.launch(spec)
+    running = _Running(handle, spec, outputs_path)
+    _running[key] = running
+    start = {"k": key, "e": "start", "pid": handle.pid, "host": socket.gethostname()}
+    worker.log_event(payload["topic"], {**start, "w": worker.address})
+    try:
+        result = await handle.wait()
+    except asyncio.CancelledError:
+        # The worker is closing and cancels its coroutine tasks: nothing of the step may stay.
+        handle.kill()
+        raise
+    finally:
+        running.finished_at = time.time()
+    outputs = None
+    if result.exit_code is not None:
+        outputs = _read_outputs(outputs_path, spec.mask_values)
+    return {
+        "exit_code": result.exit_code,
+        "signal": result.signal,
+        "timed_out": result.timed_out,
+        "canceled": result.canceled,
+        "spawn_error": result.spawn_error,
+        "pid": result.pid,
+        "duration": result.finished_at - result.started_at,
+        "output_tail": result.output_tail,
+        "log_error": result.log_error,
+        "log_bytes_lost": result.log_bytes_lost,
+        "log_size": _size(str(spec.log_path)),
+        "cpu_user_ms": result.cpu_user_ms,
+        "cpu_sys_ms": result.cpu_sys_ms,
+        "max_rss_kb": result.max_rss_kb,
+        "outputs": outputs,
+        "w": worker.address,
+        "host": start["host"],
+    }
+
+
+async def control(action: str, key: str, offset: int = 0, grace: float = 0.0) -> Any:
+    """The engine's requests about one attempt: `read` log bytes from `offset`, `term`, `kill`,
+    `forget` (its files are no longer needed). None when this worker does not know the key."""
+    running = _running.get(key)
+    if running is None:
+        return None
+    if action == "read":
+        return _read(str(running.spec.log_path), offset)
+    if action == "term":
+        # Not awaited: the answer must not wait out the grace; the task's result tells the end.
+        stopping = asyncio.ensure_future(running.handle.terminate(grace))
+        _stopping.add(stopping)
+        stopping.add_done_callback(_stopping.discard)
+        return True
+    if action == "kill":
+        running.handle.kill()
+        return True
+    if action == "forget":
+        _forget(key)
+        return True
+    raise ValueError(f"unknown action {action!r}")
+
+
+def _read(path: str, offset: int) -> bytes:
+    try:
+        with open(path, "rb") as log:
+            log.seek(offset)
+            return log.read(READ_LIMIT)
+    except FileNotFoundError:
+        return b""
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _read_outputs(path: str, mask_values: tuple[str, ...]) -> bytes | None:
+    """The outputs file's bytes (one more than the limit, so the engine can say it is too big),
+    masked before they leave the worker; None when the step wrote none."""
+    try:
+        with open(path, "rb") as written:
+            data = written.read(MAX_OUTPUT_BYTES + 1)
+    except OSError:
+        return None
+    masker = StreamMasker(mask_values)
+    return masker.mask_all(data) if masker.active else data
+
+
+def _forget(key: str) -> None:
+    running = _running.pop(key, None)
+    if running is None:
+        return
+    for path in (str(running.spec.log_path), running.outputs_path):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    if running.spec.script is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(running.spec.script[0])
+
+
+def _forget_stale() -> None:
+    now = time.time()
+    for key, running in list(_running.items()):
+        if running.finished_at is not None and now - running.finished_at > FORGET_AFTER_SEC:
+            _forget(key)
+
+
+class EnginePlugin(WorkerPlugin):
+    """Installs `control` on every worker and stops the worker's attempts when it closes."""
+
+    name = "plan-engine"
+
+    def setup(self, worker: Any) -> None:
+        worker.handlers[HANDLER] = control
+
+    def teardown(self, worker: Any) -> None:
+        for running in _running.values():
+            running.handle.kill()
+        shutil.rmtree(workdir(), ignore_errors=True)
