@@ -104,3 +104,13 @@ def shared_logs_dir(ledger_path: Path) -> Path:
     Runs recorded then still point there (their `log_path`), so gc looks there for their logs.
     """
     return ledger_path.parent / "logs"
+
+
+def own_paths(ledger_path: Path) -> tuple[Path, ...]:
+    """Return the ledger's files and the directories of its logs, scratch and plan cache: what a
+    step's cache inputs never match, or `**/*` would change its key on every run."""
+    files = [
+        ledger_path.with_name(ledger_path.name + end) for end in ("", "-wal", "-shm", "-journal")
+    ]
+    dirs = [logs_dir(ledger_path), shared_logs_dir(ledger_path), ledger_path.parent / "cache"]
+    return (*files, *dirs, beside_ledger(ledger_path, "scratch"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.ledger.cache_lookup import CachedResult, cached_results, last_result
+from engine.ledger.location import own_paths
 from engine.plan.fingerprint import OUTPUTS, changed_parts, combine, digest
 from engine.plan.spec import CacheSpec, LoadedPlan, Step
 from engine.states import EventType
@@ -62,7 +64,9 @@ class StepCache:
         spec = step.cache
         assert spec is not None
         try:
-            inputs = await asyncio.to_thread(hash_inputs, self._loaded.base_dir, spec.inputs)
+            inputs = await asyncio.to_thread(
+                hash_inputs, self._loaded.base_dir, spec.inputs, own_paths(self._writer.path)
+            )
         except OSError as error:
             unreadable = f"not cached: cannot read input {error.filename}: {error.strerror}"
             return CacheDecision(None, dict(parts), None, unreadable)
@@ -154,13 +158,23 @@ def _shorten(names: list[str], most: int = 5) -> list[str]:
     return names if len(names) <= most else [*names[:most], f"and {len(names) - most} more"]
 
 
-def hash_inputs(base_dir: Path, patterns: tuple[str, ...]) -> dict[str, str]:
+def hash_inputs(
+    base_dir: Path, patterns: tuple[str, ...], skip: tuple[Path, ...] = ()
+) -> dict[str, str]:
     """A part per file the patterns match below `base_dir` (its content's digest); a pattern that
-    matches no file is a part of its own, so a file appearing later changes the key."""
+    matches no file is a part of its own, so a file appearing later changes the key.
+
+    `skip`: files and directories never matched (the ledger's own, engine.ledger.location).
+    """
+    skipped = {os.path.abspath(path) for path in skip}
     parts: dict[str, str] = {}
     for pattern in patterns:
         try:
-            matched = sorted(path for path in base_dir.glob(pattern) if path.is_file())
+            matched = sorted(
+                path
+                for path in base_dir.glob(pattern)
+                if path.is_file() and not _under(os.path.abspath(path), skipped)
+            )
         except (ValueError, IndexError):  # pathlib refuses some patterns ("."): no file matches
             matched = []
         if not matched:
@@ -168,6 +182,19 @@ def hash_inputs(base_dir: Path, patterns: tuple[str, ...]) -> dict[str, str]:
         for path in matched:
             parts[_INPUT + path.relative_to(base_dir).as_posix()] = _file_digest(path)
     return parts
+
+
+def _under(path: str, skipped: set[str]) -> bool:
+    """Whether `path` is one of `skipped` or inside one of them."""
+    if not skipped:
+        return False
+    while True:
+        if path in skipped:
+            return True
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent
 
 
 def _file_digest(path: Path) -> str:

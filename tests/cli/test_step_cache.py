@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine.ledger.reader import LedgerReader
 from engine.states import StepStatus
 from tests.cli.cli_helpers import ENGINE, cli, engine, engine_env, latest_run_id
@@ -198,3 +200,22 @@ def test_a_cached_step_holds_its_pool_only_when_it_runs(ledger: Path, tmp_path: 
             "SELECT run_id, step_id, acquired_at IS NOT NULL FROM leases WHERE kind = 'pool'"
         ).fetchall()
     assert leases == [(first, "compile", 1)]
+
+
+@pytest.mark.parametrize("ledger_name", [".ledger/framework.db", "build.db"])
+def test_inputs_never_match_the_ledgers_own_files(tmp_path: Path, ledger_name: str) -> None:
+    # `**/*` covers the plan's directory, where the ledger, its logs, scratch and plan cache live
+    # (`.ledger/`, or `build.db` with `build.logs/`... beside the plan): they change every run.
+    ledger = tmp_path / ledger_name
+    ledger.parent.mkdir(exist_ok=True)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.c").write_text("int a;\n")
+    step = {"id": "compile", "command": "true", "cache": {"inputs": ["**/*"]}}
+    (tmp_path / "build.json").write_text(json.dumps({"name": "build", "steps": [step]}))
+    first = _run(ledger, tmp_path)
+    assert _compile(ledger, first)[0] is StepStatus.SUCCEEDED
+    second = _run(ledger, tmp_path)
+    assert _compile(ledger, second) == (StepStatus.REUSED, f"cache hit: run {first} attempt 1")
+    (tmp_path / "src" / "a.c").write_text("int b;\n")
+    third = _run(ledger, tmp_path)
+    assert _miss(ledger, third) == f"input changed: src/a.c since run {first}"
