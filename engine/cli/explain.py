@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,8 @@ from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import open_ledger, print_json
 from engine.errors import UserError
 from engine.humanize import duration, plural
-from engine.ledger.records import Attempt, Event
+from engine.ledger.records import Attempt, Event, StepState
+from engine.plan.matrix import matrix_base
 from engine.states import EventType, ExitCode
 
 _RUN_LEVEL = (EventType.CANCEL_REQUESTED, EventType.RUN_CANCELED, EventType.RUN_CRASHED)
@@ -46,7 +48,7 @@ def command(run_id: str, step_id: str, ledger: str | None, as_json: bool) -> int
         run_events = reader.events(run_id=full_id, types=_RUN_LEVEL, limit=100)
         attempts = reader.attempts(full_id, step_id)
     spec = _step_spec(json.loads(run.plan_json), step_id)
-    deps = [(d, str(states[d].status) if d in states else "?") for d in spec.get("depends_on", [])]
+    deps = [(d, _status_of(d, states)) for d in spec.get("depends_on", [])]
     story = _story(events, [e for e in run_events if e.step_id is None], attempts)
     state = states[step_id]
     if as_json:
@@ -71,11 +73,25 @@ def command(run_id: str, step_id: str, ledger: str | None, as_json: bool) -> int
 
 
 def _step_spec(plan: dict[str, Any], step_id: str) -> dict[str, Any]:
+    """The step as written in the plan; a matrix expansion's is its matrix step's."""
+    written = matrix_base(step_id) or step_id
     for group in _HOOK_GROUPS:
         for step in plan.get(group) or []:
-            if isinstance(step, dict) and step.get("id") == step_id:
+            if isinstance(step, dict) and step.get("id") == written:
                 return step
     return {}
+
+
+def _status_of(step_id: str, states: dict[str, StepState]) -> str:
+    """A dependency's status; a matrix step's is its expansions' (`matrix of 3: 2 succeeded,
+    1 failed`)."""
+    if step_id in states:
+        return str(states[step_id].status)
+    counts = Counter(str(s.status) for k, s in states.items() if matrix_base(k) == step_id)
+    if not counts:
+        return "?"
+    total = sum(counts.values())
+    return f"matrix of {total}: " + ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
 def _story(events: list[Event], run_events: list[Event], attempts: list[Attempt]) -> list[Line]:

@@ -100,3 +100,28 @@ def test_explain_an_attempt_over_within_its_start_millisecond_tells_it_in_order(
             "attempt 1 succeeded",
             "succeeded",
         ], out
+
+
+def test_explain_a_matrix_dependency_and_an_expansion(ledger: Path, tmp_path: Path) -> None:
+    plan = write_plan(
+        tmp_path,
+        "fan",
+        [
+            {"id": "t", "matrix": {"n": [1, 2, 3]}, "command": "sh",
+             "args": ["-c", "exit $((${matrix.n} == 3))"], "on_failure": "continue",
+             "condition": "vars.GO == 'yes'"},
+            {"id": "after", "command": "true", "depends_on": ["t"], "condition": "always()"},
+        ],
+        vars={"GO": "yes"},
+    )  # fmt: skip
+    assert engine(ledger, "run", str(plan), "-q").code == 1
+    run_id = latest_run_id(ledger)
+    assert run_id is not None
+    after = cli(ledger, "explain", run_id, "after").out
+    assert "depends on t (matrix of 3: 2 succeeded, 1 failed)" in after, after
+    expansion = cli(ledger, "explain", run_id, "t[n=3]").out
+    assert "condition  vars.GO == 'yes'" in expansion, expansion
+    document = cli(ledger, "explain", run_id, "after", "--json").json()
+    assert document["depends_on"] == [
+        {"step_id": "t", "status": "matrix of 3: 2 succeeded, 1 failed"}
+    ]
