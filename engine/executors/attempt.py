@@ -10,7 +10,6 @@ import contextlib
 import errno
 import os
 import signal
-import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from engine.executors.base import AttemptResult, LaunchSpec
 from engine.executors.exits import ExitWatcher
 from engine.executors.keeper import KEEPER, descendants, signal_all
 from engine.executors.logfile import file_system_full, tail_of, write_counted
+from engine.executors.peak_memory import ENGINE_PEAK
 from engine.humanize import plural
 from engine.masking import StreamMasker
 from engine.processes.groups import group_has_live_member
@@ -34,8 +34,6 @@ DRAIN_TIMEOUT_SEC = 2.0
 # After KILL the kernel needs a moment to tear processes down; a D-state process may take longer.
 KILL_SETTLE_SEC = 5.0
 GROUP_POLL_SEC = 0.01
-# ru_maxrss is in kilobytes on Linux and the BSDs, in bytes on macOS.
-MAXRSS_PER_KB = 1024 if sys.platform == "darwin" else 1
 
 
 class LocalAttempt:
@@ -351,7 +349,7 @@ class LocalAttempt:
             log_bytes_lost=lost if self._log_error is not None else None,
             cpu_user_ms=None if usage is None else round(usage.ru_utime * 1000),
             cpu_sys_ms=None if usage is None else round(usage.ru_stime * 1000),
-            max_rss_kb=None if usage is None else usage.ru_maxrss // MAXRSS_PER_KB,
+            max_rss_kb=None if usage is None else ENGINE_PEAK.step_peak_kb(usage.ru_maxrss),
         )
         self._outcome = result
         for waiter in self._waiters:
