@@ -58,8 +58,9 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def ended(attempt: Attempt) -> str:
-    """How a finished attempt ended, in a few words: `succeeded (exit 0) in 1.2s`."""
+def ended(attempt: Attempt, why: str | None = None) -> str:
+    """How a finished attempt ended, in a few words: `succeeded (exit 0) in 1.2s`; `why` is its
+    step's reason, said of a canceled attempt whose own message only repeats "canceled"."""
     took = f" in {fmt.duration(attempt.duration_ms)}" if attempt.duration_ms is not None else ""
     code = attempt.error_code
     if attempt.status is AttemptStatus.SUCCEEDED:
@@ -68,7 +69,8 @@ def ended(attempt: Attempt) -> str:
     if code == ErrorCode.TIMEOUT:
         return f"timed out{took}"
     if attempt.status is AttemptStatus.CANCELED or code == ErrorCode.CANCELED:
-        return f"canceled{took}" + (f": {attempt.message}" if attempt.message else "")
+        said = attempt.message if attempt.message not in (None, "", "canceled") else why
+        return f"canceled{took}" + (f": {said}" if said else "")
     if attempt.status is AttemptStatus.ABANDONED:
         return "abandoned: the engine that ran it died"
     if code == ErrorCode.SPAWN_FAILED:
@@ -104,4 +106,5 @@ def log_state(step: StepState | None, attempt: Attempt | None) -> str | None:
         return not_started(step)
     if attempt.finished_at is None:
         return None
-    return ended(attempt)
+    last = step is not None and attempt.attempt == step.attempts  # the step's reason is its last's
+    return ended(attempt, step.reason if last and step is not None else None)

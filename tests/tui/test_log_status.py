@@ -46,6 +46,16 @@ def test_a_finished_attempt_says_how_it_ended(shown: Attempt, expected: str | No
     assert log_state(step(StepStatus.RUNNING), shown) == expected
 
 
+def test_a_canceled_attempt_says_why_its_step_was_canceled_not_canceled_twice() -> None:
+    """The engine's attempt message for a cancel is the bare word; the step's reason says why."""
+    shown = attempt(status=AttemptStatus.CANCELED, error_code="canceled", message="canceled")
+    why = StepState(
+        "r", "s", 0, False, StepStatus.CANCELED, 1, None, None, None, "canceled by request"
+    )
+    assert log_state(why, shown) == "canceled in 1.0s: canceled by request"
+    assert log_state(step(StepStatus.CANCELED), shown) == "canceled in 1.0s"
+
+
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
