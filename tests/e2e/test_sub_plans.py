@@ -229,3 +229,61 @@ def test_a_cycle_between_plan_files_is_a_validation_error(engine: Engine) -> Non
     assert result.returncode == 2
     assert "sub-plan cycle: a.json -> b.json -> a.json" in result.stderr + result.stdout
     assert engine.runs() == []
+
+
+def _waiting(engine: Engine, plan_name: str) -> bool:
+    with engine.reader() as reader:
+        runs = [run for run in reader.list_runs(limit=20) if run.plan_name == plan_name]
+        return bool(runs) and any(lease.state == "waiting" for lease in reader.leases(runs[0].id))
+
+
+def test_a_child_takes_the_group_and_pool_its_parent_holds_ahead_of_other_waiters(
+    engine: Engine,
+) -> None:
+    # The parent holds group "g" and a slot of pool "db" (size 1) for its whole run; its child
+    # asks for both. Waiting for its own parent would wait for ever, even behind another run.
+    go = engine.tmp_path / "go"
+    shared: dict[str, Any] = {"concurrency_group": "g", "pools": {"db": 1}}
+    write(engine, "kid.json", {
+        "name": "kid", **shared, "steps": [{"id": "k", "command": "true", "pool": "db"}],
+    })  # fmt: skip
+    wait_go = ["-c", f'while [ ! -e "{go}" ]; do sleep 0.02; done']
+    parent = write(engine, "dad.json", {
+        "name": "dad", **shared, "globals": {"timeout_sec": 60},
+        "steps": [
+            {"id": "first", "command": "sh", "args": wait_go},
+            {"id": "call", "plan": "kid.json", "pool": "db", "depends_on": ["first"]},
+        ],
+    })  # fmt: skip
+    other = write(engine, "other.json", {
+        "name": "other", **shared, "steps": [{"id": "o", "command": "true", "pool": "db"}],
+    })  # fmt: skip
+    dad = engine.start("run", parent)
+    wait_for(
+        lambda: (runs := engine.runs()) and engine.statuses(runs[0].id).get("first") == "running",
+        timeout=30,
+    )
+    waiter = engine.start("run", other)
+    wait_for(lambda: _waiting(engine, "other"), timeout=30)
+    go.touch()
+    assert dad.wait(timeout=90) == 0, dad.communicate()
+    assert waiter.wait(timeout=90) == 0, waiter.communicate()
+    ends = {run.plan_name: str(run.status) for run in engine.runs()}
+    assert ends == {"dad": "succeeded", "kid": "succeeded", "other": "succeeded"}
+
+
+def test_cancel_in_progress_in_a_child_does_not_cancel_its_parent(engine: Engine) -> None:
+    write(engine, "kid.json", {
+        "name": "kid", "concurrency_group": "g", "cancel_in_progress": True,
+        "steps": [{"id": "k", "command": "true"}],
+    })  # fmt: skip
+    result = engine.run_plan(
+        [{"id": "call", "plan": "kid.json"}], name="dad", concurrency_group="g",
+        globals={"timeout_sec": 60},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {run.plan_name: str(run.status) for run in engine.runs()} == {
+        "dad": "succeeded", "kid": "succeeded",
+    }  # fmt: skip
+    with engine.reader() as reader:
+        assert not reader.events(types=["cancel_requested"])
