@@ -103,6 +103,7 @@ def check_plan(plan: Plan) -> CheckResult:
             _check_secret_use(step, where, declared_secrets, result)
             if step.cache is not None:
                 _check_cache_inputs(step.cache.inputs, (*where, "cache", "inputs"), result)
+                _check_cache_env(step.cache.env, (*where, "cache", "env"), declared_secrets, result)
             _check_durations(step, where, result)
             _check_expressions(plan, step, where, graph, hook_of, known, result)
     return result
@@ -263,6 +264,19 @@ def _check_cache_inputs(patterns: Sequence[str], where: JsonPath, result: CheckR
                 (*where, index), f'"{pattern}" is outside the plan\'s directory; cache inputs are '
                 "relative paths or globs below it"
             )  # fmt: skip
+
+
+def _check_cache_env(
+    names: Sequence[str], where: JsonPath, declared: set[str], result: CheckResult
+) -> None:
+    """A secret's value would be kept in the ledger as a short digest, which a guess can match."""
+    for index, name in enumerate(names):
+        if name in declared:
+            result.add(
+                (*where, index),
+                f'secret "{name}" cannot be part of a cache key: its value would be stored in the '
+                "ledger as a digest; key on a non-secret variable that changes with it",
+            )
 
 
 MAX_AGE_LIMIT_SEC = 365 * 86400  # the schema's maximum of cache.max_age in seconds

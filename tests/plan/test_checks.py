@@ -379,3 +379,13 @@ def test_a_duration_with_units_is_positive_and_bounded(
     # As a number of seconds, 0 and more than a year are schema errors; written with units too.
     found = problems_of(plan_doc(step("a", **fields)))
     assert [(format_path(p.path), message in p.message) for p in found] == [(where, True)]
+
+
+def test_a_secret_cannot_be_part_of_a_cache_key(problems_of: Problems) -> None:
+    # Its value would be kept in the ledger as an unsalted 64-bit digest, open to guessing.
+    document = plan_doc(
+        step("a", secrets=["TOKEN"], cache={"env": ["CC", "TOKEN"]}), secrets=["TOKEN"]
+    )
+    found = problems_of(document)
+    assert [format_path(p.path) for p in found] == ["steps[0].cache.env[1]"]
+    assert 'secret "TOKEN" cannot be part of a cache key' in found[0].message
