@@ -29,6 +29,7 @@ STATUS_ROLE: dict[str, Role] = {
     "retrying": Role.WARNING,
     "running": Role.ACCENT,
     "ready": Role.PRIMARY,
+    "waiting": Role.PRIMARY,  # a run's derived state: queued for its concurrency group
     "pending": Role.MUTED,
     "skipped": Role.MUTED,
     "reused": Role.MUTED,

@@ -191,14 +191,12 @@ class RunPayload:
 
 
 def default_step(steps: tuple[StepState, ...]) -> str | None:
-    """The step worth looking at first: a running one, else a failed one, else the last started."""
-    for wanted in (StepStatus.RUNNING, StepStatus.RETRYING, StepStatus.FAILED):
+    """The step the cursor starts on: the first running one (in plan order), else the first
+    failed one, else the first; never which one happened to start last."""
+    for wanted in ((StepStatus.RUNNING, StepStatus.RETRYING), (StepStatus.FAILED,)):
         for step in steps:
-            if step.status == wanted:
+            if step.status in wanted:
                 return step.step_id
-    started = [s for s in steps if s.started_at is not None]
-    if started:
-        return max(started, key=lambda s: s.started_at or 0.0).step_id
     return steps[0].step_id if steps else None
 
 

@@ -27,8 +27,11 @@ def overview_json(overview: Overview, now: float | None = None) -> str:
 
 def _line(run: RunSummary, now: float) -> str:
     current = ",".join(run.running_step_ids) or "-"
+    if run.waiting is not None:
+        current = run.waiting.note()
+    status = run.display_status
     return (
-        f"{run.status:<10} {run.plan_name[:20]:<20} {run.id:<14} {fmt.steps_progress(run):<14}"
+        f"{status:<10} {run.plan_name[:20]:<20} {run.id:<14} {fmt.steps_progress(run):<14}"
         f" {fmt.duration(fmt.elapsed_ms(run, now)):>8}  {current}"
     )
 

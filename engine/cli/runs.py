@@ -8,6 +8,7 @@ from engine.cli.options import json_option, ledger_option
 from engine.cli.output import open_ledger, parse_since, print_json, print_table, status_text
 from engine.humanize import clock_time, duration
 from engine.ledger.json_shapes import run_json
+from engine.ledger.records import RunSummary
 from engine.states import ExitCode, RunStatus
 
 
@@ -46,13 +47,20 @@ def command(
         (
             run.id,
             run.plan_name,
-            status_text(run.status),
+            status_text(run.display_status),
             f"{run.steps_done}/{run.steps_total}",
             clock_time(run.created_at),
             duration(run.duration_ms),
-            run.error or ("resumes " + run.resumed_from if run.resumed_from else ""),
+            _note(run),
         )
         for run in runs
     ]
     print_table(("RUN", "PLAN", "STATUS", "STEPS", "CREATED (UTC)", "DURATION", "NOTE"), rows)
     return int(ExitCode.OK)
+
+
+def _note(run: RunSummary) -> str:
+    """What the NOTE column says: the group a run waits for, its error, or what it resumes."""
+    if run.waiting is not None:
+        return run.waiting.note()
+    return run.error or ("resumes " + run.resumed_from if run.resumed_from else "")

@@ -65,7 +65,7 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
         print_json(document)
         return int(ExitCode.OK)
     s = run.summary
-    click.echo(f"run       {s.id}  ({s.status})")
+    click.echo(f"run       {s.id}  ({s.display_status})")
     click.echo(f"plan      {s.plan_name} {run.plan_version or ''}  {run.plan_path or ''}".rstrip())
     click.echo(f"created   {clock_time(s.created_at)} UTC   duration {duration(s.duration_ms)}")
     if s.tags:

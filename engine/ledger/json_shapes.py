@@ -88,6 +88,9 @@ def run_json(run: RunSummary, now: float | None = None) -> dict[str, Any]:
         "error": run.error,
         "exit_code": run.exit_code,
         "tags": list(run.tags),
+        "waiting": None
+        if run.waiting is None
+        else {"concurrency_group": run.waiting.group, "waits_for": list(run.waiting.waits_for)},
     }
 
 

@@ -15,6 +15,20 @@ from engine.states import AttemptStatus, RunStatus, StepStatus
 
 
 @dataclass(frozen=True)
+class GroupWait:
+    """An active run waiting for its concurrency group, and the runs that hold the group now."""
+
+    group: str
+    waits_for: tuple[str, ...]
+
+    def note(self, id_chars: int | None = None) -> str:
+        """`waiting for run 1m91… (concurrency group "deploy")`; ids cut to `id_chars` if given."""
+        ids = [run_id[:id_chars] for run_id in self.waits_for]
+        held = ("run " if len(ids) == 1 else "runs ") + ", ".join(ids) if ids else "its turn"
+        return f'waiting for {held} (concurrency group "{self.group}")'
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """One line of the run list."""
 
@@ -34,6 +48,14 @@ class RunSummary:
     exit_code: int | None
     steps_canceled: int = 0  # canceled steps (hooks aside), counted in steps_done
     tags: tuple[str, ...] = ()  # the plan's
+    # Derived, not a ledger status: a `running` run that has not got its concurrency group yet.
+    waiting: GroupWait | None = None
+    parent_run_id: str | None = None  # the run whose plan step started this one (sub-plans)
+
+    @property
+    def display_status(self) -> str:
+        """The status to show: the ledger's, or `waiting` while the run waits for its group."""
+        return "waiting" if self.waiting is not None else str(self.status)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from engine.ledger.records import Attempt, Event, RunSummary, StepState
+from engine.ledger.records import Attempt, Event, GroupWait, RunSummary, StepState
+from engine.ledger.status_sql import ACTIVE_RUN
 from engine.ledger.times import from_iso, from_iso_opt
 from engine.states import AttemptStatus, RunStatus, StepStatus
 
@@ -22,8 +23,16 @@ SUMMARY_COLUMNS = f"""
     (SELECT json_group_array(s.step_id) FROM run_steps s
       WHERE s.run_id = r.id AND s.status = 'running'),
     r.resumed_from, r.error, r.exit_code,
-    (SELECT pt.tags FROM plans pt WHERE pt.hash = r.plan_hash)"""
-SUMMARY_WIDTH = 16
+    (SELECT pt.tags FROM plans pt WHERE pt.hash = r.plan_hash),
+    CASE WHEN r.status IN {ACTIVE_RUN} THEN
+      (SELECT json_array(w.name, (SELECT json_group_array(DISTINCT h.run_id) FROM leases h
+          WHERE h.kind = w.kind AND h.name = w.name AND h.released_at IS NULL
+            AND h.acquired_at IS NOT NULL))
+         FROM leases w WHERE w.run_id = r.id AND w.released_at IS NULL AND w.kind = 'group'
+          AND w.acquired_at IS NULL LIMIT 1)
+    END,
+    r.parent_run_id"""
+SUMMARY_WIDTH = 18
 STEP_COLUMNS = (
     "run_id, step_id, position, is_hook, status, attempts, started_at, finished_at,"
     " duration_ms, reason"
@@ -54,7 +63,16 @@ def summary_of(row: Sequence[Any]) -> RunSummary:
         error=row[13],
         exit_code=row[14],
         tags=tuple(json.loads(row[15])) if row[15] else (),
+        waiting=_waiting(row[16]),
+        parent_run_id=row[17],
     )
+
+
+def _waiting(cell: str | None) -> GroupWait | None:
+    if cell is None:
+        return None
+    group, holders = json.loads(cell)
+    return GroupWait(group, tuple(holders))
 
 
 def step_of(row: Sequence[Any]) -> StepState:

@@ -73,6 +73,7 @@ class RunDetailScreen(LogToolsScreen):
         super().__init__(context, self.run_query)
         self.run_id = run_id
         self.selected_step: str | None = None
+        self._placed = False  # the cursor was put on the first step worth a look
         self._choice = LogChoice()  # the log asked for; results read for another are dropped
         self._cancel_watch: CancelWatch | None = None
         self._events = EventMemory(EVENTS_KEPT)
@@ -113,11 +114,12 @@ class RunDetailScreen(LogToolsScreen):
         # A result read for an earlier choice is outdated for the log (the cursor moved since):
         # its rows and events still count, its log and step do not.
         current = payload.choice.serial == self._choice.serial
-        if current and self.selected_step is None and payload.step_id:
-            # Once: the step worth looking at first. Later the cursor is the user's alone (a
-            # key pressed while this result was on its way must not be undone).
+        if current and not self._placed and payload.step_id:
+            # Once: the step worth looking at first (queries.default_step). Later the cursor is
+            # the user's alone (a key pressed while this result was on its way must not be undone).
             steps.select_key(payload.step_id)
             self.selected_step = payload.step_id
+            self._placed = True
         variables = self.app.theme_variables
         self._events.remember(payload.events)
         self.query_one("#run-events", LiveTable).append(
@@ -181,7 +183,7 @@ class RunDetailScreen(LogToolsScreen):
         run = self._payload.detail.summary
         now = self.context.clock()
         header = Text.assemble(
-            status_cell(str(run.status), self.app.theme_variables),
+            status_cell(run.display_status, self.app.theme_variables),
             "  ",
             (run.plan_name, "bold"),
             f"  {run.id}  ",
@@ -221,7 +223,8 @@ class RunDetailScreen(LogToolsScreen):
     @on(DataTable.RowHighlighted, "#steps-table")
     def _step_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = self.query_one("#steps-table", LiveTable).selected_key
-        if key is not None and key != self.selected_step:
+        # Before the first step is placed, a highlight is the table's own first row, not a choice.
+        if self._placed and key is not None and key != self.selected_step:
             self.selected_step = key
             self._ask_log(key, None)
 

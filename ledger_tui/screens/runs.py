@@ -21,6 +21,7 @@ from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.widgets.cells import gone_cell, plain, status_cell
 from ledger_tui.widgets.live_table import Cells, LiveTable
 
+SHORT_ID = 8  # run ids in notes: enough to tell runs apart, as `git log --oneline` does
 MAX_ROWS = 5000  # rows kept in memory however far the user scrolls
 COLUMNS = (
     ("status", "Status"),
@@ -102,13 +103,13 @@ class RunsScreen(LedgerScreen):
         typical = self._page.typical_ms.get(run.plan_name) if self._page else None
         gone = self._page is not None and run.id in self._page.gone and not run.status.is_final
         return (
-            gone_cell(variables) if gone else status_cell(str(run.status), variables),
-            plain(run.plan_name),
+            gone_cell(variables) if gone else status_cell(run.display_status, variables),
+            plain(("↳ " if run.parent_run_id else "") + run.plan_name),  # a sub-plan's run
             plain(run.id),
             plain(fmt.steps_progress(run)),
             plain(fmt.duration(fmt.elapsed_ms(run, now))),
             plain(fmt.eta(run, typical, now)),
-            plain(", ".join(run.running_step_ids) or "-"),
+            plain(current_text(run)),
             plain(fmt.clock_time(run.started_at or run.created_at)),
         )
 
@@ -236,3 +237,10 @@ class RunsScreen(LedgerScreen):
         self._paged = False
         self.runs_query.ask(RunsAsk(text))
         self.context.poll_now()
+
+
+def current_text(run: RunSummary) -> str:
+    """The Current column: the steps running now, or the run its concurrency group waits for."""
+    if run.waiting is not None:
+        return run.waiting.note(SHORT_ID)
+    return ", ".join(run.running_step_ids) or "-"

@@ -25,6 +25,7 @@ STATUS_ICON = {
     "retrying": "↻",
     "running": "▶",
     "ready": "…",
+    "waiting": "⧗",  # a run queued for its concurrency group
     "pending": "·",
     "skipped": "↷",
     "reused": "≡",
