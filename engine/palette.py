@@ -29,11 +29,14 @@ STATUS_ROLE: dict[str, Role] = {
     "retrying": Role.WARNING,
     "running": Role.ACCENT,
     "ready": Role.PRIMARY,
-    "waiting": Role.PRIMARY,  # a run's derived state: queued for its concurrency group
+    "waiting": Role.PRIMARY,  # DERIVED_STATES
     "pending": Role.MUTED,
     "skipped": Role.MUTED,
     "reused": Role.MUTED,
 }
+
+# Shown like statuses but derived by the read API, never stored: a run queued for its group.
+DERIVED_STATES = ("waiting",)
 
 # rich styles for a terminal (NO_COLOR is honoured by rich).
 TERMINAL_STYLE: dict[Role, str] = {

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
-from collections import Counter
 from typing import Any
 
 import click
@@ -17,9 +15,9 @@ from engine.errors import UserError
 from engine.humanize import clock_time, duration, memory, plural
 from engine.ledger.json_shapes import attempt_json, lease_json, run_detail_json, step_json
 from engine.ledger.reader import LedgerReader
-from engine.ledger.records import Attempt, Lease, StepState
-from engine.plan.matrix import matrix_base
-from engine.states import ExitCode, StepStatus
+from engine.ledger.records import Attempt, Lease
+from engine.states import ExitCode
+from engine.step_groups import StepGroup, group_steps
 
 
 @click.command("show")
@@ -87,10 +85,10 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
             click.echo(f"group     {lease.name}  {lease_text(lease)}")
     last = {a.step_id: a for a in attempts}
     rows: list[tuple[str | Text, ...]] = []
-    for base, group in itertools.groupby(steps, key=lambda step: matrix_base(step.step_id)):
-        members = list(group)
+    for group in group_steps(steps):
+        base, members = group.base, group.members
         if base is not None:
-            rows.append(_matrix_row(base, members))
+            rows.append(_matrix_row(group))
         rows.extend(
             (
                 ("  " + step.step_id[len(base) :] if base else step.step_id)
@@ -180,20 +178,11 @@ def _step_metadata(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# The status a matrix step's row shows: the first of these that one of its expansions has.
-_MATRIX_STATUS = (
-    StepStatus.FAILED, StepStatus.ABANDONED, StepStatus.CANCELED, StepStatus.RUNNING,
-    StepStatus.RETRYING, StepStatus.READY, StepStatus.PENDING, StepStatus.SUCCEEDED,
-    StepStatus.REUSED, StepStatus.SKIPPED,
-)  # fmt: skip
-
-
-def _matrix_row(base: str, members: list[StepState]) -> tuple[str | Text, ...]:
+def _matrix_row(group: StepGroup) -> tuple[str | Text, ...]:
     """A matrix step's heading row: its worst status and how many expansions ended how."""
-    counts = Counter(str(step.status) for step in members)
-    status = next(s for s in _MATRIX_STATUS if str(s) in counts)
-    summary = ", ".join(f"{n} {name}" for name, n in counts.most_common())
-    return (f"{base} (matrix of {len(members)})", status_text(status), "", "", "", "", "", summary)
+    summary = ", ".join(f"{n} {name}" for name, n in group.counts())
+    title = f"{group.base} (matrix of {len(group.members)})"
+    return (title, status_text(group.status), "", "", "", "", "", summary)
 
 
 def _exit(attempt: Attempt | None) -> str:

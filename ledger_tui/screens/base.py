@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from textual.app import ComposeResult, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Header, Static
@@ -30,6 +31,18 @@ class LedgerScreen(Screen[None]):
         self.ledger_query = ledger_query  # its state belongs to the poll thread
         self.loaded = False  # first data applied (tests and the bench wait for it)
         self._theme_subscribed = False
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Textual's notify, but plain text: step ids such as `test[os=linux]` are not markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def commands(self) -> Iterable[SystemCommand]:
         """This screen's entries in the command palette, after the views (extend per screen)."""

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from engine.errors import UserError
 from engine.ledger.records import Attempt, StepState
-from engine.states import StepStatus
+from engine.plan.matrix import matrix_base
 from ledger_tui import format as fmt
 from ledger_tui.cancel_watch import CancelWatch, refusal
 from ledger_tui.context import ScreenContext
@@ -23,11 +23,13 @@ from ledger_tui.queries import RunPayload, RunQuery
 from ledger_tui.screens.confirm import ConfirmScreen
 from ledger_tui.screens.event_detail import EventDetailScreen, EventMemory
 from ledger_tui.screens.log_tools import LogToolsScreen
-from ledger_tui.widgets.cells import event_cells, plain, status_cell, theme_style
+from ledger_tui.step_rows import StepRow, group_key, group_of_key, step_rows
+from ledger_tui.widgets.cells import event_cells, status_cell, theme_style
 from ledger_tui.widgets.graph import GraphView, graph_pane
 from ledger_tui.widgets.live_table import Cells, LiveTable
 from ledger_tui.widgets.log_pane import LogPane
 from ledger_tui.widgets.run_texts import show_texts, text_panes
+from ledger_tui.widgets.step_cells import group_cells, step_cells
 from ledger_tui.widgets.timeline import TimelineView, timeline_pane
 
 EVENTS_KEPT = 1000
@@ -74,6 +76,7 @@ class RunDetailScreen(LogToolsScreen):
         self.run_id = run_id
         self.selected_step: str | None = None
         self._placed = False  # the cursor was put on the first step worth a look
+        self._expanded: set[str] = set()  # matrix steps whose expansions are listed
         self._choice = LogChoice()  # the log asked for; results read for another are dropped
         self._cancel_watch: CancelWatch | None = None
         self._events = EventMemory(EVENTS_KEPT)
@@ -110,11 +113,14 @@ class RunDetailScreen(LogToolsScreen):
             return
         self._render_header()
         steps = self.query_one("#steps-table", LiveTable)
-        steps.sync([(step.step_id, self._step_cells(step)) for step in payload.steps])
         # A result read for an earlier choice is outdated for the log (the cursor moved since):
         # its rows and events still count, its log and step do not.
         current = payload.choice.serial == self._choice.serial
-        if current and not self._placed and payload.step_id:
+        place = current and not self._placed and payload.step_id is not None
+        if place and payload.step_id is not None:
+            self._expand_group_of(payload.step_id)
+        self._sync_steps()
+        if place and payload.step_id:
             # Once: the step worth looking at first (queries.default_step). Later the cursor is
             # the user's alone (a key pressed while this result was on its way must not be undone).
             steps.select_key(payload.step_id)
@@ -140,12 +146,19 @@ class RunDetailScreen(LogToolsScreen):
         else:
             self._ticker.resume()
 
-    def _step_cells(self, step: StepState) -> Cells:
+    def _row_cells(self, row: StepRow) -> Cells:
+        if row.group is not None:
+            return group_cells(row.group, row.expanded, self.app.theme_variables)
+        assert row.step is not None
+        return self._step_cells(row.step, row.member)
+
+    def _step_cells(self, step: StepState, member: bool) -> Cells:
         last = self._payload.last_attempt(step.step_id) if self._payload else None
         cached = self._cell_cache.get(step.step_id)
         if cached is not None and cached[0] == step and cached[1] == last:
             return cached[2]  # a finished step's cells never change: skip rebuilding them
-        cells = self._build_step_cells(step, last)
+        variables = self.app.theme_variables
+        cells = step_cells(step, last, self.context.clock(), variables, member=member)
         if step.status.is_final:
             self._cell_cache[step.step_id] = (step, last, cells)
         return cells
@@ -154,28 +167,6 @@ class RunDetailScreen(LogToolsScreen):
         super().theme_changed()
         self._cell_cache.clear()
         self.query_one("#run-events", LiveTable).reset()  # the query reloads them on restart
-
-    def _build_step_cells(self, step: StepState, last: Attempt | None) -> Cells:
-        exit_code = "-"
-        if last is not None and last.finished_at is not None:
-            exit_code = str(last.exit_code) if last.exit_code is not None else "-"
-            if last.error_code and last.exit_code in (None, 0):
-                exit_code = last.error_code
-        duration = step.duration_ms
-        if duration is None and step.started_at is not None and not step.status.is_final:
-            duration = int((self.context.clock() - step.started_at) * 1000)
-        name = step.step_id + (" (hook)" if step.is_hook else "")
-        return (
-            plain(name),
-            status_cell(str(step.status), self.app.theme_variables),
-            plain(step.attempts or "-"),
-            plain(fmt.duration(duration)),
-            plain(exit_code),
-            plain(fmt.duration(last.cpu_ms if last else None)),  # the last attempt's resources
-            plain(fmt.memory(last.max_rss_kb if last else None)),
-            # While a step runs again, the reason its last attempt failed is no longer current.
-            plain("" if step.status is StepStatus.RUNNING else step.reason or ""),
-        )
 
     def _render_header(self) -> None:
         if self._payload is None or self._payload.detail is None:
@@ -224,6 +215,8 @@ class RunDetailScreen(LogToolsScreen):
     def _step_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = self.query_one("#steps-table", LiveTable).selected_key
         # Before the first step is placed, a highlight is the table's own first row, not a choice.
+        if group_of_key(key) is not None:
+            return  # a matrix step's heading: the log stays the last step's
         if self._placed and key is not None and key != self.selected_step:
             self.selected_step = key
             self._ask_log(key, None)
@@ -251,6 +244,8 @@ class RunDetailScreen(LogToolsScreen):
     @on(GraphView.StepChosen)
     def _graph_step_chosen(self, message: GraphView.StepChosen) -> None:
         table = self.query_one("#steps-table", LiveTable)
+        self._expand_group_of(message.step_id)
+        self._sync_steps()
         table.select_key(message.step_id)
         table.focus()
         self.query_one(TabbedContent).active = "tab-log"
@@ -263,7 +258,26 @@ class RunDetailScreen(LogToolsScreen):
 
     @on(DataTable.RowSelected, "#steps-table")
     def _step_selected(self) -> None:
-        self.query_one(TabbedContent).active = "tab-log"
+        table = self.query_one("#steps-table", LiveTable)
+        base = group_of_key(table.selected_key)
+        if base is None:
+            self.query_one(TabbedContent).active = "tab-log"
+            return
+        self._expanded ^= {base}  # enter on a matrix step's heading opens or closes it
+        self._sync_steps()
+        table.select_key(group_key(base))
+
+    def _sync_steps(self) -> None:
+        payload = self._payload
+        if payload is None:
+            return
+        rows = step_rows(payload.steps, self._expanded)
+        self.query_one("#steps-table", LiveTable).sync([(r.key, self._row_cells(r)) for r in rows])
+
+    def _expand_group_of(self, step_id: str) -> None:
+        base = matrix_base(step_id)
+        if base is not None:
+            self._expanded.add(base)
 
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand(
@@ -294,8 +308,8 @@ class RunDetailScreen(LogToolsScreen):
 
     def action_cancel_step(self) -> None:
         step = self.query_one("#steps-table", LiveTable).selected_key
-        if step is None:
-            self.notify("Select a step first.", severity="warning")
+        if step is None or group_of_key(step) is not None:
+            self.notify("Select a step first (enter opens a matrix step).", severity="warning")
             return
         self._confirm_cancel(step)
 

@@ -22,6 +22,8 @@ from textual.widget import Widget
 from textual.widgets import TabPane
 
 from engine.ledger.records import RunDetail, StepState
+from engine.plan.matrix import matrix_base
+from engine.step_groups import group_status
 from ledger_tui.graph_canvas import Canvas, NodeBox, draw
 from ledger_tui.graph_layout import Layout, layer_of, layout
 from ledger_tui.timeline import plan_dependencies
@@ -63,6 +65,7 @@ class GraphView(Widget, can_focus=True):
         self._canvas = Canvas((), ())
         self._layers: list[list[str]] = []  # the collapsed view's layers, else empty
         self._status: dict[str, str] = {}
+        self._members: dict[str, list[str]] = {}
         self.cursor: str | None = None
         self._collapsed_row = 0
 
@@ -73,9 +76,17 @@ class GraphView(Widget, can_focus=True):
     def show(self, detail: RunDetail, steps: Sequence[StepState]) -> None:
         """Take the plan and the step statuses; drawing waits until the tab is shown."""
         status = {s.step_id: str(s.status) for s in steps if not s.is_hook}
+        members: dict[str, list[str]] = {}  # a matrix step (one node) -> its expansions
+        for step_id in status:
+            base = matrix_base(step_id)
+            if base is not None:
+                members.setdefault(base, []).append(step_id)
+        for base, ids in members.items():
+            status[base] = group_status(status[i] for i in ids)
         if detail.plan_json == self._plan_json and status == self._status:
             return
         self._status = status
+        self._members = members
         if detail.plan_json != self._plan_json:
             self._plan_json = detail.plan_json
             self._deps = plan_dependencies(detail.plan_json)
@@ -103,7 +114,12 @@ class GraphView(Widget, can_focus=True):
         self._canvas = draw(self._layout, {s: self._label(s) for s in self._steps})
 
     def _label(self, step: str) -> str:
-        return f"{STATUS_ICON.get(self._status.get(step, 'pending'), '?')} {step}"
+        label = f"{STATUS_ICON.get(self._status.get(step, 'pending'), '?')} {step}"
+        members = self._members.get(step)
+        if members:  # a matrix step: one node, its expansions counted by status
+            counts = Counter(self._status.get(m, "pending") for m in members)
+            label += " " + " ".join(f"{STATUS_ICON.get(st, '?')}{n}" for st, n in counts.items())
+        return label
 
     # -- size and paint --------------------------------------------------------------------------
 
@@ -203,11 +219,15 @@ class GraphView(Widget, can_focus=True):
         self._draw()
         step = self.cursor
         if self.collapsed and self._layers:
-            layer = self._layers[self._collapsed_row]
-            ranked = [s for status in INTEREST for s in layer if self._status.get(s) == status]
-            step = (ranked or layer)[0]
+            step = self._most_interesting(self._layers[self._collapsed_row])
+        if step is not None and step in self._members:  # a matrix step: its likeliest expansion
+            step = self._most_interesting(self._members[step])
         if step is not None:
             self.post_message(self.StepChosen(step))
+
+    def _most_interesting(self, steps: list[str]) -> str:
+        ranked = [s for status in INTEREST for s in steps if self._status.get(s) == status]
+        return (ranked or steps)[0]
 
 
 class GraphScroll(ScrollableContainer, can_focus=False):

@@ -34,7 +34,7 @@ class LogPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Log(max_lines=MAX_LINES, id="log-lines")
         yield Input(placeholder="search the log (enter: find, esc: close)", id="log-search")
-        yield Static("", id="log-status")
+        yield Static("", id="log-status", markup=False)  # step ids like test[os=linux]
 
     def on_mount(self) -> None:
         log = self.query_one(Log)
