@@ -17,7 +17,16 @@ from typing import Any, Generic, TypeVar
 from engine.errors import UserError
 from engine.ledger.location import recorded_log_path
 from engine.ledger.reader import LedgerReader
-from engine.ledger.records import Attempt, Event, Output, RunDetail, RunSummary, Stats, StepState
+from engine.ledger.records import (
+    Attempt,
+    Event,
+    Output,
+    RunDetail,
+    RunLinks,
+    RunSummary,
+    Stats,
+    StepState,
+)
 from engine.states import EventType, StepStatus
 from ledger_tui.format import owner_gone_note, waiting_note
 from ledger_tui.history import HistoryPage, read_head, read_history, read_typical
@@ -185,6 +194,7 @@ class RunPayload:
     choice: LogChoice = NO_CHOICE  # what the log was read for: the UI drops an outdated one
     shown: Attempt | None = None  # the attempt whose log `log` holds
     waiting: str | None = None  # fmt.waiting_note: the group or pools it waits for, and for whom
+    links: RunLinks | None = None  # its parent plan step and the child runs of its plan steps
 
     def last_attempt(self, step_id: str | None) -> Attempt | None:
         return None if step_id is None else self.last_attempts.get(step_id)
@@ -268,6 +278,7 @@ class RunQuery(Query[LogChoice, RunPayload]):
             outputs = tuple(reader.outputs(self.run_id))
             attempts = tuple(reader.attempts(self.run_id))
             waiting = waiting_note(reader.leases(self.run_id))
+            links = reader.run_links(self.run_id)
         if events:
             self._events_after = events[-1].id
         step_id = chosen_step or default_step(steps)
@@ -276,7 +287,7 @@ class RunQuery(Query[LogChoice, RunPayload]):
         self._owner_checked = time.monotonic()
         self._fetched = RunPayload(
             detail, steps, tuple(events), outputs, step_id, attempts, LogChunk(None, (), False),
-            last_attempts, owner_gone, waiting=waiting,
+            last_attempts, owner_gone, waiting=waiting, links=links,
         )  # fmt: skip
         return self._fetched
 

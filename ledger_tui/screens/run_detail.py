@@ -13,8 +13,6 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from engine.errors import UserError
-from engine.ledger.records import Attempt, StepState
-from engine.plan.matrix import matrix_base
 from ledger_tui import format as fmt
 from ledger_tui.cancel_watch import CancelWatch, refusal
 from ledger_tui.context import ScreenContext
@@ -22,14 +20,15 @@ from ledger_tui.log_status import LogChoice, attempt_title, log_state
 from ledger_tui.queries import RunPayload, RunQuery
 from ledger_tui.screens.confirm import ConfirmScreen
 from ledger_tui.screens.event_detail import EventDetailScreen, EventMemory
-from ledger_tui.screens.log_tools import LogToolsScreen
-from ledger_tui.step_rows import StepRow, group_key, group_of_key, step_rows
+from ledger_tui.screens.run_links import RunLinksScreen
+from ledger_tui.step_rows import group_key, group_of_key
+from ledger_tui.sub_plans import parent_note
 from ledger_tui.widgets.cells import event_cells, status_cell, theme_style
 from ledger_tui.widgets.graph import GraphView, graph_pane
-from ledger_tui.widgets.live_table import Cells, LiveTable
+from ledger_tui.widgets.live_table import LiveTable
 from ledger_tui.widgets.log_pane import LogPane
 from ledger_tui.widgets.run_texts import show_texts, text_panes
-from ledger_tui.widgets.step_cells import group_cells, step_cells
+from ledger_tui.widgets.step_cells import StepList
 from ledger_tui.widgets.timeline import TimelineView, timeline_pane
 
 EVENTS_KEPT = 1000
@@ -56,7 +55,7 @@ TABS = (
 )
 
 
-class RunDetailScreen(LogToolsScreen):
+class RunDetailScreen(RunLinksScreen):
     """One run, live."""
 
     AUTO_FOCUS = "#steps-table"
@@ -76,12 +75,11 @@ class RunDetailScreen(LogToolsScreen):
         self.run_id = run_id
         self.selected_step: str | None = None
         self._placed = False  # the cursor was put on the first step worth a look
-        self._expanded: set[str] = set()  # matrix steps whose expansions are listed
+        self._step_list = StepList()
         self._choice = LogChoice()  # the log asked for; results read for another are dropped
         self._cancel_watch: CancelWatch | None = None
         self._events = EventMemory(EVENTS_KEPT)
         self._payload: RunPayload | None = None
-        self._cell_cache: dict[str, tuple[StepState, Attempt | None, Cells]] = {}
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -97,6 +95,9 @@ class RunDetailScreen(LogToolsScreen):
             yield from text_panes()
         yield from self.compose_footer()
 
+    def run_screen(self, run_id: str) -> RunDetailScreen:
+        return RunDetailScreen(self.context, run_id)
+
     def on_mount(self) -> None:
         self.title = f"Run {self.run_id}"
         self._ticker = self.set_interval(1.0, self._render_header, pause=True)
@@ -111,6 +112,7 @@ class RunDetailScreen(LogToolsScreen):
                 f"There is no run {self.run_id} in this ledger (removed by gc?). esc goes back."
             )
             return
+        self.links = payload.links
         self._render_header()
         steps = self.query_one("#steps-table", LiveTable)
         # A result read for an earlier choice is outdated for the log (the cursor moved since):
@@ -118,7 +120,7 @@ class RunDetailScreen(LogToolsScreen):
         current = payload.choice.serial == self._choice.serial
         place = current and not self._placed and payload.step_id is not None
         if place and payload.step_id is not None:
-            self._expand_group_of(payload.step_id)
+            self._step_list.expand_group_of(payload.step_id)
         self._sync_steps()
         if place and payload.step_id:
             # Once: the step worth looking at first (queries.default_step). Later the cursor is
@@ -146,26 +148,9 @@ class RunDetailScreen(LogToolsScreen):
         else:
             self._ticker.resume()
 
-    def _row_cells(self, row: StepRow) -> Cells:
-        if row.group is not None:
-            return group_cells(row.group, row.expanded, self.app.theme_variables)
-        assert row.step is not None
-        return self._step_cells(row.step, row.member)
-
-    def _step_cells(self, step: StepState, member: bool) -> Cells:
-        last = self._payload.last_attempt(step.step_id) if self._payload else None
-        cached = self._cell_cache.get(step.step_id)
-        if cached is not None and cached[0] == step and cached[1] == last:
-            return cached[2]  # a finished step's cells never change: skip rebuilding them
-        variables = self.app.theme_variables
-        cells = step_cells(step, last, self.context.clock(), variables, member=member)
-        if step.status.is_final:
-            self._cell_cache[step.step_id] = (step, last, cells)
-        return cells
-
     def theme_changed(self) -> None:
         super().theme_changed()
-        self._cell_cache.clear()
+        self._step_list.forget()
         self.query_one("#run-events", LiveTable).reset()  # the query reloads them on restart
 
     def _render_header(self) -> None:
@@ -186,6 +171,9 @@ class RunDetailScreen(LogToolsScreen):
         if self._payload.waiting:
             warning = theme_style(self.app.theme_variables, "warning")
             header.append(f"\n{self._payload.waiting}", style=warning)
+        parent = parent_note(self.links)
+        if parent:
+            header.append(f"\n{parent}")
         if self._payload.owner_gone:
             error = theme_style(self.app.theme_variables, "error")
             header.append(f"\n{self._payload.owner_gone}", style=error)
@@ -244,7 +232,7 @@ class RunDetailScreen(LogToolsScreen):
     @on(GraphView.StepChosen)
     def _graph_step_chosen(self, message: GraphView.StepChosen) -> None:
         table = self.query_one("#steps-table", LiveTable)
-        self._expand_group_of(message.step_id)
+        self._step_list.expand_group_of(message.step_id)
         self._sync_steps()
         table.select_key(message.step_id)
         table.focus()
@@ -261,23 +249,18 @@ class RunDetailScreen(LogToolsScreen):
         table = self.query_one("#steps-table", LiveTable)
         base = group_of_key(table.selected_key)
         if base is None:
-            self.query_one(TabbedContent).active = "tab-log"
+            if not self.open_child(table.selected_key):  # a plan step opens its child run
+                self.query_one(TabbedContent).active = "tab-log"
             return
-        self._expanded ^= {base}  # enter on a matrix step's heading opens or closes it
+        self._step_list.toggle(base)  # enter on a matrix step's heading opens or closes it
         self._sync_steps()
         table.select_key(group_key(base))
 
     def _sync_steps(self) -> None:
-        payload = self._payload
-        if payload is None:
-            return
-        rows = step_rows(payload.steps, self._expanded)
-        self.query_one("#steps-table", LiveTable).sync([(r.key, self._row_cells(r)) for r in rows])
-
-    def _expand_group_of(self, step_id: str) -> None:
-        base = matrix_base(step_id)
-        if base is not None:
-            self._expanded.add(base)
+        if self._payload is not None:
+            now, variables = self.context.clock(), self.app.theme_variables
+            rows = self._step_list.rows(self._payload, self.links, now, variables)
+            self.query_one("#steps-table", LiveTable).sync(rows)
 
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand(
@@ -286,6 +269,7 @@ class RunDetailScreen(LogToolsScreen):
         yield SystemCommand("Cancel step", "Cancel the chosen step", self.action_cancel_step)
         yield SystemCommand("Follow log", "Jump to the end of the log", self.action_follow)
         yield from self.log_commands()
+        yield from self.link_commands()
         yield SystemCommand(
             "Previous attempt", "Show the chosen step's previous attempt's log (a)",
             self.action_older_attempt,
