@@ -27,11 +27,12 @@ from engine.ledger.records import (
     Stats,
     StepState,
 )
-from engine.states import EventType, StepStatus
+from engine.states import EventType
 from ledger_tui.format import owner_gone_note, waiting_note
 from ledger_tui.history import HistoryPage, read_head, read_history, read_typical
 from ledger_tui.log_status import LogChoice, pick_attempt
 from ledger_tui.logtail import LogChunk, LogTail
+from ledger_tui.step_rows import default_step
 
 Params = TypeVar("Params")
 Result = TypeVar("Result")
@@ -198,16 +199,6 @@ class RunPayload:
 
     def last_attempt(self, step_id: str | None) -> Attempt | None:
         return None if step_id is None else self.last_attempts.get(step_id)
-
-
-def default_step(steps: tuple[StepState, ...]) -> str | None:
-    """The step the cursor starts on: the first running one (in plan order), else the first
-    failed one, else the first; never which one happened to start last."""
-    for wanted in ((StepStatus.RUNNING, StepStatus.RETRYING), (StepStatus.FAILED,)):
-        for step in steps:
-            if step.status in wanted:
-                return step.step_id
-    return steps[0].step_id if steps else None
 
 
 class RunQuery(Query[LogChoice, RunPayload]):

@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from engine.ledger.records import StepState
+from engine.states import StepStatus
 from engine.step_groups import StepGroup, group_steps
 
 # Step ids never hold ':' (the plan schema's id pattern), so a group row's key is no step's id.
@@ -47,3 +48,13 @@ def step_rows(steps: Iterable[StepState], expanded: Collection[str]) -> list[Ste
         if opened:
             rows.extend(StepRow(s.step_id, step=s, member=True) for s in group.members)
     return rows
+
+
+def default_step(steps: tuple[StepState, ...]) -> str | None:
+    """The step the cursor starts on: the first running one (in plan order), else the first
+    failed one, else the first; never which one happened to start last."""
+    for wanted in ((StepStatus.RUNNING, StepStatus.RETRYING), (StepStatus.FAILED,)):
+        for step in steps:
+            if step.status in wanted:
+                return step.step_id
+    return steps[0].step_id if steps else None

@@ -123,7 +123,7 @@ class RunDetailScreen(RunLinksScreen):
             self._step_list.expand_group_of(payload.step_id)
         self._sync_steps()
         if place and payload.step_id:
-            # Once: the step worth looking at first (queries.default_step). Later the cursor is
+            # Once: the step worth looking at first (step_rows.default_step). Later the cursor is
             # the user's alone (a key pressed while this result was on its way must not be undone).
             steps.select_key(payload.step_id)
             self.selected_step = payload.step_id
