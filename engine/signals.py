@@ -1,7 +1,7 @@
 """SIGINT, SIGTERM and SIGHUP, from the engine's first line to its last: never a traceback.
 
 One Python-level handler is installed before anything heavy is imported (so this module imports
-only `signal`) and stays. What a signal does depends on where the process is: before a run exists
+only `_signal`, the C module) and stays. What a signal does depends on where the process is: before a run exists
 it ends the process quietly with 128 + its number; while a run is set up it is only recorded (the
 run is then not created); while the run goes it is handed to the run (cancel, then kill); after
 that it is ignored, so shutdown (the last ledger commit, the threads' join) always completes.
@@ -11,13 +11,14 @@ signal in that gap was a traceback at exit.
 
 from __future__ import annotations
 
-import signal
-
 TYPE_CHECKING = False  # typing costs ~10 ms to import, before the handler is in
 
 if TYPE_CHECKING:
+    import signal
     from collections.abc import Callable
     from types import FrameType
+else:  # the C module: `signal` imports enum, ~7 ms (far more on a busy machine) without a handler
+    import _signal as signal
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -36,7 +37,9 @@ class Interrupted(Exception):
     """A stop signal arrived before the run was created: nothing ran, exit 128 + its number."""
 
     def __init__(self, signum: int) -> None:
-        super().__init__(f"interrupted by {signal.Signals(signum).name} before the run started")
+        from signal import Signals  # the process is about to exit: the enum costs nothing now
+
+        super().__init__(f"interrupted by {Signals(signum).name} before the run started")
         self.exit_code = exit_code(signum)
 
 
@@ -68,7 +71,7 @@ def install() -> bool:
     if not _installed:
         try:
             for signum in STOP_SIGNALS:
-                if signal.getsignal(signum) is not signal.SIG_IGN:
+                if signal.getsignal(signum) != signal.SIG_IGN:
                     signal.signal(signum, _handle)
         except ValueError:
             return False

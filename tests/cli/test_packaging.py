@@ -29,3 +29,17 @@ def test_both_commands_print_their_version() -> None:
             [sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=60
         )
         assert (result.returncode, result.stdout) == (0, f"{name}, version {version}\n")
+
+
+def test_the_commands_are_the_scripts_that_catch_signals_first() -> None:
+    """`engine` and `ledger-tui` install scripts/, whose first lines handle the stop signals."""
+    wheel = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+    assert wheel["targets"]["wheel"]["shared-scripts"] == {
+        "scripts/engine": "engine",
+        "scripts/ledger-tui": "ledger-tui",
+    }
+    for name in ("engine", "ledger-tui"):
+        lines = (REPO / "scripts" / name).read_text().splitlines()
+        assert lines[0] == "#!python"  # the installer points it at the environment's Python
+        code = [line for line in lines if line.startswith(("import", "from"))]
+        assert code[:2] == ["import _signal", "import sys"], name  # nothing else before

@@ -1,0 +1,107 @@
+"""A Ctrl-C at any moment of `engine run`'s start-up: exit 130, quietly, the ledger whole.
+
+Each try sends SIGINT at a random moment after the spawn, half of them in its first 80 ms: the
+interpreter's start, the script's imports, the plan, the ledger's creation, the run's set-up and
+start. The installed `engine` script catches the stop signals on its first lines; before them only
+Python's own start-up runs, which no script can reach (docs/cli.md, Signals): a SIGINT there kills
+the process quietly (the shell's 130), or Python prints it: as a "Fatal Python error" (exit 1),
+as a KeyboardInterrupt at line 0 of the script, before its first line ran (killed by SIGINT), or
+with a traceback after which it goes on (importing `warnings` for PYTHONWARNINGS, set here, or
+checking the script's path), when the script finds it and exits 130. Those tries are checked
+apart, and made again.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ENGINE, Engine
+from tests.support import live_processes_with, wait_for
+
+TRIES = 20
+EARLY_SEC = 0.08  # the interpreter and the script's imports, on this machine
+LATEST_SEC = 0.4  # past the run's start, even loaded
+FATAL = "Fatal Python error: "
+WENT_ON = ("Failed checking if argv[0] is an import path entry", "'import warnings' failed")
+LINE_0 = re.compile(
+    r'Traceback \(most recent call last\):\n  File "[^"]*/engine", line 0, in <module>\n'
+    r"KeyboardInterrupt\n"
+)
+
+
+def pythons_own_exit(stderr: str) -> int | None:
+    """The exit code of a SIGINT that Python's own start-up met, or None if it was not that."""
+    if stderr.startswith(FATAL):
+        return 1
+    if stderr.startswith(WENT_ON):
+        return 130
+    return -signal.SIGINT if LINE_0.fullmatch(stderr) else None
+
+
+def runs_in(engine: Engine) -> dict[str, tuple[str, int | None]]:
+    """Each run's id -> (status, exit code), read as sqlite3 would; none before the ledger."""
+    if not engine.ledger_path.exists():
+        return {}
+    connection = sqlite3.connect(f"file:{engine.ledger_path}?mode=ro", uri=True)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        rows = connection.execute("SELECT id, status, exit_code FROM runs").fetchall()
+    except sqlite3.OperationalError as error:
+        assert "no such table" in str(error)  # the schema is created in one transaction
+        return {}
+    finally:
+        connection.close()
+    return {run_id: (status, code) for run_id, status, code in rows}
+
+
+def installed_script_is_ours() -> bool:
+    """Whether the venv's `engine` is scripts/engine (an older venv has a generated script)."""
+    return "import _signal" in Path(ENGINE).read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not installed_script_is_ours(), reason="this venv's engine predates scripts/: pip install -e ."
+)
+def test_sigint_at_random_moments_of_start_up(engine: Engine, marker: str) -> None:
+    plan = engine.plan(
+        [{"id": "hold", "command": "sleep", "args": [marker]}],
+        globals={"kill_grace_sec": 0.5},
+    )
+    rng = random.Random(20261205)
+    before: dict[str, tuple[str, int | None]] = {}
+    counted = pythons_own = 0
+    while counted < TRIES:
+        assert pythons_own < TRIES, "Python's own start-up took most of the SIGINTs"
+        proc = engine.start("run", plan)
+        time.sleep(rng.uniform(0, EARLY_SEC if counted % 2 else LATEST_SEC))  # the moment itself
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        pythons_code = pythons_own_exit(stderr)
+        if pythons_code is not None:
+            pythons_own += 1
+            assert proc.returncode == pythons_code, stderr
+            assert runs_in(engine) == before
+            continue
+        counted += 1
+        assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+        assert proc.returncode in (130, -signal.SIGINT), stderr
+        after = runs_in(engine)
+        # Nothing recorded before is lost or changed; a run this try created was canceled.
+        assert {k: v for k, v in after.items() if k in before} == before
+        assert set(after.values()) <= {("canceled", 130)}
+        assert len(after) - len(before) <= 1
+        before = after
+        wait_for(lambda: not live_processes_with(marker), timeout=15)
