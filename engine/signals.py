@@ -1,10 +1,12 @@
 """SIGINT, SIGTERM and SIGHUP, from the engine's first line to its last: never a traceback.
 
 One Python-level handler is installed before anything heavy is imported (so this module imports
-only `_signal`, the C module) and stays. What a signal does depends on where the process is: before a run exists
-it ends the process quietly with 128 + its number; while a run is set up it is only recorded (the
-run is then not created); while the run goes it is handed to the run (cancel, then kill); after
-that it is ignored, so shutdown (the last ledger commit, the threads' join) always completes.
+only `_signal`, the C module) and stays. What a signal does depends on where the process is:
+before a run exists it ends the process quietly with 128 + its number; while a run is set up it
+is only recorded (the run is then not created); while the run goes it is handed to the run
+(cancel, then kill); after that it is ignored, so shutdown (the last ledger commit, the threads'
+join) always completes. The installed `engine` script (scripts/engine) catches the same signals
+on its first lines, the same way, until this module takes over.
 asyncio's `add_signal_handler` is not used: removing it puts Python's raising default back, and a
 signal in that gap was a traceback at exit.
 """
