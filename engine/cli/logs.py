@@ -52,6 +52,11 @@ def command(
     elif path is None or not path.exists():
         note(f"the log of {step_id}#{chosen.attempt} is gone; showing the tail kept in the ledger")
         text = chosen.output_tail or ""
+    elif not as_json:
+        with path.open("rb") as log:
+            while chunk := log.read(CHUNK):
+                _write_bytes(chunk)
+        return int(ExitCode.OK)
     else:
         text = path.read_bytes().decode("utf-8", errors="replace")
     if as_json:
@@ -95,7 +100,7 @@ def _follow(reader: LedgerReader, attempt: Attempt, path: Path | None, as_json: 
     """Print the log as it grows (like tail -f) until the attempt has finished."""
     offset = 0
     polls = 0
-    # Chunks may split a UTF-8 character; the decoder carries the partial bytes over.
+    # Chunks may split a UTF-8 character; for --json the decoder carries the partial bytes over.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while True:
         finished = _status(reader, attempt) is not AttemptStatus.RUNNING
@@ -104,7 +109,10 @@ def _follow(reader: LedgerReader, attempt: Attempt, path: Path | None, as_json: 
                 log.seek(offset)
                 while chunk := log.read(CHUNK):
                     offset += len(chunk)
-                    _write(decoder.decode(chunk), as_json)
+                    if as_json:
+                        _write_json(decoder.decode(chunk))
+                    else:
+                        _write_bytes(chunk)
         if finished:  # read after seeing the status, so no tail written before it is lost
             return
         time.sleep(POLL_SEC)
@@ -120,11 +128,16 @@ def _status(reader: LedgerReader, attempt: Attempt) -> AttemptStatus:
     return AttemptStatus.ABANDONED  # deleted by gc meanwhile
 
 
-def _write(text: str, as_json: bool) -> None:
-    if not text:
-        return
-    if as_json:
+def _write_json(text: str) -> None:
+    if text:
         click.echo(json.dumps({"text": text}, ensure_ascii=False))
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+
+
+def _write_bytes(chunk: bytes) -> None:
+    """A log's bytes as they are, like `cat`: a step's output need not be UTF-8, nor fit memory."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a stdout of text only (a program calling main()): decoded
+        sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+        return
+    buffer.write(chunk)
+    buffer.flush()

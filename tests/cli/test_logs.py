@@ -91,3 +91,27 @@ def test_follow_prints_until_the_attempt_finishes(ledger: Path, tmp_path: Path) 
     assert follower.returncode == 0, err
     chunks = [json.loads(line)["text"] for line in (first + rest).splitlines()]
     assert "".join(chunks) == "".join(f"line {i}\n" for i in range(1, 6))
+
+
+def test_logs_prints_the_log_s_bytes_as_they_are(ledger: Path, tmp_path: Path) -> None:
+    """Like `cat`: output that is not UTF-8 reaches the reader unchanged; `--json` decodes it."""
+    import subprocess
+
+    from tests.cli.cli_helpers import ENGINE, engine_env
+
+    printed = b"\xff\xfe latin-1 caf\xe9\n"
+    plan = write_plan(
+        tmp_path, "bytes",
+        [{"id": "raw", "command": "printf", "args": ["\\377\\376 latin-1 caf\\351\\n"]}],
+    )  # fmt: skip
+    assert engine(ledger, "run", str(plan), "-q").code == 0
+    run_id = latest_run_id(ledger)
+    assert run_id is not None
+    for follow in ((), ("--follow",)):
+        shown = subprocess.run(
+            [*ENGINE, "logs", run_id, "raw", *follow], env=engine_env(ledger),
+            capture_output=True, timeout=60, check=True,
+        )  # fmt: skip
+        assert shown.stdout == printed
+    as_json = json.loads(cli(ledger, "logs", run_id, "raw", "--json").out)
+    assert as_json["text"] == "\ufffd\ufffd latin-1 caf\ufffd\n"
