@@ -15,7 +15,8 @@ from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import open_ledger, print_json
 from engine.errors import UserError
 from engine.humanize import duration, plural
-from engine.ledger.records import Attempt, Event, StepState
+from engine.ledger.reader import LedgerReader
+from engine.ledger.records import Attempt, Event, RunDetail, StepState
 from engine.plan.matrix import matrix_base
 from engine.states import EventType, ExitCode
 
@@ -43,7 +44,9 @@ def command(run_id: str, step_id: str, ledger: str | None, as_json: bool) -> int
         run = reader.get_run(full_id)
         states = {s.step_id: s for s in reader.run_steps(full_id)}
         if run is None or step_id not in states:
-            raise UserError(f"Run {full_id} has no step {step_id!r}.")
+            raise UserError(
+                f"Run {full_id} has no step {step_id!r}{_dropped(reader, run, step_id)}."
+            )
         events = reader.events(run_id=full_id, step_id=step_id, limit=10_000)
         run_events = reader.events(run_id=full_id, types=_RUN_LEVEL, limit=100)
         attempts = reader.attempts(full_id, step_id)
@@ -70,6 +73,14 @@ def command(run_id: str, step_id: str, ledger: str | None, as_json: bool) -> int
     if not story:
         click.echo(f"  nothing happened to it yet ({state.status}); it waits for its dependencies")
     return int(ExitCode.OK)
+
+
+def _dropped(reader: LedgerReader, run: RunDetail | None, step_id: str) -> str:
+    """`: ...` when the run resumed one that had the step: the edited plan dropped it."""
+    old = None if run is None else run.summary.resumed_from
+    if old is None or step_id not in {s.step_id for s in reader.run_steps(old)}:
+        return ""
+    return f" (run {old}, which it resumes, had it: the edited plan dropped it)"
 
 
 def _step_spec(plan: dict[str, Any], step_id: str) -> dict[str, Any]:

@@ -150,12 +150,17 @@ def connect_writable(
     return conn
 
 
+class _OlderSchema(LedgerError):
+    """A ledger an older engine wrote: a writing connection migrates it."""
+
+
 def connect_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
     """Open an existing ledger read-only and check that this engine understands its schema.
 
     A writer killed mid-write can leave what only a writing connection may repair (a hot
     rollback journal from the ledger's creation, a WAL index to rebuild): where this user may
-    write, one writing connection repairs it and the read is retried. A ledger in a directory
+    write, one writing connection repairs it and the read is retried; so is a ledger an older
+    engine wrote, which it migrates. A ledger in a directory
     this user cannot write is read as an immutable snapshot, as long as no `-wal` file holds
     commits it would miss and no `-journal` says the file is torn.
     """
@@ -163,6 +168,11 @@ def connect_readonly(path: Path, *, check_same_thread: bool = True) -> sqlite3.C
     if not path.exists():
         raise LedgerError(f"There is no ledger at {path} yet.")
     try:
+        return _open_readonly(path, check_same_thread, immutable=False)
+    except _OlderSchema:
+        if not _writable(path):
+            raise
+        connect_writable(path).close()  # migrates, as the first `engine run` would
         return _open_readonly(path, check_same_thread, immutable=False)
     except LedgerError as error:
         if _primary_code(error.__cause__) not in (_SQLITE_CANTOPEN, _SQLITE_READONLY):
@@ -217,9 +227,9 @@ def _open_readonly(path: Path, check_same_thread: bool, *, immutable: bool) -> s
             if version == 0 and tables:
                 raise LedgerError(schema.foreign_message(path))
             if version < schema.SCHEMA_VERSION:
-                raise LedgerError(
+                raise _OlderSchema(
                     f"{path} has schema {version}, older than this engine's "
-                    f"{schema.SCHEMA_VERSION}; run any engine command on it to migrate it."
+                    f"{schema.SCHEMA_VERSION}; an engine command run by a user who may write it migrates it."
                     if version
                     else f"{path} is not initialised yet; the engine creates it on its first run."
                 )

@@ -73,6 +73,12 @@ def test_fixing_the_failed_step_reuses_the_rest(ledger: Path, tmp_path: Path) ->
     assert (tmp_path / "packed").read_text() == "1\n"  # its reused output fed pack
     story = cli(ledger, "explain", second, "build").out
     assert "runs again: definition changed: args" in story
+    dropped = cli(ledger, "explain", second, "old")
+    assert dropped.code == 2
+    assert dropped.err == (
+        f"engine: Run {second} has no step 'old' (run {first}, which it resumes, had it: "
+        "the edited plan dropped it).\n"
+    )
     with LedgerReader.open(ledger) as reader:
         run = reader.get_run(second)
         assert run is not None and run.summary.resumed_from == first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -230,3 +231,48 @@ def test_v_step_stats_takes_the_nearest_rank_p95_of_every_measured_attempt(
     assert rss == 20 * 1024
     assert cpu == 200 + 1
     conn.close()
+
+
+def _older_ledger(path: Path) -> None:
+    """A ledger as the engine before the last migration left it, with one run."""
+    old = sqlite3.connect(path, isolation_level=None)
+    for script in schema.MIGRATIONS[:-1]:
+        for statement in schema.split_statements(script):
+            old.execute(statement)
+    old.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+    old.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION - 1}")
+    at = "2026-12-01T10:00:00.000Z"
+    old.execute(
+        "INSERT INTO plans (hash, name, plan_json, created_at) VALUES ('h', 'p', '{}', ?)", (at,)
+    )
+    old.execute(
+        "INSERT INTO runs (id, plan_hash, plan_name, status, created_at, steps_total)"
+        " VALUES ('r1', 'h', 'p', 'succeeded', ?, 0)",
+        (at,),
+    )
+    old.close()
+
+
+def test_reading_a_ledger_an_older_engine_wrote_migrates_it(tmp_path: Path) -> None:
+    # `engine runs`, `show`, `explain` after an upgrade: they read, and the message they gave
+    # ("run any engine command on it to migrate it") was true of `engine run` only.
+    path = tmp_path / "l.db"
+    _older_ledger(path)
+    conn = connect_readonly(path)
+    assert schema.read_version(conn) == (schema.APPLICATION_ID, schema.SCHEMA_VERSION)
+    assert conn.execute("SELECT id FROM runs").fetchall() == [("r1",)]
+    conn.close()
+
+
+def test_an_older_ledger_this_user_cannot_write_is_refused_as_before(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root may write a read-only directory")
+    path = tmp_path / "ro" / "l.db"
+    path.parent.mkdir()
+    _older_ledger(path)
+    path.parent.chmod(0o555)
+    try:
+        with pytest.raises(LedgerError, match="older than this engine"):
+            connect_readonly(path)
+    finally:
+        path.parent.chmod(0o755)
