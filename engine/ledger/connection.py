@@ -229,7 +229,7 @@ def _open_readonly(path: Path, check_same_thread: bool, *, immutable: bool) -> s
             if version < schema.SCHEMA_VERSION:
                 raise _OlderSchema(
                     f"{path} has schema {version}, older than this engine's "
-                    f"{schema.SCHEMA_VERSION}; an engine command run by a user who may write it migrates it."
+                    f"{schema.SCHEMA_VERSION}; its owner's next engine command migrates it."
                     if version
                     else f"{path} is not initialised yet; the engine creates it on its first run."
                 )
