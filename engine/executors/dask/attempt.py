@@ -43,6 +43,7 @@ class DaskAttempt:
         self._future = future
         self._submitted_at = time.time()
         self._canceled = False
+        self._no_worker: str | None = None  # why no worker of the cluster can run it, if so
         self._offset = 0
         self._log_fd = _open_log(os.fspath(spec.log_path))
         self._log_size: int | None = None  # the worker's final log size, known at the end
@@ -83,6 +84,20 @@ class DaskAttempt:
         """Calls `callback` once the attempt's result is known."""
         self._outcome.add_done_callback(lambda _: callback())
 
+    def waiting(self) -> bool:
+        """Whether it still waits in Dask's queue: submitted, neither placed nor ended."""
+        return self.worker is None and not self._outcome.done()
+
+    def no_worker(self, reason: str) -> None:
+        """Ends a queued attempt that no worker of the cluster can run (placement.py)."""
+        if self.waiting():
+            self._no_worker = reason
+            self._later(self._drop())
+
+    async def _drop(self) -> None:
+        # An asynchronous client's cancel is a coroutine: not awaited, it would drop nothing.
+        await self._client.cancel([self._future])
+
     def placed(self, message: dict[str, Any]) -> None:
         """The worker's `start` event: where and (by the engine's clock) when the step started."""
         if self.worker is not None:
@@ -118,7 +133,7 @@ class DaskAttempt:
         try:
             value = await self._future
         except (FutureCancelledError, FuturesCancelledError) as error:
-            if not self._canceled:
+            if not self._canceled and self._no_worker is None:
                 lost = f"the Dask cluster dropped the step ({getattr(error, 'reason', error)})"
         except Exception as error:
             lost = f"the Dask worker running the step was lost ({type(error).__name__}: {error})"
@@ -170,6 +185,12 @@ class DaskAttempt:
         self, value: dict[str, Any] | None, lost: str | None, missing: int
     ) -> AttemptResult:
         started = self.placed_at or self._submitted_at
+        if value is None and self._no_worker is not None:
+            return AttemptResult(
+                exit_code=None, signal=None, timed_out=False, canceled=False,
+                spawn_error=self._no_worker, pid=None, started_at=started,
+                finished_at=time.time(), output_tail="", no_worker=True,
+            )  # fmt: skip
         if value is None:
             return AttemptResult(
                 exit_code=None, signal=None, timed_out=False, canceled=lost is None,

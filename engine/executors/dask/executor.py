@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from engine.errors import UserError
 from engine.executors.base import AttemptResult, LaunchSpec
+from engine.executors.dask import placement
 from engine.executors.dask.attempt import DaskAttempt
 from engine.executors.dask.payload import build_payload
 from engine.executors.dask.remote import run_attempt
+from engine.executors.dask.routing import Placement
 from engine.executors.local import FailedAttempt
 
 if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
+
     from engine.executors.dask.cluster import Connection
 
 TOPIC_PREFIX = "plan-engine-"
@@ -25,9 +32,17 @@ def attempt_key(spec: LaunchSpec) -> str:
 class DaskExecutor:
     """Runs every attempt of a run on the cluster behind `connection`."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        placement: Placement | None = None,
+        sealer: MultiFernet | None = None,
+    ) -> None:
         self.connection = connection
         self._client = connection.client
+        self._placement = placement or Placement()
+        self._sealer = sealer  # None: the run passes no secret to a step on the cluster
+        self._watches: set[asyncio.Task[None]] = set()
         # The scheduler forgets a client's own topic once the client leaves (events-cleanup-delay).
         self._topic = f"{TOPIC_PREFIX}{self._client.id}"
         self._attempts: dict[str, DaskAttempt] = {}
@@ -36,7 +51,16 @@ class DaskExecutor:
     async def launch(self, spec: LaunchSpec) -> DaskAttempt | FailedAttempt:
         """Submits the attempt; it runs once a worker has a free thread."""
         key = attempt_key(spec)
-        payload = build_payload(spec, key, self._topic)
+        need = self._placement.resources.get(spec.step_id)
+        if need:
+            # Only a step with resources pays this round trip to the scheduler.
+            reason = await placement.check(spec.step_id, need, self._identity)
+            if reason is not None:
+                return FailedAttempt(_not_started(reason, no_worker=True))
+        try:
+            payload = build_payload(spec, key, self._topic, self._sealer)
+        except UserError as error:
+            return FailedAttempt(_not_started(error.message))
         future = self._client.submit(
             run_attempt, payload, key=key, pure=False, retries=0, **self.submit_options(spec)
         )
@@ -47,14 +71,36 @@ class DaskExecutor:
             return FailedAttempt(_not_started(f"cannot open log file {spec.log_path}: {error}"))
         self._attempts[key] = attempt
         attempt.done_callback(lambda: self._attempts.pop(key, None))
+        if need:
+            self._watch(spec.step_id, need, attempt)
         return attempt
 
     def submit_options(self, spec: LaunchSpec) -> dict[str, Any]:
-        """Extra `Client.submit` keywords for this attempt (worker resources, say)."""
-        return {}
+        """Extra `Client.submit` keywords for this attempt: its step's worker resources."""
+        need = self._placement.resources.get(spec.step_id)
+        return {"resources": dict(need)} if need else {}
+
+    async def _identity(self) -> Any:
+        """The scheduler's workers and what each advertises (the async client caches none)."""
+        assert self._client.scheduler is not None
+        return await self._client.scheduler.identity(n_workers=-1)
+
+    def _watch(self, step_id: str, need: Mapping[str, float], attempt: DaskAttempt) -> None:
+        """Ends the queued attempt with `no_worker` if the last worker able to run it leaves."""
+
+        async def watch() -> None:
+            reason = await placement.watch(step_id, need, self._identity, attempt.waiting)
+            if reason is not None:
+                attempt.no_worker(reason)
+
+        task = asyncio.ensure_future(watch())
+        self._watches.add(task)
+        task.add_done_callback(self._watches.discard)
 
     def close(self) -> None:
-        """Nothing to do synchronously; `aclose` disconnects."""
+        """Stops watching queued attempts' placement; `aclose` disconnects."""
+        for task in list(self._watches):
+            task.cancel()
 
     async def aclose(self) -> None:
         """Disconnects from the cluster (and stops a LocalCluster started for the run)."""
@@ -68,9 +114,9 @@ class DaskExecutor:
             attempt.placed(message)
 
 
-def _not_started(message: str) -> AttemptResult:
+def _not_started(message: str, no_worker: bool = False) -> AttemptResult:
     now = time.time()
     return AttemptResult(
         exit_code=None, signal=None, timed_out=False, canceled=False, spawn_error=message,
-        pid=None, started_at=now, finished_at=now, output_tail="",
+        pid=None, started_at=now, finished_at=now, output_tail="", no_worker=no_worker,
     )  # fmt: skip

@@ -61,19 +61,35 @@ def choose_executor(
 @asynccontextmanager
 async def remote_executor(request: RunRequest) -> AsyncIterator[Executor | None]:
     """The run's Dask executor, connected, and closed after the run; None for a local run (which
-    imports nothing of Dask). UserError (exit 2) for a missing extra or unreachable scheduler."""
-    plan_kind = request.loaded.plan.globals.executor
-    choice = choose_executor(request.executor, request.dask_address, os.environ, plan_kind)
+    imports nothing of Dask). UserError (exit 2) for a missing extra or unreachable scheduler, and
+    for steps on the cluster that use secrets without a sealing key (checked first)."""
+    plan = request.loaded.plan
+    kind = plan.globals.executor
+    choice = choose_executor(request.executor, request.dask_address, os.environ, kind)
     if not choice.remote:
         yield None
         return
+    from engine.executors.dask.routing import Placement, Routed
+    from engine.executors.dask.sealing import load_key, require_key
+
+    placement = Placement.of(plan)
+    sealer = load_key()
+    if sealer is None and placement.secret_steps:
+        require_key()  # raises: nothing is sent in clear instead
     from engine.executors.dask.cluster import connect
 
     connection = await connect(choice.address)  # UserError first if `distributed` is missing
     from engine.executors.dask.executor import DaskExecutor
 
-    executor = DaskExecutor(connection)
+    executor = DaskExecutor(connection, placement, sealer)
     try:
-        yield executor
+        if not placement.local:
+            yield executor
+        else:
+            # Steps pinned with executor: "local" run here, as in a local run.
+            from engine.executors.local import LocalExecutor
+
+            local = LocalExecutor(adopt_orphans=request.adopt_orphans)
+            yield Routed(executor, local, placement.local)
     finally:
         await executor.aclose()

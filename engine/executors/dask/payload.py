@@ -8,15 +8,26 @@ engine (the scheduler keeps task arguments in its memory).
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.executors.base import LaunchSpec
+from engine.executors.dask.sealing import SealedParts, seal, unseal
 
-VERSION = 1  # bumped when the payload's shape changes; a worker refuses one it does not know
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
+
+VERSION = 2  # bumped when the payload's shape changes; a worker refuses one it does not know
 
 
-def build_payload(spec: LaunchSpec, key: str, topic: str) -> dict[str, Any]:
-    """The task's only argument: plain data, so any worker with plan-engine can read it."""
+def build_payload(
+    spec: LaunchSpec, key: str, topic: str, sealer: MultiFernet | None = None
+) -> dict[str, Any]:
+    """The task's only argument: plain data, so any worker with plan-engine can read it.
+
+    Secret values, and every argv, env value or script holding one, travel only sealed
+    (sealing.py); UserError if there are some and no `sealer`.
+    """
+    parts = seal(key, spec.argv, spec.env, spec.script, spec.mask_values, sealer)
     return {
         "version": VERSION,
         "key": key,
@@ -24,19 +35,20 @@ def build_payload(spec: LaunchSpec, key: str, topic: str) -> dict[str, Any]:
         "run_id": spec.run_id,
         "step_id": spec.step_id,
         "attempt": spec.attempt,
-        "argv": list(spec.argv),
+        "argv": list(parts.argv),
         "cwd": spec.cwd,
-        "env": dict(spec.env),
+        "env": parts.env,
         "timeout_sec": spec.timeout_sec,
         "kill_grace_sec": spec.kill_grace_sec,
-        "mask_values": list(spec.mask_values),
-        "script": list(spec.script) if spec.script is not None else None,
+        "script": list(parts.script) if parts.script is not None else None,
+        "sealed": parts.token,
     }
 
 
 def open_payload(payload: dict[str, Any], workdir: str) -> tuple[LaunchSpec, str]:
     """The attempt's spec on this worker, with its log, outputs and script in `workdir`; and the
-    outputs file's path. ValueError for a payload of another version."""
+    outputs file's path. ValueError for a payload of another version; SealingError when its
+    sealed secrets cannot be opened here."""
     if payload.get("version") != VERSION:
         raise ValueError(
             f"this worker reads task payload version {VERSION}, not {payload.get('version')}: "
@@ -45,12 +57,20 @@ def open_payload(payload: dict[str, Any], workdir: str) -> tuple[LaunchSpec, str
     key = payload["key"]
     base = os.path.join(workdir, key)
     outputs_path = f"{base}.out"
-    env = dict(payload["env"])
+    given_script = payload["script"]
+    sealed = SealedParts(
+        argv=tuple(payload["argv"]),
+        env=payload["env"],
+        script=tuple(given_script) if given_script is not None else None,
+        token=payload["sealed"],
+    )
+    opened = unseal(key, sealed)
+    env = opened.env
     env["ENGINE_OUTPUT"] = outputs_path
-    argv = tuple(payload["argv"])
+    argv = opened.argv
     script = None
-    if payload["script"] is not None:
-        engine_path, text = payload["script"]
+    if opened.script is not None:
+        engine_path, text = opened.script
         # The interpreter's argv names the script by the engine's path: point it at ours.
         local_path = f"{base}{os.path.splitext(engine_path)[1]}"
         argv = tuple(local_path if arg == engine_path else arg for arg in argv)
@@ -65,7 +85,7 @@ def open_payload(payload: dict[str, Any], workdir: str) -> tuple[LaunchSpec, str
         log_path=f"{base}.log",
         timeout_sec=payload["timeout_sec"],
         kill_grace_sec=payload["kill_grace_sec"],
-        mask_values=tuple(payload["mask_values"]),
+        mask_values=opened.mask_values,
         script=script,
     )
     return spec, outputs_path

@@ -25,6 +25,7 @@ from distributed import WorkerPlugin, get_worker
 
 from engine.executors.base import AttemptHandle, LaunchSpec
 from engine.executors.dask.payload import open_payload
+from engine.executors.dask.sealing import SealingError
 from engine.executors.local import LocalExecutor
 from engine.masking import StreamMasker
 from engine.run.outputs import MAX_OUTPUT_BYTES
@@ -61,7 +62,11 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
     worker = get_worker()
     _forget_stale()
     key = payload["key"]
-    spec, outputs_path = open_payload(payload, workdir())
+    try:
+        spec, outputs_path = open_payload(payload, workdir())
+    except SealingError as error:
+        host = socket.gethostname()
+        return _not_started(f"cannot read the step's secrets on {host}: {error}", worker, host)
     if _executor is None:
         _executor = LocalExecutor()
     handle = await _executor.launch(spec)
@@ -99,6 +104,17 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
         "w": worker.address,
         "host": start["host"],
     }
+
+
+def _not_started(message: str, worker: Any, host: str) -> dict[str, Any]:
+    """The result of an attempt that could not be started here (`run_attempt`'s shape)."""
+    return {
+        "exit_code": None, "signal": None, "timed_out": False, "canceled": False,
+        "spawn_error": message, "pid": None, "duration": 0.0, "output_tail": "",
+        "log_error": None, "log_bytes_lost": None, "log_size": 0, "cpu_user_ms": None,
+        "cpu_sys_ms": None, "max_rss_kb": None, "outputs": None, "w": worker.address,
+        "host": host,
+    }  # fmt: skip
 
 
 async def control(action: str, key: str, offset: int = 0, grace: float = 0.0) -> Any:

@@ -65,8 +65,6 @@ def load_key(environ: Mapping[str, str] = os.environ) -> MultiFernet | None:
     Several comma- or line-separated keys are allowed for rotation: the first seals, any opens.
     None when neither variable is set; UserError (exit 2) when the key is unreadable or malformed.
     """
-    from cryptography.fernet import Fernet, MultiFernet
-
     text = environ.get(KEY_ENV, "")
     where = KEY_ENV
     path = environ.get(KEY_FILE_ENV, "")
@@ -81,6 +79,13 @@ def load_key(environ: Mapping[str, str] = os.environ) -> MultiFernet | None:
     keys = [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
     if not keys:
         return None
+    try:
+        from cryptography.fernet import Fernet, MultiFernet
+    except ImportError as error:
+        raise UserError(
+            f"sealing secrets needs the cryptography package ({error}); "
+            "install the extra: pip install 'plan-engine[dask]'"
+        ) from None
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError:
@@ -116,8 +121,9 @@ def seal(
     """Splits a spec into clear parts and a token holding every value that carries a secret.
 
     `attempt_key` (the Dask task key) is sealed with them, so a token opens only for the attempt it
-    was made for. The sealing key is never part of the environment sent. Raises UserError when
-    there is something to seal and no key: the caller checks `require_key` before the run.
+    was made for. The sealing key is never part of the environment sent. Without a key, a step
+    that holds no secret goes without the values to mask (it has none to print); one that holds
+    some raises UserError: the run checks `require_key` for such steps before it starts.
     """
     clear_env = {k: v for k, v in env.items() if k not in KEY_VARIABLES}
     secrets = tuple(v for v in mask_values if v)
@@ -128,13 +134,14 @@ def seal(
         del clear_env[name]
     hide_argv = any(_holds(arg, secrets) for arg in argv)
     hide_script = script is not None and _holds(script[1], secrets)
+    if key is None and not (hidden_env or hide_argv or hide_script):
+        return SealedParts(argv=argv, env=clear_env, script=script)
     body: dict[str, object] = {"for": attempt_key, "env": hidden_env, "mask": list(secrets)}
     if hide_argv:
         body["argv"] = list(argv)
     if hide_script:
         body["script"] = list(script) if script is not None else None
-    sealer = key if key is not None else require_key({})
-    token = sealer.encrypt(json.dumps(body).encode("utf-8"))
+    token = (key or require_key({})).encrypt(json.dumps(body).encode("utf-8"))
     return SealedParts(
         argv=() if hide_argv else argv,
         env=clear_env,

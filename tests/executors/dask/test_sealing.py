@@ -124,3 +124,12 @@ def test_no_key_or_a_malformed_key_is_one_usage_sentence() -> None:
         load_key({KEY_ENV: "not-a-key"})
     assert caught.value.exit_code == 2
     assert "\n" not in caught.value.message
+
+
+def test_without_a_key_a_step_holding_no_secret_goes_without_the_values_to_mask() -> None:
+    parts = seal(TASK, ("true",), {"PATH": "/bin"}, None, (SECRET,), key=None)
+    assert parts.token is None
+    assert SECRET not in repr(parts)
+    assert unseal(TASK, parts, {}).mask_values == ()
+    with pytest.raises(UserError, match="must seal them"):
+        seal(TASK, ("true",), {"TOKEN": SECRET}, None, (SECRET,), key=None)

@@ -1,0 +1,110 @@
+"""Steps' resources are honoured on a real cluster, a step no worker can run fails with
+`no_worker` at once, and `executor: "local"` keeps a step on the engine's host."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.dask.keyed_cluster import KeyedCluster, keyed_cluster
+from tests.e2e.conftest import Engine
+from tests.support import live_processes_with, wait_for
+
+pytestmark = pytest.mark.dask
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyedCluster]:
+    with keyed_cluster(tmp_path_factory.mktemp("placement")) as running:
+        yield running
+
+
+def _interval(path: Path) -> tuple[float, float]:
+    start, end = path.read_text().split()
+    return float(start), float(end)
+
+
+def test_steps_holding_the_one_gpu_run_one_after_the_other_on_its_worker(
+    engine: Engine, cluster: KeyedCluster
+) -> None:
+    # The gpu worker has two threads but one gpu: the two gpu steps cannot overlap.
+    record = "date +%s.%N > {0}; sleep 0.5; date +%s.%N >> {0}"
+    steps = [
+        {"id": f"g{i}", "command": "sh", "resources": {"gpu": 1},
+         "args": ["-c", record.format(engine.tmp_path / f"g{i}")]}
+        for i in range(2)
+    ] + [{"id": "cpu", "command": "true"}]  # fmt: skip
+    result = engine.run_plan(
+        steps, "--executor", "dask", "--dask-address", cluster.address, "--max-concurrency", "4"
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = sorted(_interval(engine.tmp_path / f"g{i}") for i in range(2))
+    assert first[1] <= second[0], (first, second)
+
+
+def test_a_step_asking_for_what_no_worker_has_fails_at_once_with_no_worker(
+    engine: Engine, cluster: KeyedCluster
+) -> None:
+    steps = [
+        {"id": "tpu", "command": "true", "resources": {"tpu": 1}, "on_failure": "continue",
+         "retry": {"max_attempts": 3, "delay_sec": 0}},
+        {"id": "two-gpus", "command": "true", "resources": {"gpu": 2}, "on_failure": "continue"},
+        {"id": "fine", "command": "true", "resources": {"gpu": 1}},
+    ]  # fmt: skip
+    started = time.monotonic()
+    result = engine.run_plan(
+        steps, "--executor", "dask", "--dask-address", cluster.address, timeout=120
+    )
+    assert time.monotonic() - started < 60  # not waiting for ever
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    tpu = engine.attempts("tpu")
+    assert len(tpu) == 1  # not retried: a retry would find no worker either
+    assert str(tpu[0].error_code) == "no_worker"
+    assert 'step "tpu" asks for (tpu=1): its workers offer' in (tpu[0].message or "")
+    assert str(engine.attempts("two-gpus")[0].error_code) == "no_worker"
+    assert engine.statuses()["fine"] == "succeeded"
+
+
+def test_a_queued_step_fails_with_no_worker_when_the_last_worker_able_to_run_it_leaves(
+    engine: Engine, cluster: KeyedCluster, marker: str
+) -> None:
+    worker = cluster.add_worker("--nthreads", "1", "--resources", "fpga=1")
+    steps = [
+        {"id": "holds", "command": "sleep", "args": [marker], "resources": {"fpga": 1},
+         "on_failure": "continue"},
+        {"id": "queued", "command": "true", "resources": {"fpga": 1}, "on_failure": "continue"},
+    ]  # fmt: skip
+    proc = engine.start(
+        "run", engine.plan(steps), "--executor", "dask", "--dask-address", cluster.address
+    )
+    wait_for(lambda: live_processes_with(marker), 60)  # running on the fpga worker
+    worker.send_signal(signal.SIGKILL)
+    # What becomes of "holds", whose worker died under it, is the worker-loss tests' concern.
+    wait_for(lambda: [str(a.error_code) for a in engine.attempts("queued")] == ["no_worker"], 60)
+    assert "fpga=1" in (engine.attempts("queued")[0].message or "")
+    proc.kill()
+
+
+def test_a_step_pinned_local_runs_on_the_engines_host_with_its_secret_and_no_key(
+    engine: Engine, cluster: KeyedCluster
+) -> None:
+    parent = 'tr "\\0" " " < /proc/$PPID/cmdline'
+    steps = [
+        {"id": "here", "command": "sh", "args": ["-c", parent], "executor": "local",
+         "secrets": ["TOKEN"]},
+        {"id": "there", "command": "sh", "args": ["-c", parent]},
+    ]  # fmt: skip
+    result = engine.run_plan(
+        steps, "--executor", "dask", "--dask-address", cluster.address,
+        env={"TOKEN": "local-only-secret-31337"}, secrets=["TOKEN"],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    here = engine.attempts("here")[0].output_tail
+    there = engine.attempts("there")[0].output_tail
+    assert "engine run" in here
+    assert "engine run" not in there and " worker " in there
