@@ -97,7 +97,7 @@ class EventsScreen(LedgerScreen):
     def action_filter(self) -> None:
         box = self.query_one("#events-filter", Input)
         box.display = True
-        box.focus()
+        self.set_focus(box)  # at once: the keys typed right after `/` belong to the box
 
     @on(Input.Submitted, "#events-filter")
     def _submitted(self, event: Input.Submitted) -> None:

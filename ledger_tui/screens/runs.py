@@ -210,7 +210,7 @@ class RunsScreen(LedgerScreen):
     def action_filter(self) -> None:
         box = self.query_one("#runs-filter", Input)
         box.display = True
-        box.focus()
+        self.set_focus(box)  # at once: the keys typed right after `/` belong to the box
 
     @on(Input.Submitted, "#runs-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:

@@ -94,7 +94,9 @@ class LogPane(Vertical):
         self._focused_before = self.screen.focused
         field.display = True
         field.value = self.search.term
-        field.focus()
+        # At once, not on the next idle as focus() does: keys typed right after `/` (a fast
+        # typist, a paste, tmux send-keys) already wait in the queue and belong to the field.
+        self.screen.set_focus(field)
 
     @on(Input.Submitted, "#log-search")
     def _search_submitted(self, event: Input.Submitted) -> None:

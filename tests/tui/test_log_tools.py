@@ -15,6 +15,7 @@ from ledger_tui.screens.event_detail import EventDetailScreen
 from ledger_tui.screens.events import EventsScreen
 from ledger_tui.screens.log_tools import external_command
 from ledger_tui.screens.run_detail import RunDetailScreen
+from ledger_tui.screens.runs import RunsScreen
 from ledger_tui.widgets.live_table import LiveTable
 from ledger_tui.widgets.log_pane import LogPane
 from tests.tui.conftest import make_app, until_loaded, wait_for
@@ -136,3 +137,22 @@ async def test_event_details_show_the_whole_event(ledger: Path) -> None:
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, EventDetailScreen))
         assert '"type"' in str(app.screen.query_one("#event-json", Static).render())
+
+
+async def test_keys_typed_right_after_slash_reach_the_field(ledger: Path) -> None:
+    """`/` focuses its field at once, not on the next idle as Widget.focus does: keys already
+    queued behind it (typed fast, pasted, sent by tmux) went to the table ('/QUICK' read 'UICK')."""
+    app = make_app(ledger)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until_loaded(pilot)
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        runs.action_filter()
+        assert runs.focused is runs.query_one("#runs-filter")  # before any other message
+        await pilot.press("escape")
+        await until_loaded(pilot)
+        screen = await open_active(pilot)
+        screen.action_search_log()
+        assert screen.focused is screen.query_one("#log-search")  # before any other message
+        await pilot.press(*"LINE 1", "enter")
+        await wait_for(pilot, lambda: "/LINE 1: match 1 of 11" in status(screen))
