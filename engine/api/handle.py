@@ -132,6 +132,8 @@ def start_plan(
     on_event: EventCallback | None = None,
     wait_for_group: bool = True,
     force: Force = False,
+    executor: str | None = None,
+    dask_address: str | None = None,
 ) -> RunHandle:
     """Start `plan` in a background thread; return once its run row is in the ledger.
 
@@ -143,6 +145,7 @@ def start_plan(
         ledger=ledger, max_concurrency=max_concurrency, env_file=env_file,
         secrets_file=secrets_file, deadline=deadline, listeners=(watcher, progress.event),
         on_ready=progress.ready, wait_for_group=wait_for_group, force=force,
+        executor=executor, dask_address=dask_address,
     )  # fmt: skip
     loaded, path = prepare(plan, vars=vars, options=options)
 

@@ -119,13 +119,15 @@ async def arun_plan(
     on_event: EventCallback | None = None,
     wait_for_group: bool = True,
     force: Force = False,
+    executor: str | None = None,
+    dask_address: str | None = None,
 ) -> RunResult:
     """Run `plan` to its end in the running event loop; several may run in one loop at once."""
     watcher = Watcher(on_event)
     options = RunOptions(
         ledger=ledger, max_concurrency=max_concurrency, env_file=env_file,
         secrets_file=secrets_file, deadline=deadline, listeners=(watcher,),
-        wait_for_group=wait_for_group, force=force,
+        wait_for_group=wait_for_group, force=force, executor=executor, dask_address=dask_address,
     )  # fmt: skip
     loaded, path = prepare(plan, vars=vars, options=options)
     return await run_loaded(loaded, path, options, watcher)
@@ -173,6 +175,8 @@ def run_plan(
     on_event: EventCallback | None = None,
     wait_for_group: bool = True,
     force: Force = False,
+    executor: str | None = None,
+    dask_address: str | None = None,
 ) -> RunResult:
     """Run `plan` to its end and return what happened; callable from any thread without a loop."""
     try:
@@ -185,7 +189,7 @@ def run_plan(
     options = RunOptions(
         ledger=ledger, max_concurrency=max_concurrency, env_file=env_file,
         secrets_file=secrets_file, deadline=deadline, listeners=(watcher,),
-        wait_for_group=wait_for_group, force=force,
+        wait_for_group=wait_for_group, force=force, executor=executor, dask_address=dask_address,
     )  # fmt: skip
     loaded, path = prepare(plan, vars=vars, options=options)
     return asyncio.run(run_loaded(loaded, path, options, watcher))
