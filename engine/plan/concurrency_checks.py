@@ -18,6 +18,12 @@ def check_concurrency(plan: Plan, declared_secrets: set[str], result: CheckResul
             ("cancel_in_progress",),
             "cancel_in_progress needs a concurrency_group: it cancels the group's other runs",
         )
+    if plan.concurrency_group is not None and not plan.concurrency_group.strip():
+        result.add(
+            ("concurrency_group",),
+            f"the group's name is empty once variables are substituted "
+            f"({plan.concurrency_group!r}); give a variable a value or a default",
+        )
     for ref in references(plan.concurrency_group or ""):
         if isinstance(ref, OutputRef):
             result.add(

@@ -77,3 +77,15 @@ def test_a_circuit_reaches_the_runtime_plan_in_seconds(load: Load) -> None:
     spec = plan.steps[0].circuit
     assert spec is not None and (spec.failures, spec.key) == (3, None)
     assert (spec.within_sec, spec.open_for_sec) == (5400.0, 90.0)
+
+
+def test_a_group_that_is_empty_once_substituted_is_refused(
+    load: Load, problems_of: Problems
+) -> None:
+    # An empty BRANCH would have put every such run, of any plan, in one group named "".
+    document = plan_doc(step("a"), vars={"BRANCH": "main"}, concurrency_group="${BRANCH}")
+    assert load(document).plan.concurrency_group == "main"
+    for value in ("", "  "):
+        found = problems_of(document, BRANCH=value)
+        assert [format_path(p.path) for p in found] == ["concurrency_group"]
+        assert "empty once variables are substituted" in found[0].message
