@@ -264,6 +264,11 @@ def _check_cache_inputs(patterns: Sequence[str], where: JsonPath, result: CheckR
                 (*where, index), f'"{pattern}" is outside the plan\'s directory; cache inputs are '
                 "relative paths or globs below it"
             )  # fmt: skip
+        elif any(True for _ in references(pattern)):
+            result.add(
+                (*where, index), f'"{pattern}": cache inputs may use variables, not outputs or '
+                "secrets (the files are hashed before the step runs)"
+            )  # fmt: skip
 
 
 def _check_cache_env(

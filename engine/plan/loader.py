@@ -261,6 +261,11 @@ def _substitute(
             if step["cwd"] is not None:
                 step["cwd"] = substituted((*where, "cwd"), step["cwd"])
             step["env"] = {k: substituted((*where, "env", k), v) for k, v in step["env"].items()}
+            if isinstance(cache := step.get("cache"), dict) and cache.get("inputs"):
+                cache["inputs"] = [
+                    substituted((*where, "cache", "inputs", i), pattern)
+                    for i, pattern in enumerate(cache["inputs"])
+                ]
     if data.get("concurrency_group") is not None:
         data["concurrency_group"] = substituted(("concurrency_group",), data["concurrency_group"])
     data["outputs"] = {k: substituted(("outputs", k), v) for k, v in data["outputs"].items()}

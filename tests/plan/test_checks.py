@@ -389,3 +389,32 @@ def test_a_secret_cannot_be_part_of_a_cache_key(problems_of: Problems) -> None:
     found = problems_of(document)
     assert [format_path(p.path) for p in found] == ["steps[0].cache.env[1]"]
     assert 'secret "TOKEN" cannot be part of a cache key' in found[0].message
+
+
+def test_cache_inputs_take_variables_and_refuse_what_they_cannot_use(
+    load: Load, problems_of: Problems
+) -> None:
+    # A reference left as it was written globbed no file, and the key never changed.
+    document = plan_doc(
+        step("p", provides=["o"]),
+        step("a", "p", cache={"inputs": ["${SRC}/*.c", "${SRC:-x}/**/*.h"]}),
+        vars={"SRC": "src"},
+    )
+    loaded = load(document)
+    assert loaded.plan.steps[1].cache is not None
+    assert loaded.plan.steps[1].cache.inputs == ("src/*.c", "src/**/*.h")
+    assert load(document, SRC="lib").plan.steps[1].cache.inputs[0] == "lib/*.c"  # type: ignore[union-attr]
+    escaping = problems_of(document, SRC="..")
+    assert [format_path(p.path) for p in escaping] == [
+        "steps[1].cache.inputs[0]", "steps[1].cache.inputs[1]",
+    ]  # fmt: skip
+    bad = plan_doc(
+        step("p", provides=["o"]),
+        step("a", "p", secrets=["T"], cache={"inputs": ["${steps.p.outputs.o}/x", "${T}/y"]}),
+        secrets=["T"],
+    )
+    found = problems_of(bad)
+    assert [format_path(p.path) for p in found] == [
+        "steps[1].cache.inputs[0]", "steps[1].cache.inputs[1]",
+    ]  # fmt: skip
+    assert all("may use variables, not outputs or secrets" in p.message for p in found)
