@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult, SystemCommand
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -21,6 +22,8 @@ from ledger_tui.messages import Loaded, Notice, ScreenShown
 from ledger_tui.queries import AnyQuery
 from ledger_tui.widgets.lean_footer import LeanFooter
 
+StyleState = tuple[object, ...]
+
 
 class LedgerScreen(Screen[None]):
     """A screen that shows live ledger data."""
@@ -31,6 +34,8 @@ class LedgerScreen(Screen[None]):
         self.ledger_query = ledger_query  # its state belongs to the poll thread
         self.loaded = False  # first data applied (tests and the bench wait for it)
         self._theme_subscribed = False
+        self._notice: str | None = None
+        self._styled_for: StyleState | None = None  # the style state when last suspended
 
     def notify(
         self,
@@ -62,7 +67,23 @@ class LedgerScreen(Screen[None]):
         self.ledger_query.refresh()
         self.context.poll_now()
 
-    def on_screen_resume(self) -> None:
+    def _style_state(self) -> StyleState:
+        """What a screen's styles depend on beyond its own widgets: the app's CSS (theme,
+        variables) and the app's pseudo-classes (`:focus`, `:dark`, `:ansi`, ...)."""
+        app = self.app
+        flags = tuple(check(app) for check in app._PSEUDO_CLASSES.values())
+        return (app._css_update_count, *flags)
+
+    def _on_screen_suspend(self) -> None:
+        self._styled_for = self._style_state()
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles the whole screen on every resume (a third of a view switch's CPU).
+        # A widget restyles itself when its classes change, hidden or not, and a theme change
+        # reaches the resumed screen through `_css_update_count`; so when neither the CSS nor
+        # the app's pseudo-classes changed while hidden, the styles are already right.
+        if self._styled_for == self._style_state():
+            event.refresh_styles = False
         if not self._theme_subscribed:
             self._theme_subscribed = True
             self.app.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -97,5 +118,8 @@ class LedgerScreen(Screen[None]):
     def show_notice(self, text: str | None) -> None:
         """Show or hide the banner under the header (missing ledger, errors)."""
         notice = self.query_one(".notice", Static)
+        if notice.display == bool(text) and self._notice == text:
+            return  # every switch re-sends the notice: an update would reflow the screen
+        self._notice = text
         notice.update(text or "")
         notice.display = bool(text)
