@@ -14,6 +14,7 @@ from textual.screen import Screen
 
 from engine.errors import LedgerError
 from engine.states import ExitCode
+from ledger_tui import format as fmt
 from ledger_tui.commands import RunJumpProvider
 from ledger_tui.context import ScreenContext
 from ledger_tui.messages import Loaded, Notice, OpenRun, RunHighlighted, ScreenShown
@@ -73,9 +74,13 @@ class LedgerApp(App[None]):
         theme_name: str | None = None,
         keymap: Mapping[str, str] | None = None,
         clock: Clock = time.time,
+        display_path: str | None = None,
     ) -> None:
         super().__init__()
         self.ledger_path = ledger_path
+        # The header shows which ledger this is; tests pass a fixed `display_path` (their
+        # ledger lives in a new temporary directory each time) so snapshots stay stable.
+        self.sub_title = display_path or fmt.short_path(ledger_path)
         self.ledger_watch = LedgerWatch(ledger_path)
         self.poller: Poller[LedgerScreen] = Poller(
             self.ledger_watch, poll_interval, _ToScreens(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 # Re-exported: the screens use them as fmt.duration and fmt.clock_time, beside the formatters below.
 from engine.humanize import clock_time as clock_time
@@ -12,6 +13,20 @@ from engine.humanize import duration as duration
 from engine.humanize import memory as memory
 from engine.humanize import plural as plural
 from engine.ledger.records import Lease, RunDetail, RunSummary
+
+
+def short_path(path: Path | str, width: int = 48, home: Path | None = None) -> str:
+    """A path for a header: the home directory as `~`, the middle elided (`…`) past `width`,
+    keeping the end (the file and its folders say which ledger it is)."""
+    text = str(path)
+    home_text = str(home if home is not None else Path.home())
+    if home_text not in ("", "/") and (text == home_text or text.startswith(home_text + "/")):
+        text = "~" + text[len(home_text) :]
+    if len(text) <= width:
+        return text
+    head = max(1, (width - 1) // 3)
+    tail = width - 1 - head
+    return text[:head] + "…" + text[-tail:]
 
 
 def short_time(at: float | None) -> str:

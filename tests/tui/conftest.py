@@ -22,9 +22,16 @@ def ledger(tmp_path: Path) -> Path:
     return path
 
 
+DISPLAY_PATH = "~/project/.ledger/framework.db"
+
+
 def make_app(path: Path, **kwargs: object) -> LedgerApp:
     """The app as a test sees it: frozen clock, fast polls."""
-    options: dict[str, object] = {"clock": lambda: NOW, "poll_interval": 0.05}
+    options: dict[str, object] = {
+        "clock": lambda: NOW,
+        "poll_interval": 0.05,
+        "display_path": DISPLAY_PATH,  # the ledger is in a new tmp dir each time: not shown
+    }
     options.update(kwargs)
     if options["clock"] is None:
         del options["clock"]  # the real clock
