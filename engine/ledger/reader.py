@@ -48,6 +48,7 @@ from engine.ledger.times import to_iso
 from engine.states import EventType, RunStatus
 
 _ORDER_NEWEST = " ORDER BY r.created_at DESC, r.id DESC LIMIT ?"
+_ORDER_OLDEST = " ORDER BY r.created_at, r.id LIMIT ?"
 _MAX_CANDIDATES = 5
 
 
@@ -138,33 +139,31 @@ class LedgerReader:
         limit: int = 50,
         before_id: str | None = None,
         tag: str | None = None,
+        after_id: str | None = None,
+        at_or_before: float | None = None,
+        oldest_first: bool = False,
     ) -> list[RunSummary]:
-        """Return runs newest first; pass the last id of a page as `before_id` for the next page."""
-        where: list[str] = []
-        params: list[Any] = []
-        if status is not None:
-            where.append("r.status = ?")
-            params.append(str(status))
-        if plan is not None:
-            where.append("r.plan_name = ?")
-            params.append(plan)
-        if since is not None:
-            where.append("r.created_at >= ?")
-            params.append(to_iso(since))
-        if tag is not None:
-            where.append(
-                "EXISTS (SELECT 1 FROM plans pt, json_each(pt.tags) t"
-                " WHERE pt.hash = r.plan_hash AND t.value = ?)"
-            )
-            params.append(tag)
-        if before_id is not None:
-            where.append("(r.created_at, r.id) < ((SELECT created_at FROM runs WHERE id = ?), ?)")
-            params.extend((before_id, before_id))
-        sql = f"SELECT {SUMMARY_COLUMNS} FROM runs r"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self._query(sql + _ORDER_NEWEST, (*params, limit))
+        """Return runs newest first; pass the last id of a page as `before_id` for the next page.
+
+        `after_id` keeps the runs newer than that one and `at_or_before` those created at or
+        before a time; `oldest_first` reverses the order (keyset paging in either direction).
+        """
+        where, params = _runs_where(status, plan, since, tag, before_id, after_id, at_or_before)
+        order = _ORDER_OLDEST if oldest_first else _ORDER_NEWEST
+        rows = self._query(f"SELECT {SUMMARY_COLUMNS} FROM runs r{where}{order}", (*params, limit))
         return [summary_of(row) for row in rows]
+
+    def count_runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        tag: str | None = None,
+        after_id: str | None = None,
+    ) -> int:
+        """How many runs match (those newer than `after_id` when given)."""
+        where, params = _runs_where(status, None, None, tag, None, after_id, None)
+        rows = self._query(f"SELECT count(*) FROM runs r{where}", tuple(params))
+        return int(rows[0][0])
 
     def finished_runs_before(self, before: float, *, limit: int) -> list[RunSummary]:
         """Return the oldest finished runs created before `before`, oldest first (for gc)."""
@@ -333,3 +332,42 @@ class LedgerReader:
         end = time.time() if until is None else until
         with self.snapshot():
             return compute_stats(self._query, since=since, until=end, buckets=buckets, top=top)
+
+
+def _runs_where(
+    status: RunStatus | None,
+    plan: str | None,
+    since: float | None,
+    tag: str | None,
+    before_id: str | None,
+    after_id: str | None,
+    at_or_before: float | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (with its leading space, or empty) and parameters of a runs listing."""
+    where: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        where.append("r.status = ?")
+        params.append(str(status))
+    if plan is not None:
+        where.append("r.plan_name = ?")
+        params.append(plan)
+    if since is not None:
+        where.append("r.created_at >= ?")
+        params.append(to_iso(since))
+    if at_or_before is not None:
+        where.append("r.created_at <= ?")
+        params.append(to_iso(at_or_before))
+    if tag is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM plans pt, json_each(pt.tags) t"
+            " WHERE pt.hash = r.plan_hash AND t.value = ?)"
+        )
+        params.append(tag)
+    if before_id is not None:
+        where.append("(r.created_at, r.id) < ((SELECT created_at FROM runs WHERE id = ?), ?)")
+        params.extend((before_id, before_id))
+    if after_id is not None:
+        where.append("(r.created_at, r.id) > ((SELECT created_at FROM runs WHERE id = ?), ?)")
+        params.extend((after_id, after_id))
+    return (" WHERE " + " AND ".join(where) if where else ""), params

@@ -6,10 +6,11 @@ import contextlib
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
 Cells = tuple[str | Text, ...]
 
@@ -97,6 +98,14 @@ class LiveTable(DataTable[str | Text]):
         if order == self._order:
             self._update_changed(rows)
             return
+        kept = len(self._order)
+        if kept and order[:kept] == self._order:  # rows added below (an older page): no rebuild
+            self._update_changed(rows[:kept])
+            for key, cells in rows[kept:]:
+                self._cells[key] = cells
+                self._order.append(key)
+                self.add_row(*cells, key=key)
+            return
         selected = self.selected_key
         old_index = self.cursor_row
         old_scroll = self.scroll_y
@@ -122,7 +131,17 @@ class LiveTable(DataTable[str | Text]):
             ):
                 if value != previous:
                     with contextlib.suppress(CellDoesNotExist, RowDoesNotExist):
-                        self.update_cell(key, column, value, update_width=True)
+                        self.update_cell(
+                            key, column, value, update_width=self._widens(column, value)
+                        )
+
+    def _widens(self, column: str, value: str | Text) -> bool:
+        """Whether `value` is wider than its column. Only then is the width updated: asked to
+        update it for a narrower cell, DataTable re-measures every cell of the column, which
+        with thousands of rows stalled each page load and each tick. Columns never narrow."""
+        width = value.cell_len if isinstance(value, Text) else cell_len(value)
+        spec = self.columns.get(ColumnKey(column))
+        return spec is None or width > spec.content_width
 
     def append(self, rows: Sequence[tuple[str, Cells]], *, cap: int) -> None:
         """Add rows at the bottom, dropping the oldest beyond `cap`; the cursor follows the
