@@ -29,7 +29,7 @@ from engine.ledger.records import (
 )
 from engine.states import EventType
 from ledger_tui.format import owner_gone_note, waiting_note
-from ledger_tui.history import HistoryPage, read_head, read_history, read_typical
+from ledger_tui.history import PAGE, HistoryPage, count_matching, read_head, read_typical
 from ledger_tui.log_status import LogChoice, pick_attempt
 from ledger_tui.logtail import LogChunk, LogTail
 from ledger_tui.step_rows import default_step
@@ -38,7 +38,6 @@ Params = TypeVar("Params")
 Result = TypeVar("Result")
 Clock = Callable[[], float]
 
-PAGE = 100  # runs per page of the Runs view
 RUN_EVENTS_FIRST = 200
 RUN_EVENTS_PER_POLL = 500
 EVENTS_FIRST = 200
@@ -124,6 +123,7 @@ class RunsPage:
     history: HistoryPage
     typical_ms: dict[str, float | None]
     filter_text: str
+    total: int | None = None  # the runs matching the filter; None when only a scan could tell
     gone: frozenset[str] = frozenset()  # active runs whose engine is provably gone (not marked)
 
     @property
@@ -132,7 +132,7 @@ class RunsPage:
 
 
 class RunsQuery(Query[RunsAsk, RunsPage]):
-    """The active runs and the newest page of history (older pages: `older_runs`)."""
+    """The active runs and the newest page of history (older and newer pages: `history.older_runs`, `history.newer_runs`)."""
 
     def __init__(self) -> None:
         super().__init__(RunsAsk())
@@ -162,7 +162,8 @@ class RunsQuery(Query[RunsAsk, RunsPage]):
                 live = (*active, *history.runs)
                 plans = {run.plan_name for run in live if not run.status.is_final}
                 typical = read_typical(reader, plans)
-            page = RunsPage(tuple(active), history, typical, text)
+                total = count_matching(reader, text)
+            page = RunsPage(tuple(active), history, typical, text, total)
         gone: frozenset[str] = frozenset()
         if page.live:
             owners = reader.active_owners()
@@ -170,11 +171,6 @@ class RunsQuery(Query[RunsAsk, RunsPage]):
         self._owners_checked = time.monotonic()
         self._fetched = replace(page, gone=gone)
         return self._fetched
-
-
-def older_runs(reader: LedgerReader, text: str, before_id: str) -> HistoryPage:
-    """One older page of the Runs view (a worker thread reads it on scrolling down)."""
-    return read_history(reader, text, limit=PAGE, before_id=before_id)
 
 
 # -- view 2: one run ------------------------------------------------------------------------------
