@@ -132,7 +132,7 @@ class RunsPage:
 
 
 class RunsQuery(Query[RunsAsk, RunsPage]):
-    """The active runs and the newest page of history (older and newer pages: `history.older_runs`, `history.newer_runs`)."""
+    """The active runs and the newest page of history (more pages: ledger_tui.history)."""
 
     def __init__(self) -> None:
         super().__init__(RunsAsk())
