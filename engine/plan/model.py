@@ -110,6 +110,7 @@ class Retry(_Model):
     jitter: bool = False
     on_exit_codes: ExitCodes | None = None
     on_timeout: bool = False
+    on_worker_lost: bool = True
 
 
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?[smhdw])+$(?!\n)"

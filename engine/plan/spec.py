@@ -64,6 +64,7 @@ class Retry:
     jitter: bool = False
     on_exit_codes: tuple[int, ...] | None = None
     on_timeout: bool = False
+    on_worker_lost: bool = True  # a Dask worker (or scheduler) lost mid-step: worker_lost
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ def should_retry(
         return False
     if error is ErrorCode.TIMEOUT:
         return policy.on_timeout
+    if error is ErrorCode.WORKER_LOST:
+        return policy.on_worker_lost
     # A missing worker resource will still be missing a retry delay later.
     if error in (
         ErrorCode.CANCELED,

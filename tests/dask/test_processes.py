@@ -2,51 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.dask.conftest import DaskProcesses
 from tests.e2e.conftest import Engine
-from tests.support import wait_for
 
 pytestmark = pytest.mark.dask
 
-DASK = str(Path(sys.executable).with_name("dask"))
 
-
-def _quiet(argv: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-@pytest.fixture
-def scheduler_file(tmp_path: Path) -> Iterator[Path]:
-    """A scheduler and two one-thread workers on 127.0.0.1; its file names the scheduler."""
-    path = tmp_path / "scheduler.json"
-    scheduler = [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
-    procs = [_quiet([*scheduler, "--scheduler-file", str(path)])]
-    try:
-        wait_for(path.exists, timeout=60)
-        for name in ("w1", "w2"):
-            worker = [DASK, "worker", "--scheduler-file", str(path), "--name", name]
-            procs.append(_quiet([*worker, "--nthreads", "1", "--host", "127.0.0.1"]))
-        yield path
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def test_steps_run_on_separately_started_workers(engine: Engine, scheduler_file: Path) -> None:
-    address = json.loads(scheduler_file.read_text())["address"]
+def test_steps_run_on_separately_started_workers(
+    engine: Engine, dask_processes: DaskProcesses
+) -> None:
+    dask_processes.start_scheduler()
+    dask_processes.start_worker("w1")
+    dask_processes.start_worker("w2")
+    address = dask_processes.address
     assert address.startswith("tcp://127.0.0.1:")
     steps = [
         {"id": "make", "command": "sh", "provides": ["N"],

@@ -62,3 +62,11 @@ def test_retry_reasons_are_short_sentences() -> None:
     assert retry_reason(ErrorCode.EXIT_NONZERO, 3, None) == "exit code 3"
     assert retry_reason(ErrorCode.SIGNALED, None, 9) == "killed by signal 9"
     assert retry_reason(ErrorCode.TIMEOUT, None, None) == "timeout"
+
+
+def test_a_lost_worker_is_retried_unless_on_worker_lost_is_false() -> None:
+    assert should_retry(policy(), 1, ErrorCode.WORKER_LOST, None)
+    assert should_retry(policy(on_exit_codes=[3]), 1, ErrorCode.WORKER_LOST, None)
+    assert not should_retry(policy(on_worker_lost=False), 1, ErrorCode.WORKER_LOST, None)
+    assert not should_retry(None, 1, ErrorCode.WORKER_LOST, None)
+    assert retry_reason(ErrorCode.WORKER_LOST, None, None) == "worker lost"

@@ -97,3 +97,12 @@ def test_run_outcomes() -> None:
         RunStatus.CANCELED,
         "interrupted",
     )
+
+
+def test_a_lost_attempt_is_worker_lost_whatever_else_it_says() -> None:
+    lost = judge(result(exit_code=None, canceled=True, lost="its Dask worker was lost"), STEP)
+    assert (lost.status, lost.error, lost.message) == (
+        AttemptStatus.FAILED,
+        ErrorCode.WORKER_LOST,
+        "its Dask worker was lost",
+    )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from distributed.client import FutureCancelledError, FuturesCancelledError
 
 from engine.executors.base import AttemptResult, LaunchSpec
-from engine.executors.dask.remote import HANDLER, READ_LIMIT
+from engine.executors.dask.remote import CLAIMS, HANDLER, READ_LIMIT
 from engine.executors.logfile import LOG_FLAGS, write_all
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 LOG_POLL_SEC = 0.2
 # After the result, how long the rest of the log may take to arrive before it is declared lost.
 LOG_DRAIN_SEC = 30.0
+ASK_TIMEOUT_SEC = 30.0  # one request to a worker, through the scheduler
 
 
 class DaskAttempt:
@@ -117,15 +118,26 @@ class DaskAttempt:
 
     async def _stop(self, action: str, grace_sec: float) -> None:
         if self.worker is None:
-            self._future.cancel()  # Dask drops a queued task; a running one is told by remote.py
+            # Dask drops a queued task. One whose start event is still on its way is stopped by
+            # remote.py when Dask releases it; the claim keeps a worker from starting it later.
+            self._future.cancel()
+            scheduler = self._client.scheduler
+            assert scheduler is not None
+            claim = scheduler.set_metadata(keys=[CLAIMS, self._spec.run_id, self.key], value="")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(claim, ASK_TIMEOUT_SEC)
             return
+        # Queued attempts stopped at the same moment go first: a slot freed by this one must not
+        # start a task whose cancel has not reached the scheduler yet.
+        await asyncio.sleep(0)
         with contextlib.suppress(Exception):  # a worker that is gone ends the attempt as lost
             await self._ask(action, grace=grace_sec)
 
     async def _ask(self, action: str, **args: Any) -> Any:
         assert self.worker is not None and self._client.scheduler is not None
         message = {"op": HANDLER, "action": action, "key": self.key, **args}
-        return await self._client.scheduler.proxy(msg=message, worker=self.worker)
+        asked = self._client.scheduler.proxy(msg=message, worker=self.worker)
+        return await asyncio.wait_for(asked, ASK_TIMEOUT_SEC)
 
     async def _run(self) -> AttemptResult:
         lost: str | None = None
@@ -134,29 +146,42 @@ class DaskAttempt:
             value = await self._future
         except (FutureCancelledError, FuturesCancelledError) as error:
             if not self._canceled and self._no_worker is None:
-                lost = f"the Dask cluster dropped the step ({getattr(error, 'reason', error)})"
+                reason = getattr(error, "reason", None) or error
+                lost = f"the Dask scheduler dropped the step ({reason}); it may have run in part"
         except Exception as error:
-            lost = f"the Dask worker running the step was lost ({type(error).__name__}: {error})"
+            lost = f"{self._where()} was lost ({type(error).__name__}: {error})"
         finally:
             self._future.release()  # else its result stays in the worker's memory
+        if value is not None and "refused" in value:
+            if not self._canceled:  # else it is the claim of a cancel before the task started
+                lost = f"{self._where()} was lost mid-step; {value['refused']}, which refused it"
+            value = None
         if value is not None:
             self._placed_from_result(value)
             self._log_size = value["log_size"]
-        missing = await self._finish_log()
+        missing = await self._finish_log(gone=lost is not None)
         return self._result(value, lost, missing)
+
+    def _where(self) -> str:
+        return "its Dask worker" if self.worker is None else f"its Dask worker {self.worker}"
 
     def _placed_from_result(self, value: dict[str, Any]) -> None:
         if self.worker is None:  # the start event may come after the result, or not at all
             self.placed({"w": value.get("w"), "host": value.get("host"), "pid": value.get("pid")})
 
-    async def _finish_log(self) -> int:
-        """Waits (bounded) for the rest of the log; how many bytes never arrived."""
+    async def _finish_log(self, gone: bool) -> int:
+        """Waits (bounded) for the rest of the log; how many bytes never arrived.
+
+        `gone`: the worker or the scheduler is lost, so nothing more can arrive.
+        """
         self._wake.set()
-        if self._pump is not None:
+        if gone and self._pump is not None:
+            self._pump.cancel()
+        elif self._pump is not None:
             with contextlib.suppress(TimeoutError, Exception):
                 await asyncio.wait_for(self._pump, LOG_DRAIN_SEC)
         missing = 0 if self._log_size is None else max(0, self._log_size - self._offset)
-        if self.worker is not None:
+        if self.worker is not None and not gone:
             with contextlib.suppress(Exception):
                 await self._ask("forget")
         if missing:
@@ -167,19 +192,25 @@ class DaskAttempt:
         return missing
 
     async def _copy_log(self) -> None:
-        """Copies new log bytes from the worker while the step runs, then up to its final size."""
-        while True:
-            data = await self._ask("read", offset=self._offset)
-            if data:
-                write_all(self._log_fd, data)
-                self._offset += len(data)
-                if len(data) >= READ_LIMIT:
-                    continue
-            if data is None or (self._log_size is not None and self._offset >= self._log_size):
-                return
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), LOG_POLL_SEC)
+        """Copies new log bytes from the worker while the step runs, then up to its final size.
+
+        Ends quietly when the worker or the scheduler cannot be reached: the attempt's end says
+        what was lost, and `_finish_log` counts the missing bytes.
+        """
+        with contextlib.suppress(Exception):
+            while True:
+                data = await self._ask("read", offset=self._offset)
+                if data:
+                    write_all(self._log_fd, data)
+                    self._offset += len(data)
+                    if len(data) >= READ_LIMIT:
+                        continue
+                done = self._log_size is not None and self._offset >= self._log_size
+                if data is None or done:
+                    return
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), LOG_POLL_SEC)
 
     def _result(
         self, value: dict[str, Any] | None, lost: str | None, missing: int

@@ -7,6 +7,8 @@ Dask executor is chosen: a local run never pays its ~0.5 s import.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,7 @@ from engine.errors import UserError
 if TYPE_CHECKING:
     from distributed import Client
 
+LOGGING_ENV = "DASK_LOGGING__DISTRIBUTED"
 EXTRA_HINT = "install the extra: pip install 'plan-engine[dask]'"
 # A LocalCluster for a run that names no scheduler: small, as it shares the engine's machine.
 LOCAL_WORKERS = 2
@@ -58,6 +61,13 @@ async def connect(address: str | None) -> Connection:
     distributed = import_distributed()
     import dask
 
+    if LOGGING_ENV not in os.environ:
+        # Dask logs to stderr at INFO, and a lost scheduler with tracebacks: the run's display
+        # says what matters in its own words. DASK_LOGGING__DISTRIBUTED=info brings them back.
+        for name in ["distributed", *logging.root.manager.loggerDict]:
+            if name.split(".")[0] == "distributed":  # Dask's config sets some children's level
+                logging.getLogger(name).setLevel(logging.CRITICAL)
+
     from engine.executors.dask.remote import EnginePlugin
 
     cluster = None
@@ -66,7 +76,7 @@ async def connect(address: str | None) -> Connection:
             # Quiet: the cluster's own logs would interleave with the run's progress display.
             cluster = await distributed.LocalCluster(
                 n_workers=LOCAL_WORKERS, threads_per_worker=LOCAL_THREADS, processes=True,
-                dashboard_address=None, asynchronous=True, silence_logs=50,
+                dashboard_address=":0", asynchronous=True, silence_logs=50,
             )  # fmt: skip
             target: Any = cluster
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from engine.executors.base import AttemptResult, LaunchSpec
 from engine.executors.dask import placement
 from engine.executors.dask.attempt import DaskAttempt
 from engine.executors.dask.payload import build_payload
-from engine.executors.dask.remote import run_attempt
+from engine.executors.dask.remote import CLAIMS, run_attempt
 from engine.executors.dask.routing import Placement
 from engine.executors.local import FailedAttempt
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from engine.executors.dask.cluster import Connection
 
 TOPIC_PREFIX = "plan-engine-"
+CLOSE_TIMEOUT_SEC = 15.0
 
 
 def attempt_key(spec: LaunchSpec) -> str:
@@ -46,11 +48,13 @@ class DaskExecutor:
         # The scheduler forgets a client's own topic once the client leaves (events-cleanup-delay).
         self._topic = f"{TOPIC_PREFIX}{self._client.id}"
         self._attempts: dict[str, DaskAttempt] = {}
+        self._run_ids: set[str] = set()
         self._client.subscribe_topic(self._topic, self._on_event)
 
     async def launch(self, spec: LaunchSpec) -> DaskAttempt | FailedAttempt:
         """Submits the attempt; it runs once a worker has a free thread."""
         key = attempt_key(spec)
+        self._run_ids.add(spec.run_id)
         need = self._placement.resources.get(spec.step_id)
         if need:
             # Only a step with resources pays this round trip to the scheduler.
@@ -103,9 +107,17 @@ class DaskExecutor:
             task.cancel()
 
     async def aclose(self) -> None:
-        """Disconnects from the cluster (and stops a LocalCluster started for the run)."""
-        self._client.unsubscribe_topic(self._topic)
-        await self.connection.close()
+        """Forgets the run's claims (remote.py), disconnects from the cluster, and stops a
+        LocalCluster started for the run; bounded, as the scheduler may be gone."""
+        with contextlib.suppress(Exception):
+            self._client.unsubscribe_topic(self._topic)
+            scheduler = self._client.scheduler
+            assert scheduler is not None
+            for run_id in self._run_ids:
+                forget = scheduler.set_metadata(keys=[CLAIMS, run_id], value=None)
+                await asyncio.wait_for(forget, CLOSE_TIMEOUT_SEC)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.connection.close(), CLOSE_TIMEOUT_SEC)
 
     def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
         _, message = event

@@ -18,19 +18,22 @@ import shutil
 import socket
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from distributed import WorkerPlugin, get_worker
+from tornado.ioloop import PeriodicCallback
 
 from engine.executors.base import AttemptHandle, LaunchSpec
 from engine.executors.dask.payload import open_payload
 from engine.executors.dask.sealing import SealingError
+from engine.executors.dask.sweep import SWEEP_EVERY_SEC, WORKER_ENV, sweep, worker_mark
 from engine.executors.local import LocalExecutor
 from engine.masking import StreamMasker
 from engine.run.outputs import MAX_OUTPUT_BYTES
 
 HANDLER = "plan_engine"
+CLAIMS = "plan-engine-claims"  # the scheduler's metadata: run id -> task key -> worker
 READ_LIMIT = 1024 * 1024  # log bytes per read: a 20 MB log is 20 round trips
 # A finished attempt whose engine never came back for the rest of its log (it died) is forgotten.
 FORGET_AFTER_SEC = 600.0
@@ -46,6 +49,7 @@ class _Running:
 
 _running: dict[str, _Running] = {}  # task key -> its attempt, on this worker process
 _executor: LocalExecutor | None = None
+_worker_mark: str | None = None
 _stopping: set[asyncio.Future[None]] = set()  # terminations under way (the loop keeps weak refs)
 
 
@@ -62,11 +66,15 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
     worker = get_worker()
     _forget_stale()
     key = payload["key"]
+    if not await _claim(worker, payload["run_id"], key):
+        # Dask runs a task again when its worker died or left: the step may have run already.
+        return {"refused": f"Dask started it again on {worker.address}"}
     try:
         spec, outputs_path = open_payload(payload, workdir())
     except SealingError as error:
         host = socket.gethostname()
         return _not_started(f"cannot read the step's secrets on {host}: {error}", worker, host)
+    spec = replace(spec, env={**spec.env, WORKER_ENV: _mark()})
     if _executor is None:
         _executor = LocalExecutor()
     handle = await _executor.launch(spec)
@@ -117,6 +125,26 @@ def _not_started(message: str, worker: Any, host: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+async def _claim(worker: Any, run_id: str, key: str) -> bool:
+    """Whether this is the task's first start: the scheduler's metadata keeps who claimed it.
+
+    Two round trips; Dask never runs one key twice at once, so get-then-set cannot race.
+    """
+    path = [CLAIMS, run_id, key]
+    # Any value refuses: a worker's address, or "" when the engine canceled it before it started.
+    if await worker.scheduler.get_metadata(keys=path, default=None) is not None:
+        return False
+    await worker.scheduler.set_metadata(keys=path, value=worker.address)
+    return True
+
+
+def _mark() -> str:
+    global _worker_mark
+    if _worker_mark is None:
+        _worker_mark = worker_mark()
+    return _worker_mark
+
+
 async def control(action: str, key: str, offset: int = 0, grace: float = 0.0) -> Any:
     """The engine's requests about one attempt: `read` log bytes from `offset`, `term`, `kill`,
     `forget` (its files are no longer needed). None when this worker does not know the key."""
@@ -127,9 +155,7 @@ async def control(action: str, key: str, offset: int = 0, grace: float = 0.0) ->
         return _read(str(running.spec.log_path), offset)
     if action == "term":
         # Not awaited: the answer must not wait out the grace; the task's result tells the end.
-        stopping = asyncio.ensure_future(running.handle.terminate(grace))
-        _stopping.add(stopping)
-        stopping.add_done_callback(_stopping.discard)
+        _terminate(running, grace)
         return True
     if action == "kill":
         running.handle.kill()
@@ -138,6 +164,12 @@ async def control(action: str, key: str, offset: int = 0, grace: float = 0.0) ->
         _forget(key)
         return True
     raise ValueError(f"unknown action {action!r}")
+
+
+def _terminate(running: _Running, grace: float) -> None:
+    stopping = asyncio.ensure_future(running.handle.terminate(grace))
+    _stopping.add(stopping)
+    stopping.add_done_callback(_stopping.discard)
 
 
 def _read(path: str, offset: int) -> bytes:
@@ -187,15 +219,39 @@ def _forget_stale() -> None:
             _forget(key)
 
 
+async def _sweep_in_thread() -> None:
+    await asyncio.to_thread(sweep)  # reading every process's environment takes a while
+
+
 class EnginePlugin(WorkerPlugin):
-    """Installs `control` on every worker and stops the worker's attempts when it closes."""
+    """Installs `control` on every worker, stops an attempt whose task Dask released while it ran
+    (its engine died, or canceled it), stops them all when the worker closes, and sweeps the
+    steps of dead workers (sweep.py)."""
 
     name = "plan-engine"
+    # Registered again by every engine that connects: replacing it would tear it down, and with
+    # it every step that other runs have on the worker.
+    idempotent = True
+
+    def __init__(self) -> None:
+        self._sweeper: PeriodicCallback | None = None
 
     def setup(self, worker: Any) -> None:
         worker.handlers[HANDLER] = control
+        sweep()
+        self._sweeper = PeriodicCallback(_sweep_in_thread, SWEEP_EVERY_SEC * 1000)
+        self._sweeper.start()
 
     def teardown(self, worker: Any) -> None:
+        if self._sweeper is not None:
+            self._sweeper.stop()
         for running in _running.values():
             running.handle.kill()
         shutil.rmtree(workdir(), ignore_errors=True)
+
+    def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+        # Dask cannot stop a running function: a released task is told to the attempt here.
+        if start in ("executing", "long-running") and finish in ("released", "cancelled"):
+            running = _running.get(key) if isinstance(key, str) else None
+            if running is not None and running.finished_at is None:
+                _terminate(running, running.spec.kill_grace_sec)
