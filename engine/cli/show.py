@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -37,7 +38,7 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
         leases = reader.leases(full_id)
         links = reader.run_links(full_id)
         plan = json.loads(run.plan_json)
-        circuits = circuit_lines(reader, plan) if run.summary.plan_name else []
+        circuits = circuit_lines(reader, plan, run.vars) if run.summary.plan_name else []
     if as_json:
         step_metadata = _step_metadata(plan)
         document = {
@@ -128,16 +129,25 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
     return int(ExitCode.OK)
 
 
-def circuit_lines(reader: LedgerReader, plan: dict[str, Any]) -> list[str]:
+def circuit_lines(
+    reader: LedgerReader, plan: dict[str, Any], given: Mapping[str, Any] | None = None
+) -> list[str]:
     """`circuit   KEY  open until …`, for each step of the plan with a circuit breaker."""
     from engine.plan.spec import duration_sec
+    from engine.plan.variables import substitute_vars
 
+    values = {
+        name: value if isinstance(value, str) else json.dumps(value)
+        for name, value in {**(plan.get("vars") or {}), **(given or {})}.items()
+        if value is not None
+    }
     lines = []
     for step in plan.get("steps") or []:
         circuit = step.get("circuit") if isinstance(step, dict) else None
         if not isinstance(circuit, dict):
             continue
         key = circuit.get("key") or f"{plan.get('name')}/{step.get('id')}"
+        key = substitute_vars(key, lambda ref: values.get(ref.name, ref.default))
         state = reader.circuit(
             key, circuit["failures"], duration_sec(circuit["within"]),
             duration_sec(circuit["open_for"]),

@@ -296,6 +296,12 @@ def _check_durations(step: Step, where: JsonPath, result: CheckResult) -> None:
         if age > MAX_AGE_LIMIT_SEC:
             result.add((*where, "cache", "max_age"), "max_age is more than a year (365d)")
     if step.circuit is not None:
+        key = step.circuit.key
+        if key is not None and (not key.strip() or any(True for _ in references(key))):
+            result.add(
+                (*where, "circuit", "key"), f'circuit key "{key}" must be a name once variables '
+                "are substituted: no outputs, no secrets (it is stored in the ledger as it is)"
+            )  # fmt: skip
         for name in ("within", "open_for"):
             durations.append(((*where, "circuit", name), duration_sec(getattr(step.circuit, name))))
     for path, seconds in durations:

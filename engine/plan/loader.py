@@ -261,6 +261,8 @@ def _substitute(
             if step["cwd"] is not None:
                 step["cwd"] = substituted((*where, "cwd"), step["cwd"])
             step["env"] = {k: substituted((*where, "env", k), v) for k, v in step["env"].items()}
+            if isinstance(circuit := step.get("circuit"), dict) and circuit.get("key"):
+                circuit["key"] = substituted((*where, "circuit", "key"), circuit["key"])
             if isinstance(cache := step.get("cache"), dict) and cache.get("inputs"):
                 cache["inputs"] = [
                     substituted((*where, "cache", "inputs", i), pattern)

@@ -70,3 +70,19 @@ def test_after_open_for_one_trial_decides(engine: Engine) -> None:
     assert (starts(engine), last_error(engine)) == (6, "exit_nonzero")
     assert engine.run("run", plan).returncode == 1
     assert (starts(engine), last_error(engine)) == (6, "circuit_open")
+
+
+def test_a_key_with_a_variable_is_one_circuit_per_value(engine: Engine) -> None:
+    # The key was kept as written: prod's failures opened dev's circuit too.
+    circuit = {"failures": 1, "within": "10m", "open_for": "1h", "key": "api-${ENV}"}
+    step = {"id": "call", "command": "false", "circuit": circuit}
+    plan = engine.plan([step], vars={"ENV": "prod"})
+    assert engine.run("run", plan).returncode == 1
+    prod = engine.last_run().id
+    assert engine.run("run", plan, "--var", "ENV=dev").returncode == 1
+    dev = engine.last_run().id
+    assert last_error(engine) == "exit_nonzero"  # dev ran: its circuit was closed
+    assert 'circuit   call: circuit "api-dev" is open' in engine.run("show", dev).stdout
+    assert 'circuit   call: circuit "api-prod" is open' in engine.run("show", prod).stdout
+    assert engine.run("run", plan).returncode == 1
+    assert last_error(engine) == "circuit_open"

@@ -89,3 +89,20 @@ def test_a_group_that_is_empty_once_substituted_is_refused(
         found = problems_of(document, BRANCH=value)
         assert [format_path(p.path) for p in found] == ["concurrency_group"]
         assert "empty once variables are substituted" in found[0].message
+
+
+def test_a_circuit_key_takes_variables_not_outputs_or_secrets(
+    load: Load, problems_of: Problems
+) -> None:
+    circuit = {"failures": 1, "within": "1m", "open_for": "1m"}
+    document = plan_doc(step("a", circuit={**circuit, "key": "api-${ENV}"}), vars={"ENV": "prod"})
+    assert load(document, ENV="dev").plan.steps[0].circuit.key == "api-dev"  # type: ignore[union-attr]
+    bad = plan_doc(
+        step("p", provides=["o"]),
+        step("a", "p", circuit={**circuit, "key": "${steps.p.outputs.o}"}),
+        step("b", circuit={**circuit, "key": "k-${T}"}),
+        secrets=["T"],
+    )
+    found = problems_of(bad)
+    assert [format_path(p.path) for p in found] == ["steps[1].circuit.key", "steps[2].circuit.key"]
+    assert all("no outputs, no secrets" in p.message for p in found)
