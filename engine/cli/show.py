@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -38,7 +38,11 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
         leases = reader.leases(full_id)
         links = reader.run_links(full_id)
         plan = json.loads(run.plan_json)
-        circuits = circuit_lines(reader, plan, run.vars) if run.summary.plan_name else []
+        circuits = (
+            circuit_lines(reader, plan, run.vars, [step.step_id for step in steps])
+            if run.summary.plan_name
+            else []
+        )
     if as_json:
         step_metadata = _step_metadata(plan)
         document = {
@@ -130,9 +134,14 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
 
 
 def circuit_lines(
-    reader: LedgerReader, plan: dict[str, Any], given: Mapping[str, Any] | None = None
+    reader: LedgerReader,
+    plan: dict[str, Any],
+    given: Mapping[str, Any] | None = None,
+    step_ids: Sequence[str] = (),
 ) -> list[str]:
-    """`circuit   KEY  open until …`, for each step of the plan with a circuit breaker."""
+    """`circuit   KEY  open until …`, for each step of the plan with a circuit breaker; a matrix
+    step without a `key` has one circuit per expansion (`step_ids`: the run's)."""
+    from engine.plan.matrix import matrix_base
     from engine.plan.spec import duration_sec
     from engine.plan.variables import substitute_vars
 
@@ -146,20 +155,25 @@ def circuit_lines(
         circuit = step.get("circuit") if isinstance(step, dict) else None
         if not isinstance(circuit, dict):
             continue
-        key = circuit.get("key") or f"{plan.get('name')}/{step.get('id')}"
-        key = substitute_vars(key, lambda ref: values.get(ref.name, ref.default))
-        state = reader.circuit(
-            key, circuit["failures"], duration_sec(circuit["within"]),
-            duration_sec(circuit["open_for"]),
-        )  # fmt: skip
-        threshold = plural(circuit["failures"], "failure")
-        counted = f"{state.failures} of {threshold} within {circuit['within']}"
-        text = f"closed ({counted})"
-        if state.opened and state.reopens_at is not None:
-            text = state.refusal(time.time(), circuit["within"]) or (
-                f"half-open: the next attempt is its trial ({plural(state.failures, 'failure')})"
-            )
-        lines.append(f"circuit   {step.get('id')}: {text}")
+        ids = [step.get("id")]
+        if step.get("matrix") and not circuit.get("key"):
+            ids = [sid for sid in step_ids if matrix_base(sid) == step.get("id")] or ids
+        for step_id in ids:
+            key = circuit.get("key") or f"{plan.get('name')}/{step_id}"
+            key = substitute_vars(key, lambda ref: values.get(ref.name, ref.default))
+            state = reader.circuit(
+                key, circuit["failures"], duration_sec(circuit["within"]),
+                duration_sec(circuit["open_for"]),
+            )  # fmt: skip
+            threshold = plural(circuit["failures"], "failure")
+            counted = f"{state.failures} of {threshold} within {circuit['within']}"
+            text = f"closed ({counted})"
+            if state.opened and state.reopens_at is not None:
+                failures = plural(state.failures, "failure")
+                text = state.refusal(time.time(), circuit["within"]) or (
+                    f"half-open: the next attempt is its trial ({failures})"
+                )
+            lines.append(f"circuit   {step_id}: {text}")
     return lines
 
 

@@ -86,3 +86,14 @@ def test_a_key_with_a_variable_is_one_circuit_per_value(engine: Engine) -> None:
     assert 'circuit   call: circuit "api-prod" is open' in engine.run("show", prod).stdout
     assert engine.run("run", plan).returncode == 1
     assert last_error(engine) == "circuit_open"
+
+
+def test_show_gives_each_expansion_of_a_matrix_step_its_circuit(engine: Engine) -> None:
+    # A matrix step without a key has one circuit per expansion; show said "t: closed".
+    circuit = {"failures": 1, "within": "10m", "open_for": "1h"}
+    step = {"id": "t", "matrix": {"n": [1, 2]}, "command": "false", "circuit": circuit}
+    plan = engine.plan([{**step, "on_failure": "continue"}], name="cm")
+    assert engine.run("run", plan).returncode == 1
+    shown = engine.run("show", engine.last_run().id).stdout
+    for expansion in ("t[n=1]", "t[n=2]"):
+        assert f'circuit   {expansion}: circuit "cm/{expansion}" is open' in shown, shown
