@@ -29,6 +29,9 @@ received: list[int] = []
 
 _installed = False
 _held_from: int | None = None  # index in `received` where the current run's signals begin
+# The exit a signal asked for before any run, once raised: Python swallows a SystemExit raised
+# where it ignores exceptions (a weakref callback, a __del__), and the signals are ignored by then.
+_exit_asked: int | None = None
 _targets: list[Callable[[], None]] = []  # tell each running run that `received` grew
 # The handlers a library's runs displaced, and how many runs hold them: the last puts them back.
 _previous: dict[signal.Signals, object] = {}
@@ -53,6 +56,7 @@ def exit_code(signum: int) -> int:
 def _handle(signum: int, frame: FrameType | None) -> None:
     # Runs between two bytecodes of the main thread, even inside another call of itself: it only
     # appends and schedules; the run reads `received` in order, on the event loop.
+    global _exit_asked
     received.append(signum)
     if _targets:
         for target in tuple(_targets):
@@ -60,8 +64,9 @@ def _handle(signum: int, frame: FrameType | None) -> None:
     elif _held_from is None:
         # Exiting from anywhere, even outside main()'s cleanup: the rest of a storm must not find
         # the default handlers Python puts back while it finalizes.
+        _exit_asked = exit_code(received[0])
         ignore()
-        raise SystemExit(exit_code(received[0]))
+        raise SystemExit(_exit_asked)
 
 
 def install() -> bool:
@@ -126,9 +131,19 @@ def give_back() -> None:
 
 
 def hold() -> None:
-    """A run is being set up: from now on signals are recorded for it, never turned into an exit."""
+    """A run is being set up: from now on signals are recorded for it, never turned into an exit.
+
+    Raises Interrupted if a signal asked for the exit before, and Python swallowed it.
+    """
     global _held_from
+    if _exit_asked is not None:
+        raise Interrupted(received[0])
     _held_from = len(received)
+
+
+def exit_asked() -> int | None:
+    """The exit code a stop signal asked for before any run, if Python swallowed its SystemExit."""
+    return _exit_asked
 
 
 def arrived() -> list[int]:

@@ -20,5 +20,10 @@ def main(argv: list[str] | None = None) -> None:
         from engine.cli.app import main as run_command
 
         run_command(argv)
+    except SystemExit as done:
+        asked = signals.exit_asked()  # a command that went on after its SystemExit was swallowed
+        if asked is not None and done.code in (0, None):
+            raise SystemExit(asked) from None
+        raise
     finally:
         signals.ignore()
