@@ -45,6 +45,7 @@ class DaskAttempt:
         self._submitted_at = time.time()
         self._canceled = False
         self._no_worker: str | None = None  # why no worker of the cluster can run it, if so
+        self._gone: str | None = None  # its worker left and no other can run it (placement.py)
         self._offset = 0
         self._log_fd = _open_log(os.fspath(spec.log_path))
         self._log_size: int | None = None  # the worker's final log size, known at the end
@@ -88,6 +89,16 @@ class DaskAttempt:
     def waiting(self) -> bool:
         """Whether it still waits in Dask's queue: submitted, neither placed nor ended."""
         return self.worker is None and not self._outcome.done()
+
+    def ended(self) -> bool:
+        return self._outcome.done()
+
+    def worker_gone(self, reason: str) -> None:
+        """Ends, as lost, a placed attempt whose worker left when no other can run it: Dask would
+        keep it queued for ever, where no worker claims it (placement.py)."""
+        if not self._outcome.done() and self._gone is None:
+            self._gone = f"{self._where()} was lost mid-step, and {reason}"
+            self._later(self._drop())
 
     def no_worker(self, reason: str) -> None:
         """Ends a queued attempt that no worker of the cluster can run (placement.py)."""
@@ -145,7 +156,9 @@ class DaskAttempt:
         try:
             value = await self._future
         except (FutureCancelledError, FuturesCancelledError) as error:
-            if not self._canceled and self._no_worker is None:
+            if self._gone is not None:
+                lost = self._gone
+            elif not self._canceled and self._no_worker is None:
                 reason = getattr(error, "reason", None) or error
                 lost = f"the Dask scheduler dropped the step ({reason}); it may have run in part"
         except Exception as error:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import UserError
 from engine.executors.base import AttemptResult, LaunchSpec
-from engine.executors.dask import placement
+from engine.executors.dask import placement as placement_module
 from engine.executors.dask.attempt import DaskAttempt
 from engine.executors.dask.payload import build_payload
 from engine.executors.dask.remote import CLAIMS, run_attempt
@@ -44,7 +43,7 @@ class DaskExecutor:
         self._client = connection.client
         self._placement = placement or Placement()
         self._sealer = sealer  # None: the run passes no secret to a step on the cluster
-        self._watches: set[asyncio.Task[None]] = set()
+        self._watch = placement_module.Watch(self._identity)  # attempts that ask for resources
         # The scheduler forgets a client's own topic once the client leaves (events-cleanup-delay).
         self._topic = f"{TOPIC_PREFIX}{self._client.id}"
         self._attempts: dict[str, DaskAttempt] = {}
@@ -58,7 +57,7 @@ class DaskExecutor:
         need = self._placement.resources.get(spec.step_id)
         if need:
             # Only a step with resources pays this round trip to the scheduler.
-            reason = await placement.check(spec.step_id, need, self._identity)
+            reason = await placement_module.check(spec.step_id, need, self._identity)
             if reason is not None:
                 return FailedAttempt(_not_started(reason, no_worker=True))
         try:
@@ -76,7 +75,7 @@ class DaskExecutor:
         self._attempts[key] = attempt
         attempt.done_callback(lambda: self._attempts.pop(key, None))
         if need:
-            self._watch(spec.step_id, need, attempt)
+            self._watch.add(key, spec.step_id, need, attempt)
         return attempt
 
     def submit_options(self, spec: LaunchSpec) -> dict[str, Any]:
@@ -89,22 +88,9 @@ class DaskExecutor:
         assert self._client.scheduler is not None
         return await self._client.scheduler.identity(n_workers=-1)
 
-    def _watch(self, step_id: str, need: Mapping[str, float], attempt: DaskAttempt) -> None:
-        """Ends the queued attempt with `no_worker` if the last worker able to run it leaves."""
-
-        async def watch() -> None:
-            reason = await placement.watch(step_id, need, self._identity, attempt.waiting)
-            if reason is not None:
-                attempt.no_worker(reason)
-
-        task = asyncio.ensure_future(watch())
-        self._watches.add(task)
-        task.add_done_callback(self._watches.discard)
-
     def close(self) -> None:
-        """Stops watching queued attempts' placement; `aclose` disconnects."""
-        for task in list(self._watches):
-            task.cancel()
+        """Stops watching attempts' placement; `aclose` disconnects."""
+        self._watch.close()
 
     async def aclose(self) -> None:
         """Forgets the run's claims (remote.py), disconnects from the cluster, and stops a

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 # How often a queued step that asks for resources looks whether a capable worker is still there.
 RECHECK_SEC = 1.0
@@ -57,23 +57,61 @@ async def check(step_id: str, need: Mapping[str, float], identity: Identity) -> 
     return unmet(step_id, need, info.get("workers") or {})
 
 
-async def watch(
-    step_id: str,
-    need: Mapping[str, float],
-    identity: Identity,
-    waiting: Callable[[], bool],
-    interval: float = RECHECK_SEC,
-) -> str | None:
-    """The `unmet` sentence once no worker is left that could run the step while it waits.
+class Watched(Protocol):
+    """What the watch needs of an attempt (DaskAttempt)."""
 
-    None as soon as `waiting()` turns false (the step was placed, or ended): a worker lost under a
-    running step is the worker-loss code's concern, not this one's.
+    worker: str | None  # where it was placed; None while it waits in Dask's queue
+
+    def waiting(self) -> bool: ...
+
+    def ended(self) -> bool: ...
+
+    def no_worker(self, reason: str) -> None: ...
+
+    def worker_gone(self, reason: str) -> None: ...
+
+
+class Watch:
+    """Looks, about once a second, whether each attempt that asks for resources can still run.
+
+    One loop (one scheduler round trip a second) for all of a run's such attempts, and none while
+    there are none. Dask keeps a task that no worker can run in its `no-worker` state for ever:
+    a queued one ends with `no_worker`; a placed one whose worker has left (Dask re-queues it,
+    and no other worker will ever claim it) ends as lost.
     """
-    while waiting():
-        await asyncio.sleep(interval)
-        if not waiting():
-            return None
-        reason = await check(step_id, need, identity)
-        if reason is not None and waiting():
-            return reason
-    return None
+
+    def __init__(self, identity: Identity, interval: float = RECHECK_SEC) -> None:
+        self._identity = identity
+        self._interval = interval
+        self._watched: dict[str, tuple[str, Mapping[str, float], Watched]] = {}
+        self._loop: asyncio.Task[None] | None = None
+
+    def add(self, key: str, step_id: str, need: Mapping[str, float], attempt: Watched) -> None:
+        self._watched[key] = (step_id, need, attempt)
+        if self._loop is None or self._loop.done():
+            self._loop = asyncio.ensure_future(self._run())
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+
+    async def _run(self) -> None:
+        while self._watched:
+            await asyncio.sleep(self._interval)
+            for key, (_, _, attempt) in list(self._watched.items()):
+                if attempt.ended():
+                    del self._watched[key]
+            if not self._watched:
+                return
+            try:
+                workers = (await self._identity()).get("workers") or {}
+            except Exception:  # a lost scheduler ends every attempt by itself
+                continue
+            for step_id, need, attempt in list(self._watched.values()):
+                reason = unmet(step_id, need, workers)
+                if reason is None or attempt.ended():
+                    continue
+                if attempt.waiting():
+                    attempt.no_worker(reason)
+                elif attempt.worker is not None and attempt.worker not in workers:
+                    attempt.worker_gone(reason)

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from engine.executors.dask.placement import check, unmet, watch
+from engine.executors.dask.placement import Watch, check, unmet
+from tests.support import until
 
 distributed = pytest.importorskip("distributed")
 
@@ -28,6 +29,26 @@ def test_the_sentence_names_what_the_step_asks_and_what_workers_offer() -> None:
         'no worker of the cluster has the resources step "train" asks for (tpu=1): '
         "the cluster has no worker"
     )
+
+
+class Attempt:
+    """What the watch sees of an attempt: placed on `worker` or waiting; how it was ended."""
+
+    def __init__(self, worker: str | None = None) -> None:
+        self.worker = worker
+        self.ending: tuple[str, str] | None = None
+
+    def waiting(self) -> bool:
+        return self.worker is None and self.ending is None
+
+    def ended(self) -> bool:
+        return self.ending is not None
+
+    def no_worker(self, reason: str) -> None:
+        self.ending = ("no_worker", reason)
+
+    def worker_gone(self, reason: str) -> None:
+        self.ending = ("gone", reason)
 
 
 async def test_a_real_cluster_is_asked_and_a_leaving_worker_is_noticed() -> None:
@@ -52,13 +73,22 @@ async def test_a_real_cluster_is_asked_and_a_leaving_worker_is_noticed() -> None
         async with distributed.Nanny(cluster.scheduler_address, resources={"tpu": 1}) as nanny:
             await client.wait_for_workers(2, timeout=30)
             assert await check("tpu-step", {"tpu": 1}, identity) is None
-            watching = asyncio.create_task(
-                watch("tpu-step", {"tpu": 1}, identity, lambda: True, interval=0.05)
+            tpu_worker = next(
+                address
+                for address, info in (await identity())["workers"].items()
+                if info["resources"].get("tpu")
             )
-            await asyncio.sleep(0)
-            assert not watching.done()
+            watch = Watch(identity, interval=0.05)
+            queued, running, elsewhere = Attempt(), Attempt(tpu_worker), Attempt()
+            watch.add("q", "queued", {"tpu": 1}, queued)
+            watch.add("r", "running", {"tpu": 1}, running)
+            watch.add("g", "gpu", {"gpu": 1}, elsewhere)
+            await asyncio.sleep(0.3)
+            assert (queued.ending, running.ending) == (None, None)  # a tpu worker is there
             await nanny.close()
-            found = await asyncio.wait_for(watching, timeout=30)
-        assert found is not None and "(tpu=1): its workers offer gpu=1" in found
-        placed = await watch("train", {"gpu": 1}, identity, lambda: False, interval=0.05)
-        assert placed is None  # no longer waiting: nothing to report
+            await until(lambda: queued.ending and running.ending, timeout=30)
+        assert queued.ending is not None and queued.ending[0] == "no_worker"
+        assert "(tpu=1): its workers offer gpu=1" in queued.ending[1]
+        assert running.ending is not None and running.ending[0] == "gone"
+        assert elsewhere.ending is None  # a gpu worker remains
+        watch.close()
