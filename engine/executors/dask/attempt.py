@@ -188,21 +188,26 @@ class DaskAttempt:
         `gone`: the worker or the scheduler is lost, so nothing more can arrive.
         """
         self._wake.set()
-        if gone and self._pump is not None:
-            self._pump.cancel()
+        caught_up = self._log_size is not None and self._offset >= self._log_size
+        if (gone or caught_up) and self._pump is not None:
+            self._pump.cancel()  # nothing more can come, or is needed: no read round trip to wait
         elif self._pump is not None:
             with contextlib.suppress(TimeoutError, Exception):
                 await asyncio.wait_for(self._pump, LOG_DRAIN_SEC)
         missing = 0 if self._log_size is None else max(0, self._log_size - self._offset)
         if self.worker is not None and not gone:
-            with contextlib.suppress(Exception):
-                await self._ask("forget")
+            # Not awaited: the worker's copy of the files need not delay the attempt's end.
+            self._later(self._forget())
         if missing:
             note = f"\n[engine] {missing} bytes of this log did not arrive from the worker\n"
             with contextlib.suppress(OSError):
                 write_all(self._log_fd, note.encode())
         os.close(self._log_fd)
         return missing
+
+    async def _forget(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._ask("forget")
 
     async def _copy_log(self) -> None:
         """Copies new log bytes from the worker while the step runs, then up to its final size.
