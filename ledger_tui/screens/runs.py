@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Static
 
 from engine.ledger.records import RunSummary
@@ -21,6 +21,7 @@ from ledger_tui.queries import RunsAsk, RunsPage, RunsQuery
 from ledger_tui.screens.base import LedgerScreen
 from ledger_tui.widgets.cells import gone_cell, plain, status_cell
 from ledger_tui.widgets.live_table import Cells, LiveTable
+from ledger_tui.widgets.run_preview import RunPreview
 from ledger_tui.widgets.runs_table import RunsTable
 
 SHORT_ID = 8  # run ids in notes: enough to tell runs apart, as `git log --oneline` does
@@ -46,6 +47,8 @@ class RunsScreen(LedgerScreen):
     """Active runs first, then history; the cursor stays on its run when rows move."""
 
     AUTO_FOCUS = "#runs-table"
+    # From 160 columns the run under the cursor shows beside the list (app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]  # noqa: RUF012 (Textual's type)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="runs.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="runs.clear_filter"),
@@ -74,10 +77,12 @@ class RunsScreen(LedgerScreen):
             placeholder="Go to a date: 2026-12-01, 2026-12-01 14:00 or 3d (ago), UTC; esc closes",
             id="runs-date",
         )
-        with Vertical(id="runs-body"):
-            yield RunsTable(COLUMNS, id="runs-table", opens=True)
-            yield Static(EMPTY, id="runs-empty", classes="empty")
-            yield Static("", id="runs-count")
+        with Horizontal(id="runs-split"):
+            with Vertical(id="runs-body"):
+                yield RunsTable(COLUMNS, id="runs-table", opens=True)
+                yield Static(EMPTY, id="runs-empty", classes="empty")
+                yield Static("", id="runs-count")
+            yield RunPreview(self.context, id="runs-preview")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -94,6 +99,7 @@ class RunsScreen(LedgerScreen):
         self._history.head_loaded(payload.history)
         self._render_rows()
         self._keep_searching()
+        self.query_one(RunPreview).reload()  # the ledger changed: the run shown may have too
 
     def _runs(self) -> list[RunSummary]:
         if self._page is None:
@@ -177,6 +183,7 @@ class RunsScreen(LedgerScreen):
         if key != self._announced:
             self._announced = key
             self.post_message(RunHighlighted(key))
+            self.query_one(RunPreview).follow(key)
         self._show_count(table)
 
     def _show_count(self, table: LiveTable) -> None:
