@@ -79,6 +79,7 @@ class EventType(StrEnum):
     STEP_READY = "step_ready"
     STEP_WAITING = "step_waiting"  # for a slot of its pool; data.waits_for names the holders
     STEP_STARTED = "step_started"
+    STEP_PLACED = "step_placed"  # a cluster worker started it (Dask): host, worker, pid
     STEP_LOG_TRUNCATED = "step_log_truncated"  # output lost: the log could not be written
     STEP_SUCCEEDED = "step_succeeded"
     STEP_FAILED = "step_failed"

@@ -41,14 +41,21 @@ def pick_attempt(
 
 
 def attempt_title(step_id: str | None, attempt: Attempt | None, attempts_total: int) -> str:
-    """`test attempt 2 of 3`, or the bare step id before its first attempt."""
+    """`test attempt 2 of 3`, or the bare step id before its first attempt; where a cluster
+    ran it follows (`on gpu-7 (tcp://10.0.0.7:40331) after 2.0s queued`)."""
     if step_id is None:
         return ""
     if attempt is None:
         return step_id
+    title = f"{step_id} attempt {attempt.attempt}"
     if attempts_total > 1:
-        return f"{step_id} attempt {attempt.attempt} of {attempts_total}"
-    return f"{step_id} attempt {attempt.attempt}"
+        title += f" of {attempts_total}"
+    if attempt.worker is not None:
+        title += f" on {attempt.host} ({attempt.worker})"
+        if attempt.placed_at is not None:
+            waited = round(max(0.0, attempt.placed_at - attempt.started_at) * 1000)
+            title += f" after {fmt.duration(waited)} queued"
+    return title
 
 
 def _signal_name(number: int) -> str:

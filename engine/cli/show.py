@@ -112,6 +112,13 @@ def command(run_id: str, ledger: str | None, as_json: bool) -> int:
     print_table(headers, rows)
     for line in circuits:
         click.echo(line)
+    placed = [a for a in attempts if a.host is not None or a.placed_at is not None]
+    if placed:  # a cluster ran them (engine run --executor dask)
+        click.echo()
+        print_table(
+            ("STEP", "ATTEMPT", "HOST", "WORKER", "QUEUED"),
+            [(a.step_id, str(a.attempt), a.host or "", a.worker or "", _queued(a)) for a in placed],
+        )
     pooled = [lease for lease in leases if lease.kind == "pool"]
     if pooled:
         click.echo()
@@ -207,6 +214,13 @@ def _matrix_row(group: StepGroup) -> tuple[str | Text, ...]:
     summary = ", ".join(f"{n} {name}" for name, n in group.counts())
     title = f"{group.base} (matrix of {len(group.members)})"
     return (title, status_text(group.status), "", "", "", "", "", summary)
+
+
+def _queued(attempt: Attempt) -> str:
+    """How long the attempt waited for a worker: from its submission to its start there."""
+    if attempt.placed_at is None:
+        return "never started"
+    return duration(round(max(0.0, attempt.placed_at - attempt.started_at) * 1000))
 
 
 def _exit(attempt: Attempt | None) -> str:

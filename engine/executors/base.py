@@ -46,6 +46,16 @@ class LaunchSpec:
 
 
 @dataclass(frozen=True)
+class Placed:
+    """Where and when a cluster started an attempt that was submitted to it earlier."""
+
+    at: float  # time.time() of the engine's clock when it learnt it, never the worker's
+    host: str | None
+    worker: str | None  # the executor's name for it (a Dask worker's address)
+    pid: int | None  # of the main process, on that host
+
+
+@dataclass(frozen=True)
 class AttemptResult:
     """How one attempt ended, as the executor saw it; the scheduler maps it to a status."""
 

@@ -382,9 +382,48 @@ LEFT JOIN cpu_p95 c ON c.plan_name = f.plan_name AND c.step_id = f.step_id
 GROUP BY f.plan_name, f.step_id;
 """
 
+# Where an attempt ran, when a cluster ran it (docs/cli.md, "engine run PLAN --executor dask"):
+# the host and worker, and when a worker started it (started_at is its submission).
+# v_step_stats gains p95_queue_ms: how long a step's attempts waited for a cluster worker.
+_V10_PLACEMENT = """
+ALTER TABLE step_attempts ADD COLUMN host TEXT;
+ALTER TABLE step_attempts ADD COLUMN worker TEXT;
+ALTER TABLE step_attempts ADD COLUMN placed_at TEXT;
+""" + _V9_STEP_STATS_APART.replace(
+    """
+cpu_p95 AS (""",
+    """
+queued AS (
+    SELECT f.plan_name, f.step_id,
+           round((julianday(a.placed_at) - julianday(a.started_at)) * 86400000) AS ms
+    FROM finished f
+    JOIN step_attempts a ON a.run_id = f.run_id AND a.step_id = f.step_id
+    WHERE a.placed_at IS NOT NULL
+),
+queue_ranked AS (
+    SELECT plan_name, step_id, ms,
+           row_number() OVER (PARTITION BY plan_name, step_id ORDER BY ms) AS rank,
+           count(*) OVER (PARTITION BY plan_name, step_id) AS n
+    FROM queued
+),
+queue_p95 AS (
+    SELECT plan_name, step_id, CAST(min(CASE WHEN rank >= 0.95 * n THEN ms END) AS INTEGER) AS ms
+    FROM queue_ranked GROUP BY plan_name, step_id
+),
+cpu_p95 AS (""",
+).replace(
+    "m.kb AS p95_max_rss_kb, c.ms AS p95_cpu_ms\n",
+    "m.kb AS p95_max_rss_kb, c.ms AS p95_cpu_ms, q.ms AS p95_queue_ms\n",
+).replace(
+    "LEFT JOIN cpu_p95 c ON c.plan_name = f.plan_name AND c.step_id = f.step_id\n",
+    "LEFT JOIN cpu_p95 c ON c.plan_name = f.plan_name AND c.step_id = f.step_id\n"
+    "LEFT JOIN queue_p95 q ON q.plan_name = f.plan_name AND q.step_id = f.step_id\n",
+)
+
 MIGRATIONS: list[str] = [
     _V1, _V2_FINGERPRINTS, _V3_LEASES, _V4_PLAN_TAGS, _V5_RESOURCES, _V6_EXTEND_REQUESTS,
     _V7_SUB_PLANS,
     _V8_CIRCUITS,
     _V9_STEP_STATS_APART,
+    _V10_PLACEMENT,
 ]  # fmt: skip

@@ -155,6 +155,9 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
         "cpu_user_ms": attempt.cpu_user_ms,
         "cpu_sys_ms": attempt.cpu_sys_ms,
         "max_rss_kb": attempt.max_rss_kb,
+        "host": attempt.host,
+        "worker": attempt.worker,
+        "placed_at": iso(attempt.placed_at),
     }
 
 

@@ -139,6 +139,11 @@ class Attempt:
     cpu_user_ms: int | None = None
     cpu_sys_ms: int | None = None
     max_rss_kb: int | None = None  # peak resident memory of the largest such process
+    # Where a cluster ran it and when a worker started it (started_at is its submission); None
+    # for a local attempt.
+    host: str | None = None
+    worker: str | None = None
+    placed_at: float | None = None
 
     @property
     def cpu_ms(self) -> int | None:

@@ -40,7 +40,7 @@ STEP_COLUMNS = (
 ATTEMPT_COLUMNS = (
     "id, run_id, step_id, attempt, status, error_code, exit_code, signal, started_at,"
     " finished_at, duration_ms, pid, log_path, output_tail, retry_reason, delay_ms, message,"
-    " cpu_user_ms, cpu_sys_ms, max_rss_kb"
+    " cpu_user_ms, cpu_sys_ms, max_rss_kb, host, worker, placed_at"
 )
 EVENT_COLUMNS = "id, run_id, step_id, attempt, type, ts, data"
 
@@ -112,6 +112,9 @@ def attempt_of(row: Sequence[Any]) -> Attempt:
         cpu_user_ms=row[17],
         cpu_sys_ms=row[18],
         max_rss_kb=row[19],
+        host=row[20],
+        worker=row[21],
+        placed_at=from_iso_opt(row[22]),
     )
 
 

@@ -38,6 +38,10 @@ INSERT_ATTEMPT = (
     "INSERT INTO step_attempts (run_id, step_id, attempt, status, started_at, pid, log_path,"
     " retry_reason, delay_ms) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)"
 )
+ATTEMPT_PLACED = (
+    "UPDATE step_attempts SET placed_at = ?, host = ?, worker = ?, pid = coalesce(?, pid)"
+    " WHERE run_id = ? AND step_id = ? AND attempt = ?"
+)
 STEP_RUNNING = (
     "UPDATE run_steps SET status = 'running', attempts = ?, started_at = coalesce(started_at, ?)"
     " WHERE run_id = ? AND step_id = ?"

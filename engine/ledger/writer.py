@@ -13,6 +13,7 @@ from engine.ledger import statements as sql
 from engine.ledger.connection import printable_path, translate_errors
 from engine.ledger.group_commit import GroupCommit, Op
 from engine.ledger.owner import Owner
+from engine.ledger.placement import PlacementWrites
 from engine.ledger.times import from_iso, to_iso
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
 
@@ -45,7 +46,7 @@ def _json(data: dict[str, Any] | None) -> str | None:
     return None if data is None else _encode(data)
 
 
-class LedgerWriter(GroupCommit):
+class LedgerWriter(GroupCommit, PlacementWrites):
     """The engine's one write path to the ledger: named recording calls over group commit.
 
     Every method queues the statements of one state change together with its event; see

@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.executors.base import AttemptResult, Executor, LaunchSpec
+from engine.executors.base import AttemptResult, Executor, LaunchSpec, Placed
 from engine.plan.variables import OutputFieldError
 from engine.run.attempts import AttemptIO
 from engine.run.recorder import Recorder
@@ -123,6 +123,8 @@ class AttemptLoop:
                     step.id, attempt, pid=handle.pid, log_path=str(spec.log_path),
                     retry_reason=retry_note, delay_sec=delay,
                 )  # fmt: skip
+                if (placement := getattr(handle, "placement", None)) is not None:
+                    placement.add_done_callback(self._placed(step.id, attempt))
                 if self._stop.reason is not None and self.may_start(step) is not None:
                     self._spawn(handle.terminate(self._grace))
                 if self._circuits is not None and step.spec.circuit is not None:
@@ -162,6 +164,15 @@ class AttemptLoop:
             )
             await self._sleep(step, delay)
             await self._slots.acquire()
+
+    def _placed(self, step_id: str, attempt: int) -> Callable[[asyncio.Future[Placed]], None]:
+        """Records where a cluster started the attempt, once it has (never, if it was not)."""
+
+        def record(placement: asyncio.Future[Placed]) -> None:
+            if not placement.cancelled():
+                self._recorder.attempt_placed(step_id, attempt, placement.result())
+
+        return record
 
     async def _circuit(self, step: ScheduledStep) -> str | None:
         """Fail the attempt fast, recorded with the error code circuit_open, if its circuit is

@@ -17,6 +17,7 @@ from engine.ledger.writer import Fingerprint, LedgerWriter, run_end_event
 from engine.states import AttemptStatus, ErrorCode, EventType, RunStatus, StepStatus
 
 if TYPE_CHECKING:
+    from engine.executors.base import Placed
     from engine.ledger.records import CancelRequest
 
 
@@ -162,6 +163,13 @@ class Recorder:
             log_path=log_path, retry_reason=retry_reason, delay_sec=delay_sec,
         )  # fmt: skip
         self._tell(EventType.STEP_STARTED, at, step_id, attempt, data)
+
+    def attempt_placed(self, step_id: str, attempt: int, placed: Placed) -> None:
+        where = {"host": placed.host, "worker": placed.worker, "pid": placed.pid}
+        self.writer.attempt_placed(
+            run_id=self.run_id, step_id=step_id, attempt=attempt, at=placed.at, where=where
+        )
+        self._tell(EventType.STEP_PLACED, placed.at, step_id, attempt, where)
 
     def attempt_not_started(
         self, step_id: str, attempt: int, *, error_code: ErrorCode, message: str

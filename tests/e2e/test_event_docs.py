@@ -20,9 +20,11 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
 # Written only when a run's engine died, by the next ledger client; tests/ledger/test_recovery.py
 # and the chaos suite produce it. A full disk under the logs: tests/e2e/test_disk_full.py. Waiting
 # for a group or pool takes a second engine: tests/e2e/test_leases.py checks those events' data;
-# `engine extend` from another process, tests/e2e/test_extend.py.
+# `engine extend` from another process, tests/e2e/test_extend.py. A Dask cluster's placement:
+# tests/dask/test_placed.py.
 NOT_PRODUCED_HERE = {
-    "run_crashed", "step_log_truncated", "run_waiting", "step_waiting", "timeout_extended"
+    "run_crashed", "step_log_truncated", "run_waiting", "step_waiting", "timeout_extended",
+    "step_placed",
 }  # fmt: skip
 
 

@@ -89,3 +89,10 @@ def test_steps_progress_says_failed_and_canceled() -> None:
         running_step_ids=(), resumed_from=None, error=None, exit_code=130, steps_canceled=27,
     )  # fmt: skip
     assert steps_progress(run) == "40/40 (1 failed, 27 canceled)"
+
+
+def test_the_title_says_where_a_cluster_ran_the_attempt() -> None:
+    remote = attempt(host="gpu-7", worker="tcp://10.0.0.7:40331", placed_at=3.0)
+    assert attempt_title("s", remote, 2) == (
+        "s attempt 1 of 2 on gpu-7 (tcp://10.0.0.7:40331) after 2.0s queued"
+    )

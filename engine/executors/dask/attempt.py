@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from distributed.client import FutureCancelledError, FuturesCancelledError
 
-from engine.executors.base import AttemptResult, LaunchSpec
+from engine.executors.base import AttemptResult, LaunchSpec, Placed
 from engine.executors.dask.remote import CLAIMS, HANDLER, READ_LIMIT
 from engine.executors.logfile import LOG_FLAGS, write_all
 
@@ -51,6 +51,8 @@ class DaskAttempt:
         self._log_size: int | None = None  # the worker's final log size, known at the end
         self._wake = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
+        # Where and when a worker started it; canceled if none ever did.
+        self.placement: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
         self._stops: set[asyncio.Task[None]] = set()  # stop requests under way
         self._outcome: asyncio.Task[AttemptResult] = asyncio.ensure_future(self._run())
 
@@ -118,6 +120,9 @@ class DaskAttempt:
         self.worker = message.get("w")
         self.host = message.get("host")
         self.pid = message.get("pid")
+        where = Placed(at=self.placed_at, host=self.host, worker=self.worker, pid=self.pid)
+        if not self.placement.done():
+            self.placement.set_result(where)
         self._pump = asyncio.ensure_future(self._copy_log())
         if self._canceled:  # asked to stop before it was known to run
             self._later(self._stop("term", self._spec.kill_grace_sec))
@@ -172,6 +177,7 @@ class DaskAttempt:
         if value is not None:
             self._placed_from_result(value)
             self._log_size = value["log_size"]
+        self.placement.cancel()  # no-op once placed
         missing = await self._finish_log(gone=lost is not None)
         return self._result(value, lost, missing)
 
