@@ -1,7 +1,7 @@
 """What a screen may use of the dashboard, handed to it on construction (no Textual).
 
 Screens get this instead of reaching into the app: the ledger, the shared reader, the clock,
-a way to poll at once and a way to ask the engine to cancel.
+a way to poll at once and the two requests it may write: cancel, and extend a timeout.
 """
 
 from __future__ import annotations
@@ -32,5 +32,19 @@ class ScreenContext:
 
         Raises UserError when the run is unknown or finished.
         """
-        by = f"ledger-tui@{socket.gethostname()}:{os.getpid()}"
-        request_cancel(self.ledger_path, run_id, step_id, requested_by=by)
+        request_cancel(self.ledger_path, run_id, step_id, requested_by=_asker())
+
+    def request_extend(self, run_id: str, step_id: str | None, by_sec: float) -> int:
+        """Ask the engine to lengthen a run's or a step's timeout; the request's id (blocking).
+
+        Raises UserError when the run is unknown or finished.
+        """
+        from engine.ledger.extend import request_extend
+
+        return request_extend(
+            self.ledger_path, run_id, step_id, by_sec=by_sec, until=None, requested_by=_asker()
+        )
+
+
+def _asker() -> str:
+    return f"ledger-tui@{socket.gethostname()}:{os.getpid()}"

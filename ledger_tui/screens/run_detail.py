@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from engine.errors import UserError
+from engine.ledger.records import RunDetail, StepState
 from ledger_tui import format as fmt
 from ledger_tui.cancel_watch import CancelWatch, refusal
 from ledger_tui.context import ScreenContext
@@ -20,7 +21,7 @@ from ledger_tui.log_status import LogChoice, attempt_title, log_state
 from ledger_tui.queries import RunPayload, RunQuery
 from ledger_tui.screens.confirm import ConfirmScreen
 from ledger_tui.screens.event_detail import EventDetailScreen, EventMemory
-from ledger_tui.screens.run_links import RunLinksScreen
+from ledger_tui.screens.extend import RunExtendScreen
 from ledger_tui.step_rows import group_key, group_of_key
 from ledger_tui.sub_plans import parent_note
 from ledger_tui.widgets.cells import event_cells, status_cell, theme_style
@@ -55,7 +56,7 @@ TABS = (
 )
 
 
-class RunDetailScreen(RunLinksScreen):
+class RunDetailScreen(RunExtendScreen):
     """One run, live."""
 
     AUTO_FOCUS = "#steps-table"
@@ -97,6 +98,12 @@ class RunDetailScreen(RunLinksScreen):
 
     def run_screen(self, run_id: str) -> RunDetailScreen:
         return RunDetailScreen(self.context, run_id)
+
+    def extend_context(self) -> tuple[RunDetail | None, StepState | None]:
+        payload, key = self._payload, self.selected_step
+        if payload is None:
+            return None, None
+        return payload.detail, next((s for s in payload.steps if s.step_id == key), None)
 
     def on_mount(self) -> None:
         self.title = f"Run {self.run_id}"
