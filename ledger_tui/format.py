@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 # Re-exported: the screens use them as fmt.duration and fmt.clock_time, beside the formatters below.
@@ -12,7 +12,7 @@ from engine.humanize import clock_time as clock_time
 from engine.humanize import duration as duration
 from engine.humanize import memory as memory
 from engine.humanize import plural as plural
-from engine.ledger.records import Lease, RunDetail, RunSummary
+from engine.ledger.records import Attempt, Lease, RunDetail, RunSummary, StepState
 
 
 def short_path(path: Path | str, width: int = 48, home: Path | None = None) -> str:
@@ -110,3 +110,14 @@ def waiting_note(leases: Sequence[Lease]) -> str | None:
         held = f" (held by run {', '.join(lease.waits_for)})" if lease.waits_for else ""
         parts.append(what + held)
     return "waiting: " + "; ".join(parts) if parts else None
+
+
+def circuit_notes(steps: Sequence[StepState], last: Mapping[str, Attempt]) -> list[str]:
+    """`circuit open: step charge: circuit "payments-api" is open (…); next trial after …`, for
+    each step whose last attempt failed fast on its open circuit breaker."""
+    notes = []
+    for step in steps:
+        attempt = last.get(step.step_id)
+        if attempt is not None and attempt.error_code == "circuit_open":
+            notes.append(f"circuit open: step {step.step_id}: {attempt.message or step.reason}")
+    return notes

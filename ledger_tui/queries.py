@@ -24,7 +24,6 @@ from engine.ledger.records import (
     RunDetail,
     RunLinks,
     RunSummary,
-    Stats,
     StepState,
 )
 from engine.states import EventType
@@ -42,9 +41,6 @@ RUN_EVENTS_FIRST = 200
 RUN_EVENTS_PER_POLL = 500
 EVENTS_FIRST = 200
 EVENTS_PER_POLL = 1000
-WINDOWS = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
-BUCKETS = 48
-SLIDE_SEC = 30.0  # refetch stats at least this often so the window moves with the clock
 NO_CHOICE = LogChoice()
 OWNER_CHECK_SEC = 1.0  # how often the run detail asks whether an active run's engine still lives
 
@@ -361,33 +357,6 @@ class EventsQuery(Query[str, EventsBatch]):
             # Step ids are per plan; across all runs the step filter applies to what arrives.
             events = [e for e in events if e.step_id == wanted.step]
         return EventsBatch(tuple(events), reset, text)
-
-
-# -- view 4: stats --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StatsPayload:
-    window: str
-    stats: Stats
-
-
-class StatsQuery(Query[str, StatsPayload]):
-    """How runs went over a window of time (params: "1h", "24h" or "7d")."""
-
-    def __init__(self, clock: Clock) -> None:
-        super().__init__("24h")
-        self._clock = clock
-        self._fetched_at = 0.0
-
-    def wants(self, version: int) -> bool:
-        return self._clock() - self._fetched_at > SLIDE_SEC or super().wants(version)
-
-    def read(self, reader: LedgerReader, params: str) -> StatsPayload:
-        now = self._clock()
-        self._fetched_at = now
-        stats = reader.stats(now - WINDOWS[params], until=now, buckets=BUCKETS, top=8)
-        return StatsPayload(params, stats)
 
 
 AnyQuery = Query[Any, Any]

@@ -8,6 +8,8 @@ failures (`circuit_open`) are not failures of the service and never count.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -87,3 +89,76 @@ def circuit_state(
     """A circuit's state now, through a reader's query (LedgerReader.circuit)."""
     row = query(STATE, state_params(key, within_sec, time.time()))[0]
     return judge(key, row, failures=failures, open_for_sec=open_for_sec)
+
+
+# Every key attempts counted under, with the run and step of its latest attempt (partial index).
+KEYS = (
+    "SELECT circuit_key, run_id, step_id, max(coalesce(finished_at, started_at))"
+    " FROM step_attempts WHERE circuit_key IS NOT NULL GROUP BY circuit_key ORDER BY circuit_key"
+)
+PLAN = "SELECT p.plan_json FROM runs r JOIN plans p ON p.hash = r.plan_hash WHERE r.id = ?"
+_UNIT_SEC = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+@dataclass(frozen=True)
+class CircuitReport:
+    """A circuit's state now, judged by the settings of the step that last counted under it."""
+
+    state: CircuitState
+    run_id: str  # the run of that step's latest attempt
+    step_id: str
+    failures: int  # the settings: failures within `within` open it for `open_for`
+    within: str
+    open_for: str
+
+    def describe(self, now: float) -> str:
+        """`open until …`, `half-open: a trial attempt is running`, or `closed`."""
+        state = self.state
+        if not state.opened or state.reopens_at is None:
+            return "closed"
+        if now < state.reopens_at:
+            return "open"
+        return "half-open (trial running)" if state.trial_running else "half-open"
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    found = re.findall(r"([0-9]+(?:\.[0-9]+)?)([smhdw])", str(value))
+    return sum(float(n) * _UNIT_SEC[u] for n, u in found)
+
+
+def _settings(plan_json: str, step_id: str) -> dict[str, Any] | None:
+    """The `circuit` of `step_id` (or of the matrix step it expands) in a stored plan."""
+    try:
+        plan = json.loads(plan_json)
+    except ValueError:
+        return None
+    written = step_id.partition("[")[0] if step_id.endswith("]") else step_id
+    for group in ("steps", "on_success", "on_failure", "on_exit"):
+        for step in plan.get(group) or () if isinstance(plan, dict) else ():
+            if isinstance(step, dict) and step.get("id") == written:
+                circuit = step.get("circuit")
+                return circuit if isinstance(circuit, dict) else None
+    return None
+
+
+def all_circuits(
+    query: Callable[[str, Sequence[Any]], list[Any]], now: float
+) -> list[CircuitReport]:
+    """Every circuit the ledger knows of, each judged as the step that last used it declares it."""
+    reports = []
+    for key, run_id, step_id, _ in query(KEYS, ()):
+        plans = query(PLAN, (run_id,))
+        settings = _settings(plans[0][0], step_id) if plans else None
+        if settings is None or "failures" not in settings:
+            continue
+        within, open_for = settings.get("within", "0s"), settings.get("open_for", "0s")
+        row = query(STATE, state_params(key, _seconds(within), now))[0]
+        state = judge(key, row, failures=int(settings["failures"]), open_for_sec=_seconds(open_for))
+        reports.append(
+            CircuitReport(
+                state, run_id, step_id, int(settings["failures"]), str(within), str(open_for)
+            )
+        )
+    return reports

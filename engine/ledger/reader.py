@@ -319,6 +319,13 @@ class LedgerReader:
 
         return circuit_state(self._query, key, failures, within_sec, open_for_sec)
 
+    def circuits(self, now: float | None = None) -> list[Any]:
+        """Every circuit breaker's state at `now` (engine.ledger.circuits.CircuitReport)."""
+        from engine.ledger.circuits import all_circuits
+
+        with self.snapshot():
+            return all_circuits(self._query, time.time() if now is None else now)
+
     def leases(self, run_id: str | None = None) -> list[Lease]:
         """Return a run's group and pool leases, or (no run) every one held or waited for now."""
         from engine.ledger.lease_reads import open_leases, run_leases

@@ -178,6 +178,8 @@ class RunDetailScreen(RunExtendScreen):
         if self._payload.waiting:
             warning = theme_style(self.app.theme_variables, "warning")
             header.append(f"\n{self._payload.waiting}", style=warning)
+        for note in fmt.circuit_notes(self._payload.steps, self._payload.last_attempts):
+            header.append(f"\n{note}", style=theme_style(self.app.theme_variables, "error"))
         parent = parent_note(self.links)
         if parent:
             header.append(f"\n{parent}")

@@ -15,9 +15,10 @@ from engine.ledger.records import StepStats
 from engine.states import RunStatus
 from ledger_tui import format as fmt
 from ledger_tui.context import ScreenContext
-from ledger_tui.queries import WINDOWS, StatsPayload, StatsQuery
 from ledger_tui.screens.base import LedgerScreen
+from ledger_tui.stats_query import WINDOWS, StatsPayload, StatsQuery
 from ledger_tui.widgets.cells import plain, status_cell, theme_style
+from ledger_tui.widgets.circuits import CircuitsPanel
 from ledger_tui.widgets.live_table import Cells, LiveTable
 
 PLAN_COLUMNS = (
@@ -84,6 +85,8 @@ class StatsScreen(LedgerScreen):
         yield from self.compose_header()
         with VerticalScroll(id="stats-body"):
             yield Static("", id="stats-totals")
+            yield Label("Circuits", classes="section")
+            yield CircuitsPanel("", id="stats-circuits", markup=False)
             with Vertical(id="stats-throughput"):
                 yield Label("", id="stats-spark-label")
                 yield Sparkline([], id="stats-spark")
@@ -116,6 +119,7 @@ class StatsScreen(LedgerScreen):
             totals.append_text(status_cell(str(status), variables))
             totals.append(f" {stats.runs_by_status.get(status, 0)}   ")
         self.query_one("#stats-totals", Static).update(totals)
+        self.query_one(CircuitsPanel).show(payload.circuits, payload.now)
         attempts = sum(stats.attempts_per_bucket)
         self.query_one("#stats-spark-label", Label).update(
             f"Throughput: {fmt.plural(attempts, 'attempt')},"
