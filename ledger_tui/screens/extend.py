@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -83,7 +84,8 @@ class ExtendScreen(ModalScreen[ExtendAsk | None]):
             with Horizontal(id="extend-buttons"):
                 yield Button("The run's (enter)", variant="primary", id="extend-run")
                 if self.step_id is not None:
-                    yield Button(f"Step {self.step_id}'s", id="extend-step")
+                    label = Text(f"Step {self.step_id}'s")  # not markup: test[os=linux]
+                    yield Button(label, id="extend-step")
                 yield Button("Cancel (esc)", id="extend-cancel")
 
     def on_mount(self) -> None:

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import Button
 
 from engine.ledger.writer import LedgerWriter
+from ledger_tui.screens.extend import ExtendScreen
 from ledger_tui.screens.run_detail import RunDetailScreen
 from ledger_tui.widgets.graph import GraphView
 from ledger_tui.widgets.live_table import LiveTable
@@ -123,3 +125,16 @@ def test_matrix_rows_snapshot(snap_compare: Any, tmp_path: Path) -> None:
         await until_settled(pilot)
 
     assert snap_compare(app, terminal_size=(120, 24), run_before=run_before)
+
+
+async def test_a_running_expansion_is_offered_by_its_id_in_the_extend_dialog(
+    tmp_path: Path,
+) -> None:
+    app = make_app(await asyncio.to_thread(matrix_ledger, tmp_path))
+    async with app.run_test(size=(140, 30)) as pilot:
+        screen, _ = await open_run(pilot)
+        assert screen.selected_step == EXPANSIONS[2]
+        await pilot.press("T")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExtendScreen))
+        button = app.screen.query_one("#extend-step", Button)
+        assert str(button.label) == f"Step {EXPANSIONS[2]}'s"  # not taken for markup
