@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 from tests.e2e.conftest import Engine
-from tests.e2e.test_json_shapes import check
+from tests.e2e.test_json_shapes import LEDGER_TUI, check
 from tests.e2e.test_leases import gate, states
 from tests.support import wait_for
 
@@ -40,6 +41,12 @@ def test_engine_runs_and_show_say_waiting_and_for_whom(engine: Engine) -> None:
             "waits_for": [holder],
         }
         check(shown_json["run"], "run_detail")
+        status = subprocess.run(
+            [LEDGER_TUI, "status"], env=engine.env(), capture_output=True, text=True,
+            cwd=engine.tmp_path, timeout=30, check=False,
+        )  # fmt: skip
+        line = next(line for line in status.stdout.splitlines() if waiter in line)
+        assert line.startswith("waiting") and f"waiting for run {holder}" in line
     finally:
         go.touch()
     assert first.wait(timeout=60) == 0 and second.wait(timeout=60) == 0
