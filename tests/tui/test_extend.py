@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from engine.ledger.reader import LedgerReader
@@ -19,7 +18,7 @@ from ledger_tui.screens.extend import ExtendScreen, parse_duration
 from ledger_tui.screens.run_detail import RunDetailScreen
 from ledger_tui.widgets.live_table import LiveTable
 from tests.support import wait_for as wait_until
-from tests.tui.conftest import make_app, until_loaded, until_settled, wait_for
+from tests.tui.conftest import make_app, until_loaded, wait_for
 from tests.tui.test_live import ENGINE
 
 pytestmark = pytest.mark.slow
@@ -71,7 +70,7 @@ async def test_t_extends_a_running_step_and_the_run_and_says_what_the_engine_did
         env={**os.environ, "LEDGER_DB": ""},
     )
     try:
-        run_id = wait_until(lambda: running_run(ledger), timeout=30)
+        run_id = wait_until(lambda: running_run(ledger), timeout=60)
         app = make_app(ledger, clock=None)
         notes: list[str] = []
         notify = app.notify
@@ -143,21 +142,3 @@ def finished_run(screen: RunDetailScreen) -> bool:
 
 def await_exit(engine: subprocess.Popen[bytes]) -> bool:
     return engine.wait(timeout=60) == 0
-
-
-def test_extend_dialog_snapshot(snap_compare: Any, ledger: Path) -> None:
-    """The dialog over the active run, its running step offered beside the run."""
-    app = make_app(ledger)
-
-    async def run_before(pilot: Pilot[None]) -> None:
-        await until_settled(pilot)
-        await pilot.press("enter")
-        await until_settled(pilot)
-        await pilot.press("T")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ExtendScreen))
-        box = pilot.app.screen.query_one(Input)
-        box.cursor_blink = False  # a blinking cursor is drawn or not depending on the moment
-        await pilot.press("1", "0", "m")
-        await until_settled(pilot)
-
-    assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)

@@ -65,7 +65,9 @@ async def test_a_plan_step_opens_its_child_run_and_u_goes_back_up(tmp_path: Path
         cwd=tmp_path,
     )
     try:
-        ids = wait_until(lambda: (found := run_ids(ledger)).keys() >= {"parent", "child"} and found)
+        ids = wait_until(
+            lambda: (found := run_ids(ledger)).keys() >= {"parent", "child"} and found, timeout=60
+        )
         parent, child = ids["parent"], ids["child"]
         app = make_app(ledger, clock=None)
         async with app.run_test(size=(160, 30)) as pilot:

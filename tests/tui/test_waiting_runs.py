@@ -64,9 +64,9 @@ async def test_a_run_waiting_for_its_group_shows_waiting_and_for_whom(tmp_path: 
     first = start(plan, ledger)
     engines = [first]
     try:
-        wait_until(lambda: lease_states(ledger) == ["held"], timeout=30)
+        wait_until(lambda: lease_states(ledger) == ["held"], timeout=60)
         engines.append(start(plan, ledger))
-        wait_until(lambda: lease_states(ledger) == ["held", "waiting"], timeout=30)
+        wait_until(lambda: lease_states(ledger) == ["held", "waiting"], timeout=60)
         with LedgerReader.open(ledger) as reader:
             waiter, holder = (run.id for run in reader.list_runs(limit=2))
         app = make_app(ledger, clock=None)
