@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 TOPIC_PREFIX = "plan-engine-"
 CLOSE_TIMEOUT_SEC = 15.0
+LOST_CLOSE_SEC = 2.0  # a client whose scheduler is gone only retries connecting while it closes
 
 
 def attempt_key(spec: LaunchSpec) -> str:
@@ -95,15 +96,18 @@ class DaskExecutor:
     async def aclose(self) -> None:
         """Forgets the run's claims (remote.py), disconnects from the cluster, and stops a
         LocalCluster started for the run; bounded, as the scheduler may be gone."""
+        # A lost scheduler took the claims with it, and closing waits for reconnect attempts.
+        connected = self._client.status == "running"
         with contextlib.suppress(Exception):
             self._client.unsubscribe_topic(self._topic)
             scheduler = self._client.scheduler
             assert scheduler is not None
-            for run_id in self._run_ids:
+            for run_id in self._run_ids if connected else ():
                 forget = scheduler.set_metadata(keys=[CLAIMS, run_id], value=None)
                 await asyncio.wait_for(forget, CLOSE_TIMEOUT_SEC)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.connection.close(), CLOSE_TIMEOUT_SEC)
+            bound = CLOSE_TIMEOUT_SEC if connected else LOST_CLOSE_SEC
+            await asyncio.wait_for(self.connection.close(), bound)
 
     def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
         _, message = event
