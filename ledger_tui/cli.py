@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli.streams import ReaderGone, StopsWhenReaderGoes, reader_gone
+from engine.cli.streams import OutputLost, ReaderGone, StopsWhenReaderGoes, reader_gone
 from engine.errors import LedgerError, UserError
 from engine.ledger.location import resolve_ledger_path
 from ledger_tui.watch import DEFAULT_POLL_INTERVAL, LedgerWatch, runs_overview
@@ -74,7 +74,13 @@ def status(ledger: str | None, as_json: bool, limit: int) -> None:
         overview = runs_overview(reader, limit=limit)
     finally:
         watch.close()
-    click.echo(overview_json(overview) if as_json else overview_text(overview))
+    try:
+        click.echo(overview_json(overview) if as_json else overview_text(overview))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputLost(error) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,6 +97,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except (BrokenPipeError, ReaderGone):
         reader_gone()
+    except OutputLost as lost:
+        click.echo(f"ledger-tui: cannot write the output: {lost.reason}.", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a UserError becomes one line on stderr and its exit code, never a traceback."""
     try:
         code: Any = cli.main(args=argv, prog_name="engine", standalone_mode=False)
+        sys.stdout.flush()  # a write error must be found here, not in the flush at exit
     except UserError as error:
         if isinstance(error, InvalidPlan):  # every problem on its own line, then the summary
             for problem in error.problems:
@@ -78,4 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(ExitCode.USAGE))
     except (BrokenPipeError, streams.ReaderGone):
         streams.reader_gone()
+    except streams.OutputLost as lost:
+        streams.keep_going()  # the flush at exit must not raise it again
+        click.echo(f"engine: cannot write the output: {lost.reason}.", err=True)
+        sys.exit(int(ExitCode.FAILED))
     sys.exit(code if isinstance(code, int) else 0)

@@ -12,6 +12,7 @@ import click
 
 from engine.cli.options import json_option, ledger_option, run_id_argument
 from engine.cli.output import note, open_ledger, recover
+from engine.cli.streams import OutputLost
 from engine.errors import UserError
 from engine.ledger.location import recorded_log_path
 from engine.ledger.reader import LedgerReader
@@ -139,5 +140,10 @@ def _write_bytes(chunk: bytes) -> None:
     if buffer is None:  # a stdout of text only (a program calling main()): decoded
         sys.stdout.write(chunk.decode("utf-8", errors="replace"))
         return
-    buffer.write(chunk)
-    buffer.flush()
+    try:
+        buffer.write(chunk)
+        buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputLost(error) from None

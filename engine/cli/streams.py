@@ -31,6 +31,9 @@ class GuardedStream:
         self._inner = inner
         self._always = always_keep_going
         self._gone = False
+        # Raised again by every later write: a caller that swallowed it (click probes its
+        # streams with empty writes) must not make the loss silent.
+        self._error: Exception | None = None
 
     def write(self, text: str) -> int:
         if not self._gone:
@@ -38,6 +41,7 @@ class GuardedStream:
                 return self._inner.write(text)
             except (OSError, ValueError) as error:
                 self._lost(error)
+        self._raise_again()
         return len(text)
 
     def writelines(self, lines: Any) -> None:
@@ -50,6 +54,11 @@ class GuardedStream:
                 self._inner.flush()
             except (OSError, ValueError) as error:
                 self._lost(error)
+        self._raise_again()
+
+    def _raise_again(self) -> None:
+        if self._error is not None and not (self._always or _keep_going):
+            raise self._error
 
     def _lost(self, error: Exception) -> None:
         self._gone = True
@@ -62,7 +71,10 @@ class GuardedStream:
         except (OSError, ValueError):
             pass  # no descriptor to repair (already closed): the stream object is skipped anyway
         if not (self._always or _keep_going):
-            raise error
+            self._error = error
+            if isinstance(error, OSError) and not isinstance(error, BrokenPipeError):
+                self._error = OutputLost(error)  # a full disk, an I/O error: output is missing
+            raise self._error from None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -86,6 +98,14 @@ def guard() -> None:
     sys.stderr = GuardedStream(err, always_keep_going=True)
 
 
+class OutputLost(Exception):
+    """stdout cannot be written (`engine runs > /dev/full`): the output is not all there."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.reason = error.strerror or str(error)
+
+
 class ReaderGone(Exception):
     """A command's stdout was closed by its reader (`engine runs | head -1`)."""
 
@@ -105,6 +125,7 @@ def reader_gone() -> NoReturn:
 
     stdout points at /dev/null first, so the flush at exit finds no closed pipe to complain about.
     """
+    keep_going()  # nor a lost write raised again
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         try:

@@ -149,3 +149,31 @@ def test_query_commands_stop_quietly_when_their_reader_goes(engine: Engine) -> N
     ]  # fmt: skip
     ended = {command: with_reader_gone(engine, *command) for command in commands}
     assert ended == dict.fromkeys(commands, (0, ""))
+
+
+def with_full_stdout(engine: Engine, program: str, *args: str | Path) -> tuple[int, str]:
+    """`PROGRAM ARGS > /dev/full`: every write to stdout fails with ENOSPC, as on a full disk."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [str(Path(ENGINE).with_name(program)), *map(str, args)], cwd=engine.tmp_path,
+            env=engine.env(), stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    return done.returncode, done.stderr
+
+
+def test_output_lost_to_a_full_disk_is_an_error_in_one_sentence(engine: Engine) -> None:
+    """Not a traceback, nor a silent 0 with the output missing; `engine run` still runs."""
+    plan = engine.plan([{"id": "one", "command": "echo", "args": ["hello"]}])
+    assert with_full_stdout(engine, "engine", "run", plan) == (0, "")
+    run_id = engine.last_run().id
+    assert str(engine.last_run().status) == "succeeded"
+    commands: list[tuple[str, ...]] = [
+        ("engine", "runs"), ("engine", "runs", "--json"), ("engine", "show", run_id),
+        ("engine", "events", run_id), ("engine", "logs", run_id, "one"), ("engine", "stats"),
+        ("ledger-tui", "status"), ("ledger-tui", "status", "--json"),
+    ]  # fmt: skip
+    ended = {command: with_full_stdout(engine, *command) for command in commands}
+    assert ended == {
+        command: (1, f"{command[0]}: cannot write the output: No space left on device.\n")
+        for command in commands
+    }
