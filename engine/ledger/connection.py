@@ -226,12 +226,14 @@ def _open_readonly(path: Path, check_same_thread: bool, *, immutable: bool) -> s
             schema.check_version(path, app_id, version)
             if version == 0 and tables:
                 raise LedgerError(schema.foreign_message(path))
+            if version == 0:  # being created: a reader never races its creator to migrate it
+                raise LedgerError(
+                    f"{path} is not initialised yet; the engine creates it on its first run."
+                )
             if version < schema.SCHEMA_VERSION:
                 raise _OlderSchema(
                     f"{path} has schema {version}, older than this engine's "
                     f"{schema.SCHEMA_VERSION}; its owner's next engine command migrates it."
-                    if version
-                    else f"{path} is not initialised yet; the engine creates it on its first run."
                 )
         except BaseException:
             if conn is not None:
