@@ -64,6 +64,9 @@ class RunsScreen(LedgerScreen):
         self._page: RunsPage | None = None
         self._history = HistoryWindow()
         self._paging = False
+        # Bumped when what is held is replaced (a jump, a filter, home): a page read for the
+        # rows held before arrives too late and is dropped (a thread worker cannot be stopped).
+        self._epoch = 0
         self._goal: str | None = None  # the run to put the cursor on once it is shown
         self._count = ""
 
@@ -207,25 +210,27 @@ class RunsScreen(LedgerScreen):
         cursor = self._history.older_cursor
         if cursor is not None and not self._paging and len(self._runs()) < MAX_ROWS:
             self._paging = True
-            self._load_older(cursor, self.filter_text)
+            self._load_older(cursor, self.filter_text, self._epoch)
 
     def _page_newer(self) -> None:
         """Load the next newer page above a window, if none is loading."""
         cursor = self._history.newer_cursor
         if cursor is not None and not self._paging and len(self._runs()) < MAX_ROWS:
             self._paging = True
-            self._load_newer(cursor, self.filter_text)
+            self._load_newer(cursor, self.filter_text, self._epoch)
 
     @work(thread=True, exclusive=True, group="runs-page")
-    def _load_newer(self, after_id: str, text: str) -> None:
+    def _load_newer(self, after_id: str, text: str, epoch: int) -> None:
         reader = self.context.reader()
         if reader is not None:
             page = newer_runs(reader, text, after_id)
-            self.app.call_from_thread(self._newer_loaded, page, text)
+            self.app.call_from_thread(self._newer_loaded, page, epoch)
 
-    def _newer_loaded(self, page: HistoryPage, text: str) -> None:
+    def _newer_loaded(self, page: HistoryPage, epoch: int) -> None:
+        if epoch != self._epoch:
+            return
         self._paging = False
-        if text != self.filter_text or not self._history.detached:
+        if not self._history.detached:
             return
         down_to = self._history.newer_loaded(page)
         if self._history.window is None:  # the window reached the newest run: the head again
@@ -265,20 +270,21 @@ class RunsScreen(LedgerScreen):
 
     def _jump(self, at: float | None) -> None:
         """Hold the page of runs at `at` (the oldest when None) instead of what is held now."""
+        self._epoch += 1
         self._paging = True
-        self._load_jump(at, self.filter_text)
+        self._load_jump(at, self.filter_text, self._epoch)
 
     @work(thread=True, exclusive=True, group="runs-page")
-    def _load_jump(self, at: float | None, text: str) -> None:
+    def _load_jump(self, at: float | None, text: str, epoch: int) -> None:
         reader = self.context.reader()
         if reader is not None:
             page, offset = oldest_runs(reader, text) if at is None else runs_at(reader, text, at)
-            self.app.call_from_thread(self._jumped, page, offset, text, at is None)
+            self.app.call_from_thread(self._jumped, page, offset, epoch, at is None)
 
-    def _jumped(self, page: HistoryPage, offset: int | None, text: str, oldest: bool) -> None:
-        self._paging = False
-        if text != self.filter_text:
+    def _jumped(self, page: HistoryPage, offset: int | None, epoch: int, oldest: bool) -> None:
+        if epoch != self._epoch:
             return
+        self._paging = False
         if not page.runs:
             self.notify("No run was created at or before that time.")
             return
@@ -289,16 +295,16 @@ class RunsScreen(LedgerScreen):
         self._render_rows()
 
     @work(thread=True, exclusive=True, group="runs-page")
-    def _load_older(self, before_id: str, text: str) -> None:
+    def _load_older(self, before_id: str, text: str, epoch: int) -> None:
         reader = self.context.reader()
         if reader is not None:
             page = older_runs(reader, text, before_id)
-            self.app.call_from_thread(self._older_loaded, page, text)
+            self.app.call_from_thread(self._older_loaded, page, epoch)
 
-    def _older_loaded(self, page: HistoryPage, text: str) -> None:
-        self._paging = False
-        if text != self.filter_text:
+    def _older_loaded(self, page: HistoryPage, epoch: int) -> None:
+        if epoch != self._epoch:
             return
+        self._paging = False
         down_to = self._history.older_loaded(page)
         if not self._history.detached:
             self.runs_query.ask(RunsAsk(self.filter_text, down_to), refresh=False)
@@ -357,6 +363,8 @@ class RunsScreen(LedgerScreen):
         """Back to the newest runs matching `text`, nothing older held."""
         self.filter_text = text
         self._history = HistoryWindow()
+        self._epoch += 1
+        self._paging = False
         self.runs_query.ask(RunsAsk(text))
         self.context.poll_now()
 

@@ -144,3 +144,24 @@ async def test_end_with_a_text_filter_reaches_its_oldest_match(big_ledger: Path)
         await wait_for(pilot, lambda: table.selected_key == run_id(1))  # plan{i % 3}
         assert all(int(key[2:]) % 3 == 1 for key in table.keys)
         await wait_for(pilot, lambda: "loaded" in str(count.render()))  # a scan cannot count
+
+
+async def test_a_page_read_before_a_jump_is_not_added_to_the_jumped_rows(
+    big_ledger: Path,
+) -> None:
+    app = make_app(big_ledger)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until_loaded(pilot)
+        table = app.screen.query_one(LiveTable)
+        for _ in range(3):  # pages are being read below the cursor when `end` comes
+            await pilot.press("pagedown", "pagedown", "pagedown", "end")
+            await wait_for(pilot, lambda: table.selected_key == run_id(0))
+            await whole_polls(pilot, 2)
+            keys = list(table.keys)
+            first = int(keys[0][2:])
+            assert keys == [run_id(first - n) for n in range(len(keys))]
+            await pilot.press("g")
+            await wait_for(pilot, lambda: table.selected_key == run_id(RUNS - 1))
+            await whole_polls(pilot, 2)
+            keys = list(table.keys)
+            assert keys == [run_id(RUNS - 1 - n) for n in range(len(keys))]
