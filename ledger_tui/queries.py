@@ -7,6 +7,7 @@ thread picks up on its next run, so no field is written from two threads.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -134,14 +135,14 @@ class RunsQuery(Query[RunsAsk, RunsPage]):
         super().__init__(RunsAsk())
         self._fetched: RunsPage | None = None
         self._owners_checked = 0.0  # time.monotonic() of the last look
+        self._watching = False  # whether an active run's engine runs here, alive at that look
 
     def wants(self, version: int) -> bool:
         return self._owner_check_due() or super().wants(version)
 
     def _owner_check_due(self) -> bool:
         """A killed engine leaves its run `running` in a quiet ledger: look every second."""
-        page = self._fetched
-        if page is None or not page.live:
+        if self._fetched is None or not self._watching:
             return False
         return time.monotonic() - self._owners_checked >= OWNER_CHECK_SEC
 
@@ -161,9 +162,13 @@ class RunsQuery(Query[RunsAsk, RunsPage]):
                 total = count_matching(reader, text)
             page = RunsPage(tuple(active), history, typical, text, total)
         gone: frozenset[str] = frozenset()
+        self._watching = False
         if page.live:
             owners = reader.active_owners()
             gone = frozenset(run_id for run_id, owner in owners.items() if owner.is_gone())
+            # Only an engine on this host can be found gone, and one found gone stays gone.
+            here = socket.gethostname()
+            self._watching = any(o.host == here and r not in gone for r, o in owners.items())
         self._owners_checked = time.monotonic()
         self._fetched = replace(page, gone=gone)
         return self._fetched

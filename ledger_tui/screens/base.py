@@ -15,7 +15,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import Header, Static
+from textual.widgets import Header, Input, Static
 
 from ledger_tui.context import ScreenContext
 from ledger_tui.messages import Loaded, Notice, ScreenShown
@@ -23,6 +23,7 @@ from ledger_tui.queries import AnyQuery
 from ledger_tui.widgets.lean_footer import LeanFooter
 
 StyleState = tuple[object, ...]
+TEXT_FIELD_OPENERS = frozenset({"filter", "search_log"})  # the actions `/` is bound to
 
 
 class LedgerScreen(Screen[None]):
@@ -48,6 +49,11 @@ class LedgerScreen(Screen[None]):
     ) -> None:
         """Textual's notify, but plain text: step ids such as `test[os=linux]` are not markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`/` is a priority binding, so it opens its field before the app hands the next keys to
+        the focused table (they went there, lost, when typed fast); in a field it is text."""
+        return not (action in TEXT_FIELD_OPENERS and isinstance(self.focused, Input))
 
     def commands(self) -> Iterable[SystemCommand]:
         """This screen's entries in the command palette, after the views (extend per screen)."""

@@ -34,7 +34,7 @@ class EventsScreen(LedgerScreen):
 
     AUTO_FOCUS = "#events-table"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="events.filter"),
+        Binding("slash", "filter", "Filter", id="events.filter", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="events.clear_filter"),
         Binding("enter", "open_run", "Open run", id="events.open"),
         Binding("end", "follow", "Follow", id="events.follow"),

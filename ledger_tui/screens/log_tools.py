@@ -33,7 +33,7 @@ class LogToolsScreen(LedgerScreen):
     """Keys for the shown log; subclasses set `run_id`, `selected_step` and `log_path`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "search_log", "Find", id="run.search"),
+        Binding("slash", "search_log", "Find", id="run.search", priority=True),
         Binding("n", "next_match", "Next match", show=False, id="run.next_match"),
         Binding("N", "previous_match", "Previous match", show=False, id="run.previous_match"),
         Binding("p", "open_log('pager')", "Pager", show=False, id="run.pager"),

@@ -50,7 +50,7 @@ class RunsScreen(LedgerScreen):
     # From 160 columns the run under the cursor shows beside the list (app.tcss).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]  # noqa: RUF012 (Textual's type)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="runs.filter"),
+        Binding("slash", "filter", "Filter", id="runs.filter", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="runs.clear_filter"),
         Binding("enter", "open_run", "Open", id="runs.open"),
         Binding("d", "jump_date", "Go to date", show=False, id="runs.jump_date"),
