@@ -154,8 +154,8 @@ async def test_keys_typed_right_after_slash_reach_the_field(ledger: Path) -> Non
         await until_loaded(pilot)
         type_at_once(app, "/failed")
         await wait_for(pilot, lambda: app.screen.query_one("#runs-filter", Input).value == "failed")
-        await pilot.press("escape", "escape")
-        await until_loaded(pilot)
+    app = make_app(ledger)
+    async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_active(pilot)
         type_at_once(app, "/LINE 1")
         field = screen.query_one("#log-search", Input)
