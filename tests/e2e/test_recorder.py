@@ -15,10 +15,11 @@ from tests.e2e.conftest import ENGINE, Engine, Result
 
 # Written by the next ledger client after the engine died, or on a full disk: never by these runs.
 # Waiting for a group or a pool takes a second engine: tests/e2e/test_leases.py compares those;
-# an extended timeout, an `engine extend` from outside (tests/e2e/test_extend.py).
+# an extended timeout, an `engine extend` from outside (tests/e2e/test_extend.py); a step placed on
+# a cluster worker, the Dask executor (tests/dask/test_placed.py).
 NOT_PRODUCED_HERE = {
     EventType.RUN_CRASHED, EventType.STEP_LOG_TRUNCATED, EventType.RUN_WAITING,
-    EventType.STEP_WAITING, EventType.TIMEOUT_EXTENDED,
+    EventType.STEP_WAITING, EventType.TIMEOUT_EXTENDED, EventType.STEP_PLACED,
 }  # fmt: skip
 
 
