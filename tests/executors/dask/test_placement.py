@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from engine.executors.dask.placement import Watch, check, unmet
@@ -78,12 +76,19 @@ async def test_a_real_cluster_is_asked_and_a_leaving_worker_is_noticed() -> None
                 for address, info in (await identity())["workers"].items()
                 if info["resources"].get("tpu")
             )
-            watch = Watch(identity, interval=0.05)
+            looks = 0
+
+            async def counted():  # type: ignore[no-untyped-def]
+                nonlocal looks
+                looks += 1
+                return await identity()
+
+            watch = Watch(counted, interval=0.05)
             queued, running, elsewhere = Attempt(), Attempt(tpu_worker), Attempt()
             watch.add("q", "queued", {"tpu": 1}, queued)
             watch.add("r", "running", {"tpu": 1}, running)
             watch.add("g", "gpu", {"gpu": 1}, elsewhere)
-            await asyncio.sleep(0.3)
+            await until(lambda: looks >= 3, timeout=30)  # two whole looks judged, not a pause
             assert (queued.ending, running.ending) == (None, None)  # a tpu worker is there
             await nanny.close()
             await until(lambda: queued.ending and running.ending, timeout=30)
