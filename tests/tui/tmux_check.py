@@ -62,6 +62,28 @@ def until(condition: Callable[[], bool], timeout: float = PATIENCE_SEC) -> bool:
     return True
 
 
+class Checks:
+    """Named checks on a terminal's screen, each printed as it is decided; the failed ones kept."""
+
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
+        self.failed: list[str] = []
+
+    def __call__(
+        self, what: str, condition: Callable[[], bool], timeout: float = PATIENCE_SEC
+    ) -> bool:
+        ok = until(condition, timeout)
+        print(f"{'ok  ' if ok else 'FAIL'} {what}", flush=True)
+        if not ok:
+            self.failed.append(what)
+            print("     the screen was:\n" + self.terminal.screen(), flush=True)
+        return ok
+
+    def shows(self, *texts: str) -> Callable[[], bool]:
+        """A condition: every one of `texts` is on the screen."""
+        return lambda: all(text in self.terminal.screen() for text in texts)
+
+
 def write_plan(folder: Path, gate: Path) -> Path:
     loop = f"for i in $(seq 3000); do [ -e {gate} ] && exit 0; echo long line $i; sleep 0.1; done"
     plan = {
@@ -82,7 +104,6 @@ def run_checks(folder: Path) -> list[str]:
     """Run every check; return the failed ones (printing each result as it comes)."""
     ledger, gate = folder / "ledger.db", folder / "gate"
     env = {**os.environ, "LEDGER_DB": "", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    failures: list[str] = []
     terminal = Terminal(
         f"cd {folder} && {BIN / 'ledger-tui'} --ledger {ledger} --poll-interval 0.1;"
         " echo DASHBOARD-EXITED $?; sleep 600"
@@ -94,16 +115,8 @@ def run_checks(folder: Path) -> list[str]:
         env=env,
     )
 
-    def check(what: str, condition: Callable[[], bool], timeout: float = PATIENCE_SEC) -> bool:
-        ok = until(condition, timeout)
-        print(f"{'ok  ' if ok else 'FAIL'} {what}", flush=True)
-        if not ok:
-            failures.append(what)
-            print("     the screen was:\n" + terminal.screen(), flush=True)
-        return ok
-
-    def shows(text: str) -> Callable[[], bool]:
-        return lambda: text in terminal.screen()
+    check = Checks(terminal)
+    shows, failures = check.shows, check.failed
 
     try:
         if not check("Runs lists the live run", shows("tmux-check")):
@@ -139,12 +152,13 @@ def run_checks(folder: Path) -> list[str]:
     return failures
 
 
-def main() -> int:
+def main(run: Callable[[Path], list[str]] = run_checks, prefix: str = "ledger-tui-check-") -> int:
+    """Run `run`'s checks in a fresh folder: 0 when every one passed, 1 when one failed."""
     if shutil.which("tmux") is None:
         print("tmux is not installed (apt install tmux)", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="ledger-tui-check-") as folder:
-        failures = run_checks(Path(folder))
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        failures = run(Path(folder))
     print(f"{len(failures)} check(s) failed" if failures else "every check passed")
     return 1 if failures else 0
 

@@ -12,14 +12,11 @@ line per check and exits 1 when any failed.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.tui.tmux_check import BIN, PATIENCE_SEC, Terminal, until, write_plan
+from tests.tui.tmux_check import BIN, Checks, Terminal, main, write_plan
 
 
 def run_navigation_checks(folder: Path) -> list[str]:
@@ -27,7 +24,6 @@ def run_navigation_checks(folder: Path) -> list[str]:
     ledger, gate = folder / ".ledger" / "framework.db", folder / "gate"
     ledger.parent.mkdir(parents=True)
     env = {**os.environ, "LEDGER_DB": "", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    failures: list[str] = []
     terminal = Terminal(
         f"cd {folder} && {BIN / 'ledger-tui'} --poll-interval 0.1;"
         " echo DASHBOARD-EXITED $?; sleep 600",
@@ -41,16 +37,8 @@ def run_navigation_checks(folder: Path) -> list[str]:
         cwd=folder,
     )
 
-    def check(what: str, condition: Callable[[], bool], timeout: float = PATIENCE_SEC) -> bool:
-        ok = until(condition, timeout)
-        print(f"{'ok  ' if ok else 'FAIL'} {what}", flush=True)
-        if not ok:
-            failures.append(what)
-            print("     the screen was:\n" + terminal.screen(), flush=True)
-        return ok
-
-    def shows(*texts: str) -> Callable[[], bool]:
-        return lambda: all(text in terminal.screen() for text in texts)
+    check = Checks(terminal)
+    shows, failures = check.shows, check.failed
 
     try:
         if not check("Runs lists the live run", shows("tmux-check", "▶ running")):
@@ -83,15 +71,5 @@ def run_navigation_checks(folder: Path) -> list[str]:
     return failures
 
 
-def main() -> int:
-    if shutil.which("tmux") is None:
-        print("tmux is not installed (apt install tmux)", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="ledger-tui-nav-") as folder:
-        failures = run_navigation_checks(Path(folder))
-    print(f"{len(failures)} check(s) failed" if failures else "every check passed")
-    return 1 if failures else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(run_navigation_checks, "ledger-tui-nav-"))
