@@ -198,7 +198,7 @@ def run_error(
         code = GROUP_BUSY
     elif stopped_by == "timeout":
         code = RUN_TIMEOUT
-    elif stopped_by is not None:  # canceled, deadline_exceeded: the session's StopCause values
+    elif stopped_by is not None:  # canceled, deadline_exceeded: engine.run.stopping.StopCause
         code = stopped_by
     elif status is RunStatus.CANCELED:
         code = CANCELED

@@ -38,6 +38,7 @@ from engine.run.scheduler import Scheduler
 from engine.run.secret_checks import check_secret_values
 from engine.run.slots import concurrency_limit
 from engine.run.state import RunSettings
+from engine.run.stopping import RunTimeout, StopCause, Stopper
 from engine.states import EventType, ExitCode, RunStatus
 
 CANCEL_POLL_SEC = 0.25
@@ -71,14 +72,6 @@ class RunResult:
     error: str | None
     exit_code: ExitCode
     stopped_by: str | None = None  # what cut the run short: a StopCause value
-
-
-class StopCause:
-    """What stopped a run before its steps were done, for the API's error code."""
-
-    CANCELED = "canceled"
-    TIMEOUT = "timeout"
-    DEADLINE = "deadline_exceeded"
 
 
 def prepare_environment(request: RunRequest) -> tuple[dict[str, str], dict[str, str]]:
@@ -176,8 +169,8 @@ async def _execute(request: RunRequest, reporter: Reporter, remote: Executor | N
             request.on_ready(run_id)
         received: list[int] = []
         busy = False
-        stop = _Stopper(scheduler)
-        timer = _run_timeout(stop, plan.globals.timeout_sec, request.deadline)
+        stop = Stopper(scheduler)
+        timer = RunTimeout(stop, plan.globals.timeout_sec, request.deadline)
         with _signals_handled(stop, received) if on_main else nullcontext():
             poller = asyncio.ensure_future(_poll_cancel_requests(recorder, stop))
             extends = asyncio.ensure_future(
@@ -229,21 +222,8 @@ def _on_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-class _Stopper:
-    """Stops the scheduler and remembers why the first stop came (the scheduler keeps the first)."""
-
-    def __init__(self, scheduler: Scheduler) -> None:
-        self.scheduler = scheduler
-        self.cause: str | None = None
-
-    def stop(self, cause: str, reason: str, outcome: RunStatus) -> None:
-        if self.cause is None:
-            self.cause = cause
-        self.scheduler.stop(reason, outcome)
-
-
 async def _enter_group(
-    request: RunRequest, recorder: Recorder, stop: _Stopper
+    request: RunRequest, recorder: Recorder, stop: Stopper
 ) -> tuple[str | None, bool]:
     """Hold the plan's concurrency group until the run ends (its end releases it).
 
@@ -275,7 +255,7 @@ async def _enter_group(
     return busy_message(group, holders), True
 
 
-def _deadline_passed(request: RunRequest, stop: _Stopper) -> bool:
+def _deadline_passed(request: RunRequest, stop: Stopper) -> bool:
     """Whether the caller's deadline came while the run waited for its group (and stop it so)."""
     if request.deadline is None or time.time() < request.deadline:
         return False
@@ -298,7 +278,7 @@ class _signals_handled:
     Later ones change nothing; signals that arrived while the run was set up count, in order.
     """
 
-    def __init__(self, stop: _Stopper, received: list[int]) -> None:
+    def __init__(self, stop: Stopper, received: list[int]) -> None:
         self._stop = stop
         self._received = received
         loop = asyncio.get_running_loop()
@@ -319,76 +299,7 @@ class _signals_handled:
         self._routing.__exit__()
 
 
-class _run_timeout:
-    """The plan's `timeout_sec` and the caller's deadline: whichever comes first fails the run.
-
-    `engine extend` moves them later (engine.run.extend); a timeout that fired stays fired.
-    """
-
-    def __init__(self, stop: _Stopper, timeout_sec: float | None, deadline: float | None) -> None:
-        self._stop = stop
-        self._timeout = timeout_sec
-        self._deadline = deadline
-        self._ends: dict[str, float] = {}  # "timeout", "deadline" -> when it fires (time.time())
-        self._handles: dict[str, asyncio.TimerHandle] = {}
-        self._extended = False
-        self._running = False
-
-    def _expire(self) -> None:
-        after = f"after {self._timeout:g}s"
-        if self._extended:
-            after = f"at {to_iso(self._ends['timeout'])} (its timeout was extended)"
-        self._stop.stop(StopCause.TIMEOUT, f"run timed out {after}", RunStatus.FAILED)
-
-    def _deadline_reached(self) -> None:
-        reason = f"deadline {to_iso(self._ends['deadline'])} reached"
-        self._stop.stop(StopCause.DEADLINE, reason, RunStatus.FAILED)
-
-    def _schedule(self, kind: str, at: float) -> None:
-        if (earlier := self._handles.get(kind)) is not None:
-            earlier.cancel()
-        fire = self._expire if kind == "timeout" else self._deadline_reached
-        delay = max(0.0, at - time.time())
-        self._handles[kind] = asyncio.get_running_loop().call_later(delay, fire)
-        self._ends[kind] = at
-
-    @property
-    def deadline(self) -> float | None:
-        """When the run is cut, while it runs and nothing stopped it yet."""
-        if not self._running or self._stop.scheduler.stop_reason is not None:
-            return None
-        return min(self._ends.values(), default=None)
-
-    def extend_timeout(self, until: float) -> str | None:
-        """Move every limit earlier than `until` to `until`; why not, if the run cannot be."""
-        if not self._running:
-            return "it has not started (it waits for its concurrency group)"
-        if self._stop.scheduler.stop_reason is not None:
-            return f"it is stopping already ({self._stop.scheduler.stop_reason})"
-        if not self._ends:
-            return "it has no timeout (globals.timeout_sec or --deadline)"
-        if until <= min(self._ends.values()):
-            return "that would not lengthen its timeout"
-        for kind, end in list(self._ends.items()):
-            if end < until:
-                self._schedule(kind, until)
-        self._extended = True
-        return None
-
-    def __enter__(self) -> None:
-        self._running = True
-        if self._timeout is not None:
-            self._schedule("timeout", time.time() + self._timeout)
-        if self._deadline is not None:
-            self._schedule("deadline", self._deadline)
-
-    def __exit__(self, *_: object) -> None:
-        self._running = False
-        for handle in self._handles.values():
-            handle.cancel()
-
-
-async def _poll_cancel_requests(recorder: Recorder, stop: _Stopper) -> None:
+async def _poll_cancel_requests(recorder: Recorder, stop: Stopper) -> None:
     """Act on `engine cancel` requests (from any terminal or the dashboard) within a second."""
     while True:
         await asyncio.sleep(CANCEL_POLL_SEC)
