@@ -70,3 +70,26 @@ def test_a_killed_engine_leaves_nothing_running_on_the_workers(
     proc.communicate(timeout=30)
     # The scheduler releases a vanished client's tasks; the worker's plugin stops the step.
     wait_for(lambda: live_processes_with(marker) == [], timeout=30)
+
+
+def test_canceling_a_queued_step_drops_it_while_the_workers_stay_busy(
+    engine: Engine, dask_address: str, marker: str
+) -> None:
+    # Both worker threads are taken by steps that run until the end of the test: the queued
+    # step's cancel must reach Dask's scheduler, not wait for a free worker to refuse it.
+    ran = engine.tmp_path / "ran"
+    busy = [{"id": f"busy{i}", "command": "sleep", "args": [marker]} for i in range(2)]
+    queued = {"id": "queued", "command": "sh", "args": ["-c", f"touch {ran}"]}
+    plan = engine.plan([*busy, queued], globals={"max_concurrency": 3})
+    proc = engine.start("run", plan, "--executor", "dask", "--dask-address", dask_address)
+    run_id = _started(engine)
+    wait_for(lambda: sleeping(marker) == 2, timeout=60)
+    wait_for(lambda: engine.statuses(run_id).get("queued") == "running", timeout=30)
+    assert engine.run("cancel", run_id, "--step", "queued").returncode == 0
+    wait_for(lambda: engine.statuses(run_id)["queued"] == "canceled", timeout=30)
+    assert engine.statuses(run_id) == {"busy0": "running", "busy1": "running", "queued": "canceled"}
+    assert engine.attempts("queued")[0].placed_at is None
+    assert engine.run("cancel", run_id).returncode == 0
+    proc.communicate(timeout=60)
+    assert not ran.exists()
+    wait_for(lambda: live_processes_with(marker) == [], timeout=30)

@@ -66,7 +66,8 @@ def test_the_log_is_copied_while_the_step_runs(engine: Engine, dask_address: str
     wait_for(first_line_copied, timeout=60)
     assert proc.poll() is None
     go.touch()
-    assert proc.wait(timeout=60) == 0, proc.communicate()
+    _, stderr = proc.communicate(timeout=60)  # read to the end: no pipe left open
+    assert proc.returncode == 0, stderr
     assert Path(engine.attempts("slow")[0].log_path).read_text() == "first line\ndone\n"
 
 

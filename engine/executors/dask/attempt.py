@@ -134,14 +134,16 @@ class DaskAttempt:
 
     async def _stop(self, action: str, grace_sec: float) -> None:
         if self.worker is None:
-            # Dask drops a queued task. One whose start event is still on its way is stopped by
-            # remote.py when Dask releases it; the claim keeps a worker from starting it later.
-            self._future.cancel()
+            # The claim first, so a worker taking the task meanwhile refuses it; then Dask drops
+            # it from its queue. One whose start event is still on its way is stopped by
+            # remote.py when Dask releases it.
             scheduler = self._client.scheduler
             assert scheduler is not None
             claim = scheduler.set_metadata(keys=[CLAIMS, self._spec.run_id, self.key], value="")
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(claim, ASK_TIMEOUT_SEC)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._drop(), ASK_TIMEOUT_SEC)
             return
         # Queued attempts stopped at the same moment go first: a slot freed by this one must not
         # start a task whose cancel has not reached the scheduler yet.

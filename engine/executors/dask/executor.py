@@ -71,7 +71,7 @@ class DaskExecutor:
         try:
             attempt = DaskAttempt(self._client, spec, key, future)
         except OSError as error:
-            future.cancel()
+            await self._client.cancel([future])
             return FailedAttempt(_not_started(f"cannot open log file {spec.log_path}: {error}"))
         self._attempts[key] = attempt
         attempt.done_callback(lambda: self._attempts.pop(key, None))
