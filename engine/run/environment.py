@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from engine.errors import UserError
-from engine.plan.spec import Plan, Step
+from engine.plan.spec import Plan, SecretSpec, Step
 from engine.plan.variables import substitute_outputs
 
 INHERITED = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ", "TERM", "TMPDIR")
@@ -93,6 +93,14 @@ class EnvironmentBuilder:
         return env
 
 
+def secret_value(
+    spec: SecretSpec, caller: Mapping[str, str], secrets_file: Mapping[str, str]
+) -> str | None:
+    """The secret's value, from --secrets-file first, then the caller's environment; None (or
+    empty: not set) when neither has it."""
+    return secrets_file.get(spec.name, caller.get(spec.source))
+
+
 def resolve_secrets(
     plan: Plan, caller: Mapping[str, str], secrets_file: Mapping[str, str]
 ) -> dict[str, str]:
@@ -104,7 +112,7 @@ def resolve_secrets(
     values: dict[str, str] = {}
     missing: list[str] = []
     for spec in plan.secret_specs:
-        value = secrets_file.get(spec.name, caller.get(spec.source))
+        value = secret_value(spec, caller, secrets_file)
         if not value:
             if not spec.optional:
                 missing.append(spec.source)

@@ -94,6 +94,19 @@ def test_without_the_key_a_plan_with_secrets_is_refused_before_the_run(engine: E
     assert engine.runs() == []
 
 
+def test_an_unset_optional_secret_needs_no_key(engine: Engine, dask_address: str) -> None:
+    # Only a secret that has a value is sent (sealed): an optional one left unset is not.
+    no_key = {"ENGINE_DASK_KEY": "", "ENGINE_DASK_KEY_FILE": "", "TOKEN": ""}
+    result = engine.run_plan(
+        [{"id": "use", "command": "sh", "args": ["-c", 'test -z "$TOKEN"'],
+          "secrets": ["TOKEN"]}],
+        "--executor", "dask", "--dask-address", dask_address,
+        env=no_key, secrets=[{"name": "TOKEN", "optional": True}],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert engine.statuses() == {"use": "succeeded"}
+
+
 def test_a_worker_without_the_key_fails_the_step_with_one_sentence(
     engine: Engine, cluster: KeyedCluster
 ) -> None:

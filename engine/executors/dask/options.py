@@ -71,8 +71,10 @@ async def remote_executor(request: RunRequest) -> AsyncIterator[Executor | None]
         return
     from engine.executors.dask.routing import Placement, Routed
     from engine.executors.dask.sealing import load_key, require_key
+    from engine.run.environment import secret_value
 
-    placement = Placement.of(plan)
+    given = [s.name for s in plan.secret_specs if secret_value(s, os.environ, request.secrets_file)]
+    placement = Placement.of(plan, set_secrets=given)
     sealer = load_key()
     if sealer is None and placement.secret_steps:
         require_key()  # raises: nothing is sent in clear instead

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from engine.executors.base import AttemptHandle, Executor, LaunchSpec
@@ -19,16 +19,21 @@ class Placement:
 
     local: frozenset[str] = frozenset()  # step ids pinned with executor: "local"
     resources: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # step id -> them
-    secret_steps: tuple[str, ...] = ()  # remote steps that list secrets: they need the key
+    secret_steps: tuple[str, ...] = ()  # remote steps that get a secret: they need the key
 
     @classmethod
-    def of(cls, plan: Plan) -> Placement:
+    def of(cls, plan: Plan, set_secrets: Collection[str] = ()) -> Placement:
+        """`set_secrets`: the names of the secrets that have a value for this run (an optional
+        one left unset is never sent, so it needs no sealing)."""
         steps = plan.all_steps()
         local = frozenset(step.id for step in steps if step.executor == "local")
+        sent = frozenset(set_secrets)
         return cls(
             local=local,
             resources={s.id: dict(s.resources) for s in steps if s.resources and s.id not in local},
-            secret_steps=tuple(s.id for s in steps if s.secrets and s.id not in local),
+            secret_steps=tuple(
+                s.id for s in steps if s.id not in local and any(n in sent for n in s.secrets)
+            ),
         )
 
 

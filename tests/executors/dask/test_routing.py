@@ -21,7 +21,9 @@ def test_the_placement_of_a_plans_steps_and_hooks() -> None:
         "on_exit": [{"id": "notify", "command": "true", "executor": "local"}],
     }  # fmt: skip
     plan = plan_from_dict(PlanModel.model_validate(document).model_dump(by_alias=True))
-    placement = Placement.of(plan)
+    placement = Placement.of(plan, set_secrets=["TOKEN"])
     assert placement.local == {"push", "notify"}
     assert placement.resources == {"train": {"gpu": 1}}  # a local step's are not asked for
     assert placement.secret_steps == ("train",)  # a local step's secrets never leave the host
+    # A secret without a value this run (an optional one, unset) is never sent: nothing to seal.
+    assert Placement.of(plan, set_secrets=[]).secret_steps == ()
