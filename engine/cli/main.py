@@ -22,8 +22,15 @@ def main(argv: list[str] | None = None) -> None:
         run_command(argv)
     except SystemExit as done:
         asked = signals.exit_asked()  # a command that went on after its SystemExit was swallowed
-        if asked is not None and done.code in (0, None):
+        if asked is not None and done.code != asked:
             raise SystemExit(asked) from None
         raise
+    except BaseException:
+        # A library turned the signal's SystemExit into an error of its own: pydantic-core does,
+        # raised in the re.compile it calls while it builds a model's validator (a SchemaError).
+        asked = signals.exit_asked()
+        if asked is None:
+            raise
+        raise SystemExit(asked) from None
     finally:
         signals.ignore()

@@ -149,3 +149,40 @@ def test_an_exit_python_swallowed_stops_the_run_before_it_is_created() -> None:
     )
     assert "Exception ignored" in done.stderr  # Python's own words: the exit was swallowed
     assert (done.returncode, done.stdout) == (130, "went on\n")
+
+
+WRAPPED = """
+import os, re, signal, sys
+from engine.cli import main as entry  # the engine's stop signals are handled from here on
+
+real = re.compile
+
+
+def compile_interrupted(pattern, *args, **kwargs):
+    # pydantic-core calls re.compile from Rust while it builds a model's validator: no frame of
+    # its own, so the caller seen here is pydantic's create_schema_validator.
+    if sys._getframe(1).f_code.co_name == "create_schema_validator":
+        re.compile = real
+        print("interrupted pydantic-core", file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGINT)
+    return real(pattern, *args, **kwargs)
+
+
+re.compile = compile_interrupted
+entry.main(["validate", sys.argv[1]])
+"""
+
+
+def test_a_ctrl_c_that_a_library_wrapped_in_its_own_error_still_exits_130(tmp_path: Path) -> None:
+    """pydantic-core turns a SystemExit raised inside it into a SchemaError: still 130, quietly."""
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"name": "p", "steps": [{"id": "a", "command": "true"}]}', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", WRAPPED, str(plan)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.stderr == "interrupted pydantic-core\n"  # the signal did land inside pydantic-core
+    assert done.returncode == 130
