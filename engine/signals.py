@@ -13,6 +13,8 @@ signal in that gap was a traceback at exit.
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False  # typing costs ~10 ms to import, before the handler is in
 
 if TYPE_CHECKING:
@@ -66,7 +68,15 @@ def _handle(signum: int, frame: FrameType | None) -> None:
         # the default handlers Python puts back while it finalizes.
         _exit_asked = exit_code(received[0])
         ignore()
+        sys.unraisablehook = _unraisable
         raise SystemExit(_exit_asked)
+
+
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    # Where Python ignores exceptions (one of importlib's weakref callbacks) it would print the
+    # exit as "Exception ignored ... SystemExit": it is remembered instead, and taken after.
+    if unraisable.exc_type is not SystemExit:
+        sys.__unraisablehook__(unraisable)
 
 
 def install() -> bool:

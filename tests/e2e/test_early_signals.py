@@ -86,7 +86,8 @@ def test_sigint_at_random_moments_of_start_up(engine: Engine, marker: str) -> No
     before: dict[str, tuple[str, int | None]] = {}
     counted = pythons_own = 0
     while counted < TRIES:
-        assert pythons_own < TRIES, "Python's own start-up took most of the SIGINTs"
+        # On a loaded machine Python's start-up outlasts many early moments: they are made again.
+        assert pythons_own < 4 * TRIES, "Python's own start-up took nearly all the SIGINTs"
         proc = engine.start("run", plan)
         time.sleep(rng.uniform(0, EARLY_SEC if counted % 2 else LATEST_SEC))  # the moment itself
         proc.send_signal(signal.SIGINT)
@@ -143,12 +144,14 @@ print("the run would start", flush=True)
 
 
 def test_an_exit_python_swallowed_stops_the_run_before_it_is_created() -> None:
-    """A Ctrl-C whose SystemExit was raised in a weakref callback (lost) still ends the engine."""
+    """A Ctrl-C whose SystemExit was raised in a weakref callback (lost) still ends the engine.
+
+    Quietly: Python would print the SystemExit it ignored as "Exception ignored in ...".
+    """
     done = subprocess.run(
         [sys.executable, "-c", SWALLOWED], capture_output=True, text=True, timeout=60
     )
-    assert "Exception ignored" in done.stderr  # Python's own words: the exit was swallowed
-    assert (done.returncode, done.stdout) == (130, "went on\n")
+    assert (done.returncode, done.stdout, done.stderr) == (130, "went on\n", "")
 
 
 WRAPPED = """
