@@ -21,7 +21,7 @@ learns the outcome only as an `AttemptResult`. The contract every executor keeps
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -115,6 +115,9 @@ class AttemptHandle(Protocol):
         """When (a `time.time()`) its timeout stops it; None without a timeout or once over."""
         ...
 
-    def extend_timeout(self, until: float) -> str | None:
-        """Move its timeout later, to `until`; why not, when it cannot be (none, or too late)."""
+    def extend_timeout(self, until: float) -> str | Awaitable[str | None] | None:
+        """Move its timeout later, to `until`; why not, when it cannot be (none, or too late).
+
+        Awaitable where the timeout is kept elsewhere (a Dask worker): the answer takes a trip.
+        """
         ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from engine.humanize import clock_time
@@ -27,7 +27,7 @@ class Extendable(Protocol):
     @property
     def deadline(self) -> float | None: ...
 
-    def extend_timeout(self, until: float) -> str | None: ...
+    def extend_timeout(self, until: float) -> str | Awaitable[str | None] | None: ...
 
 
 Targets = Callable[[str | None], Extendable | None]  # step id (None: the run) -> what to extend
@@ -42,10 +42,12 @@ async def poll_extend_requests(recorder: Recorder, targets: Targets) -> None:
             request = extend_request(row)
             if request.id not in answered:
                 answered.add(request.id)
-                answer(recorder, request, targets(request.step_id))
+                # In turn: a remote attempt's answer comes from its worker, and the next request
+                # must see the deadline this one moved.
+                await answer(recorder, request, targets(request.step_id))
 
 
-def answer(recorder: Recorder, request: ExtendRequest, target: Extendable | None) -> None:
+async def answer(recorder: Recorder, request: ExtendRequest, target: Extendable | None) -> None:
     """Extend what the request names, or refuse; record the answer (and the event) together."""
     what = f"run {request.run_id}" if request.step_id is None else f"step {request.step_id}"
     now = time.time()
@@ -58,7 +60,8 @@ def answer(recorder: Recorder, request: ExtendRequest, target: Extendable | None
     elif until > now + MAX_AHEAD_SEC:
         why = "it would end more than 366 days from now"
     else:
-        why = target.extend_timeout(until)
+        asked = target.extend_timeout(until)
+        why = asked if asked is None or isinstance(asked, str) else await asked
     if why is not None:
         message = f"the timeout of {what} was not extended: {why}"
         recorder.writer.extend_handled(

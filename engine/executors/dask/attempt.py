@@ -46,6 +46,7 @@ class DaskAttempt:
         self._canceled = False
         self._no_worker: str | None = None  # why no worker of the cluster can run it, if so
         self._gone: str | None = None  # its worker left and no other can run it (placement.py)
+        self._later_by = 0.0  # how much `engine extend` moved its timeout
         self._offset = 0
         self._log_fd = _open_log(os.fspath(spec.log_path))
         self._log_size: int | None = None  # the worker's final log size, known at the end
@@ -78,11 +79,29 @@ class DaskAttempt:
         """When its timeout (enforced on the worker, from the real start) should stop it."""
         if self.placed_at is None or self._spec.timeout_sec is None or self._outcome.done():
             return None
-        return self.placed_at + self._spec.timeout_sec
+        return self.placed_at + self._spec.timeout_sec + self._later_by
 
-    def extend_timeout(self, until: float) -> str | None:
-        """A remote attempt's timeout is kept by its worker, which `engine extend` cannot reach."""
-        return "it runs on a Dask worker, whose timeout cannot be moved"
+    async def extend_timeout(self, until: float) -> str | None:
+        """Asks its worker, which keeps the timeout, to move it to `until`; why not, if it cannot.
+
+        The worker is sent how much later than the first deadline, a duration: its clock and the
+        engine's may differ. A timeout that fired on the worker cannot be taken back there.
+        """
+        if self._canceled or self._outcome.done():
+            return "it is no longer running"
+        if self.placed_at is None:
+            return "it waits in Dask's queue (its timeout starts when a worker starts it)"
+        if self._spec.timeout_sec is None:
+            return "it has no timeout"
+        later_by = until - (self.placed_at + self._spec.timeout_sec)
+        try:
+            answer = await self._ask("extend", later_by=later_by)
+        except Exception:
+            return f"{self._where()} did not answer"
+        if answer is True:
+            self._later_by = max(self._later_by, later_by)
+            return None
+        return "it is no longer running" if answer is None else str(answer)
 
     def done_callback(self, callback: Callable[[], object]) -> None:
         """Calls `callback` once the attempt's result is known."""

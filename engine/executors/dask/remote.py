@@ -45,6 +45,7 @@ class _Running:
     spec: LaunchSpec
     outputs_path: str
     finished_at: float | None = None
+    first_deadline: float | None = None  # by this worker's clock; `extend` moves it from there
 
 
 _running: dict[str, _Running] = {}  # task key -> its attempt, on this worker process
@@ -78,7 +79,7 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
     if _executor is None:
         _executor = LocalExecutor()
     handle = await _executor.launch(spec)
-    running = _Running(handle, spec, outputs_path)
+    running = _Running(handle, spec, outputs_path, first_deadline=handle.deadline)
     _running[key] = running
     start = {"k": key, "e": "start", "pid": handle.pid, "host": socket.gethostname()}
     worker.log_event(payload["topic"], {**start, "w": worker.address})
@@ -145,12 +146,17 @@ def _mark() -> str:
     return _worker_mark
 
 
-async def control(action: str, key: str, offset: int = 0, grace: float = 0.0) -> Any:
+async def control(
+    action: str, key: str, offset: int = 0, grace: float = 0.0, later_by: float = 0.0
+) -> Any:
     """The engine's requests about one attempt: `read` log bytes from `offset`, `term`, `kill`,
-    `forget` (its files are no longer needed). None when this worker does not know the key."""
+    `extend` its timeout, `forget` (its files are no longer needed). None when this worker does
+    not know the key."""
     running = _running.get(key)
     if running is None:
         return None
+    if action == "extend":
+        return await _extend(running, later_by)
     if action == "read":
         return _read(str(running.spec.log_path), offset)
     if action == "term":
@@ -164,6 +170,19 @@ async def control(action: str, key: str, offset: int = 0, grace: float = 0.0) ->
         _forget(key)
         return True
     raise ValueError(f"unknown action {action!r}")
+
+
+async def _extend(running: _Running, later_by: float) -> str | bool:
+    """Moves the timeout to `later_by` seconds past its first deadline; True, or why not.
+
+    A duration, not a time: the engine's clock and this worker's may differ, durations do not.
+    """
+    if running.first_deadline is None:
+        return "it has no timeout"
+    why = running.handle.extend_timeout(running.first_deadline + later_by)
+    if why is not None and not isinstance(why, str):
+        why = await why
+    return why or True
 
 
 def _terminate(running: _Running, grace: float) -> None:
