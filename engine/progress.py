@@ -79,6 +79,7 @@ class PlainReporter:
         self._start = time.monotonic()
         self._run_id = ""
         self._logs = FailureLogs()
+        self._held: dict[str, str] = {}  # step id -> its started line, until a process runs
 
     def start(self, run_id: str, plan_name: str, total: int) -> None:
         self._run_id = run_id
@@ -106,7 +107,19 @@ class PlainReporter:
             text = str(reason) if str(reason).startswith(text) else f"{text}: {reason}"
         if type is EventType.STEP_RETRY:
             text += f", next in {data.get('delay_sec')}s"
-        self._line(f"{step_id or '-'}: {text}")
+        if type is EventType.STEP_PLACED:
+            text += _where(data)
+        if type is EventType.STEP_STARTED and data.get("pid") is None:
+            # Submitted to a cluster, not running yet: its process starts once a worker takes it,
+            # so the line follows the placed one (or comes before whatever ends it first).
+            self._held[step_id] = f"{step_id}: {text}"
+            return
+        held = self._held.pop(step_id, None)
+        if held is not None and type is not EventType.STEP_PLACED:
+            self._line(held)
+        self._line(f"{step_id}: {text}")
+        if held is not None and type is EventType.STEP_PLACED:
+            self._line(held)
         if type is EventType.STEP_FAILED and step_id is not None:
             for line in self._logs.explain(self._run_id, step_id):
                 self._line(line)
@@ -114,6 +127,9 @@ class PlainReporter:
     def finish(
         self, status: RunStatus, error: str | None, elapsed: float, exit_code: int | None = None
     ) -> None:
+        for held in self._held.values():
+            self._line(held)
+        self._held.clear()
         text = f"run {self._run_id} {status} in {elapsed:.2f}s"
         if error:
             text += f": {error}"
@@ -128,6 +144,12 @@ class PlainReporter:
         elapsed = time.monotonic() - self._start
         self._stream.write(f"[{elapsed:7.2f}s] {text}\n")
         self._stream.flush()
+
+
+def _where(placed: dict[str, object]) -> str:
+    """Where a cluster started an attempt, for its placed line: ` on HOST, worker ADDRESS`."""
+    host, worker = placed.get("host"), placed.get("worker")
+    return (f" on {host}" if host else "") + (f", worker {worker}" if worker else "")
 
 
 def attempt_number(type: EventType, attempt: int | None, data: dict[str, object]) -> int | None:

@@ -38,6 +38,14 @@ def test_each_attempt_records_its_host_worker_and_placement(
         queue = conn.execute("SELECT step_id, p95_queue_ms FROM v_step_stats").fetchall()
     assert len(queue) == 3 and max(ms for _, ms in queue) > 500
 
+    # The printed lines: a step is placed (a worker took it), then started, then it ends.
+    lines = [line.split("] ", 1)[1] for line in result.stdout.splitlines()]
+    by_worker = {a.step_id: a.worker for a in attempts}
+    for step in ("s0", "s1", "s2"):
+        mine = [line for line in lines if line.startswith(f"{step}: ")]
+        where = f"{step}: placed on {socket.gethostname()}, worker {by_worker[step]}"
+        assert mine == [where, f"{step}: started", f"{step}: succeeded"], lines
+
     shown = engine.run("show", run_id)
     assert shown.returncode == 0
     assert "HOST" in shown.stdout and "QUEUED" in shown.stdout

@@ -72,6 +72,31 @@ def test_plain_never_repeats_the_events_own_word() -> None:
     assert lines[1:] == ["a: canceled by SIGINT", "b: canceled: run timed out after 5s"]
 
 
+def test_a_cluster_step_is_started_once_placed_or_at_its_end() -> None:
+    # Submitted to a cluster (no pid yet), a step's process starts when a worker takes it.
+    stream = io.StringIO()
+    reporter = PlainReporter(stream)
+    reporter.start("run1", "plan", 3)
+    reporter.emit(_event(EventType.STEP_STARTED, "a", 1, {"pid": None}))
+    reporter.emit(_event(EventType.STEP_STARTED, "b", 1, {"pid": None}))
+    reporter.emit(_event(EventType.STEP_STARTED, "c", 1, {"pid": None}))
+    placed = {"host": "gpu1", "worker": "tcp://10.0.0.5:4000", "pid": 7}
+    reporter.emit(_event(EventType.STEP_PLACED, "a", 1, placed))
+    reporter.emit(_event(EventType.STEP_SUCCEEDED, "a", None, {"attempts": 1}))
+    reporter.emit(_event(EventType.STEP_CANCELED, "b", None, {"reason": "canceled"}))
+    reporter.finish(RunStatus.CANCELED, None, 1.0)
+    lines = [line.split("] ", 1)[1] for line in stream.getvalue().splitlines()]
+    assert lines[1:] == [
+        "a: placed on gpu1, worker tcp://10.0.0.5:4000",
+        "a: started",
+        "a: succeeded",
+        "b: started",  # never placed: dropped from the cluster's queue
+        "b: canceled",
+        "c: started",
+        "run run1 canceled in 1.00s",
+    ]
+
+
 def test_quiet_prints_only_the_outcome() -> None:
     stream = io.StringIO()
     drive(PlainReporter(stream, quiet=True))
