@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import UserError
 from engine.executors.base import AttemptResult, LaunchSpec
+from engine.executors.dask import claims
 from engine.executors.dask import placement as placement_module
 from engine.executors.dask.attempt import DaskAttempt
 from engine.executors.dask.payload import build_payload
@@ -50,11 +51,17 @@ class DaskExecutor:
         self._attempts: dict[str, DaskAttempt] = {}
         self._run_ids: set[str] = set()
         self._client.subscribe_topic(self._topic, self._on_event)
+        self._stamps = claims.Stamps(lambda: self._client.scheduler)
+        # Killed engines' claims are forgotten by the next engine to connect: not awaited, it
+        # must not delay the run.
+        self._sweep = asyncio.ensure_future(self._forget_stale_claims())
 
     async def launch(self, spec: LaunchSpec) -> DaskAttempt | FailedAttempt:
         """Submits the attempt; it runs once a worker has a free thread."""
         key = attempt_key(spec)
-        self._run_ids.add(spec.run_id)
+        if spec.run_id not in self._run_ids:
+            self._run_ids.add(spec.run_id)
+            await self._stamps.add(spec.run_id)  # once per run (claims.py)
         need = self._placement.resources.get(spec.step_id)
         if need:
             # Only a step with resources pays this round trip to the scheduler.
@@ -84,6 +91,11 @@ class DaskExecutor:
         need = self._placement.resources.get(spec.step_id)
         return {"resources": dict(need)} if need else {}
 
+    async def _forget_stale_claims(self) -> None:
+        with contextlib.suppress(Exception):  # a scheduler that is gone has no claims left
+            assert self._client.scheduler is not None
+            await asyncio.wait_for(claims.sweep(self._client.scheduler), CLOSE_TIMEOUT_SEC)
+
     async def _identity(self) -> Any:
         """The scheduler's workers and what each advertises (the async client caches none)."""
         assert self._client.scheduler is not None
@@ -98,6 +110,9 @@ class DaskExecutor:
         LocalCluster started for the run; bounded, as the scheduler may be gone."""
         # A lost scheduler took the claims with it, and closing waits for reconnect attempts.
         connected = self._client.status == "running"
+        self._stamps.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._sweep, CLOSE_TIMEOUT_SEC if connected else 0)
         with contextlib.suppress(Exception):
             self._client.unsubscribe_topic(self._topic)
             scheduler = self._client.scheduler
