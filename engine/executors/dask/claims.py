@@ -56,15 +56,20 @@ class Stamps:
 
     def __init__(self, scheduler: Scheduler) -> None:
         self._scheduler = scheduler
-        self._runs: set[str] = set()
+        self._first: dict[str, asyncio.Future[None]] = {}  # run id -> its first stamp
         self._loop: asyncio.Task[None] | None = None
 
-    async def add(self, run_id: str) -> None:
-        """Stamps a run before its first task is submitted, so no sweep can find it unstamped."""
-        self._runs.add(run_id)
-        await self._stamp(run_id)
-        if self._loop is None:
-            self._loop = asyncio.ensure_future(self._renew())
+    async def stamped(self, run_id: str) -> None:
+        """Returns once the run is stamped: before any of its tasks is submitted, so no sweep
+        finds its claims unstamped. Only a run's first call waits (one scheduler round trip),
+        and its other steps' launches wait for the same stamp, in their order."""
+        first = self._first.get(run_id)
+        if first is None:
+            first = self._first[run_id] = asyncio.ensure_future(self._stamp(run_id))
+            if self._loop is None:
+                self._loop = asyncio.ensure_future(self._renew())
+        if not first.done():
+            await asyncio.shield(first)
 
     def close(self) -> None:
         if self._loop is not None:
@@ -73,7 +78,7 @@ class Stamps:
     async def _renew(self) -> None:
         while True:
             await asyncio.sleep(STAMP_EVERY_SEC)
-            for run_id in list(self._runs):
+            for run_id in list(self._first):
                 await self._stamp(run_id)
 
     async def _stamp(self, run_id: str) -> None:

@@ -59,9 +59,8 @@ class DaskExecutor:
     async def launch(self, spec: LaunchSpec) -> DaskAttempt | FailedAttempt:
         """Submits the attempt; it runs once a worker has a free thread."""
         key = attempt_key(spec)
-        if spec.run_id not in self._run_ids:
-            self._run_ids.add(spec.run_id)
-            await self._stamps.add(spec.run_id)  # once per run (claims.py)
+        self._run_ids.add(spec.run_id)
+        await self._stamps.stamped(spec.run_id)  # a round trip for a run's first steps only
         need = self._placement.resources.get(spec.step_id)
         if need:
             # Only a step with resources pays this round trip to the scheduler.
