@@ -1,9 +1,10 @@
 """The engine side of one attempt on a Dask worker: its future, placement, log pump and stop.
 
-The attempt learns where it runs from the worker's `start` event; from then on it copies the
-worker-local log into `spec.log_path` by offset (remote.py says why this way), so `engine logs
---follow` and the dashboard follow a remote step as a local one. Its end comes as the task's
-result, which also carries the exit status and outputs: no shared file system is assumed.
+The attempt learns where it runs from the worker's `start` event; once the step has run for
+`LIVE_LOG_AFTER_SEC` it copies the worker-local log into `spec.log_path` by offset (remote.py says
+why this way), so `engine logs --follow` and the dashboard follow a remote step as a local one. Its
+end comes as the task's result, which also carries the exit status, outputs and a short log whole:
+no shared file system is assumed, and a short step costs no log read.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from distributed import Client, Future
 
 LOG_POLL_SEC = 0.2
+# A step that ends sooner brings its whole log in its result (remote.py): no read is made for it.
+LIVE_LOG_AFTER_SEC = 0.5
 # After the result, how long the rest of the log may take to arrive before it is declared lost.
 LOG_DRAIN_SEC = 30.0
 ASK_TIMEOUT_SEC = 30.0  # one request to a worker, through the scheduler
@@ -52,6 +55,8 @@ class DaskAttempt:
         self._log_size: int | None = None  # the worker's final log size, known at the end
         self._wake = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
+        # Set when the pump must write no more: Python 3.11's wait_for can swallow its cancel.
+        self._pump_stopped = False
         # Where and when a worker started it; canceled if none ever did.
         self.placement: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
         self._stops: set[asyncio.Task[None]] = set()  # stop requests under way
@@ -142,7 +147,8 @@ class DaskAttempt:
         where = Placed(at=self.placed_at, host=self.host, worker=self.worker, pid=self.pid)
         if not self.placement.done():
             self.placement.set_result(where)
-        self._pump = asyncio.ensure_future(self._copy_log())
+        if self._log_size is None:  # else placed by its result: the log came with it
+            self._pump = asyncio.ensure_future(self._copy_log())
         if self._canceled:  # asked to stop before it was known to run
             self._later(self._stop("term", self._spec.kill_grace_sec))
 
@@ -195,11 +201,13 @@ class DaskAttempt:
             if not self._canceled:  # else it is the claim of a cancel before the task started
                 lost = f"{self._where()} was lost mid-step; {value['refused']}, which refused it"
             value = None
+        inline: bytes | None = None
         if value is not None:
-            self._placed_from_result(value)
             self._log_size = value["log_size"]
+            inline = value["log"]
+            self._placed_from_result(value)
         self.placement.cancel()  # no-op once placed
-        missing = await self._finish_log(gone=lost is not None)
+        missing = await self._finish_log(gone=lost is not None, inline=inline)
         return self._result(value, lost, missing)
 
     def _where(self) -> str:
@@ -209,20 +217,29 @@ class DaskAttempt:
         if self.worker is None:  # the start event may come after the result, or not at all
             self.placed({"w": value.get("w"), "host": value.get("host"), "pid": value.get("pid")})
 
-    async def _finish_log(self, gone: bool) -> int:
-        """Waits (bounded) for the rest of the log; how many bytes never arrived.
+    async def _finish_log(self, gone: bool, inline: bytes | None) -> int:
+        """Writes the rest of the log, from the result (`inline`, the whole log when short) or
+        read from the worker (bounded); how many bytes never arrived.
 
         `gone`: the worker or the scheduler is lost, so nothing more can arrive.
         """
         self._wake.set()
         caught_up = self._log_size is not None and self._offset >= self._log_size
-        if (gone or caught_up) and self._pump is not None:
-            self._pump.cancel()  # nothing more can come, or is needed: no read round trip to wait
+        if (gone or caught_up or inline is not None) and self._pump is not None:
+            # Nothing more can come, or is needed: no read round trip to wait. A read under way
+            # is dropped whole, so `_offset` is where the file ends.
+            self._pump_stopped = True
+            self._pump.cancel()
         elif self._pump is not None:
             with contextlib.suppress(TimeoutError, Exception):
                 await asyncio.wait_for(self._pump, LOG_DRAIN_SEC)
+        if inline is not None and len(inline) > self._offset:
+            with contextlib.suppress(OSError):
+                write_all(self._log_fd, inline[self._offset :])
+            self._offset = len(inline)
         missing = 0 if self._log_size is None else max(0, self._log_size - self._offset)
-        if self.worker is not None and not gone:
+        # A worker that sent the whole log has already dropped its copy.
+        if self.worker is not None and not gone and inline is None:
             # Not awaited: the worker's copy of the files need not delay the attempt's end.
             self._later(self._forget())
         if missing:
@@ -232,19 +249,28 @@ class DaskAttempt:
         os.close(self._log_fd)
         return missing
 
+    def _log_done(self) -> bool:
+        """Whether the pump must write no more (the log is complete, or its file closed)."""
+        return self._pump_stopped
+
     async def _forget(self) -> None:
         with contextlib.suppress(Exception):
             await self._ask("forget")
 
     async def _copy_log(self) -> None:
-        """Copies new log bytes from the worker while the step runs, then up to its final size.
+        """Copies new log bytes from the worker once the step has run `LIVE_LOG_AFTER_SEC`, then up
+        to its final size.
 
         Ends quietly when the worker or the scheduler cannot be reached: the attempt's end says
         what was lost, and `_finish_log` counts the missing bytes.
         """
         with contextlib.suppress(Exception):
-            while True:
+            with contextlib.suppress(TimeoutError):  # or until the result came without the log
+                await asyncio.wait_for(self._wake.wait(), LIVE_LOG_AFTER_SEC)
+            while not self._log_done():
                 data = await self._ask("read", offset=self._offset)
+                if self._log_done():
+                    return
                 if data:
                     write_all(self._log_fd, data)
                     self._offset += len(data)

@@ -93,8 +93,28 @@ async def connect(address: str | None) -> Connection:
         raise UserError(f"cannot reach the Dask scheduler at {where}: {error}") from None
     connection = Connection(client, cluster, client.scheduler.address)
     try:
+        await _register_claims(client, address or "a LocalCluster")
         await client.register_plugin(EnginePlugin(), name=EnginePlugin.name)
     except BaseException:
         await connection.close()
         raise
     return connection
+
+
+async def _register_claims(client: Client, where: str) -> None:
+    """Installs the at-most-once claim handler on the scheduler (claim_handler.py), sent by value
+    so the scheduler needs no plan-engine; UserError if the scheduler refuses it."""
+    import cloudpickle  # type: ignore[import-untyped]
+
+    from engine.executors.dask import claim_handler
+    from engine.executors.dask.remote import CLAIMS
+
+    cloudpickle.register_pickle_by_value(claim_handler)
+    plugin = claim_handler.ClaimHandler(CLAIMS)
+    try:
+        await client.register_plugin(plugin, name=plugin.name)
+    except Exception as error:
+        raise UserError(
+            f"the Dask scheduler at {where} refused plan-engine's scheduler plugin ({error}); "
+            "it must accept pickled plugins (distributed.scheduler.pickle, the default)"
+        ) from None

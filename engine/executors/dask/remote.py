@@ -5,8 +5,10 @@ group, timeout TERM -> grace -> KILL of the group, masking), on the worker's eve
 a coroutine, so it holds one of the worker's task slots without holding a thread.
 
 The log stays in a worker-local file that the engine reads by offset through `control` (a worker
-handler reached by the scheduler's `proxy`): bytes pass through the scheduler without being kept,
-as they would be if sent as Dask events (the scheduler keeps the last 1,000 of every topic).
+handler reached by the scheduler's `proxy`) while the step runs: bytes pass through the scheduler
+without being kept, as they would be if sent as Dask events (the scheduler keeps the last 1,000 of
+every topic). A log of at most one read (`READ_LIMIT`) comes back whole in the task's result, so a
+short step costs no read at all (attempt.py starts reading only once a step has run a while).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from distributed import WorkerPlugin, get_worker
 from tornado.ioloop import PeriodicCallback
 
 from engine.executors.base import AttemptHandle, LaunchSpec
+from engine.executors.dask.claim_handler import HANDLER as CLAIM_HANDLER
 from engine.executors.dask.payload import open_payload
 from engine.executors.dask.sealing import SealingError
 from engine.executors.dask.sweep import SWEEP_EVERY_SEC, WORKER_ENV, sweep, worker_mark
@@ -94,6 +97,13 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
     outputs = None
     if result.exit_code is not None:
         outputs = _read_outputs(outputs_path, spec.mask_values)
+    log: bytes | None = _read(str(spec.log_path), 0, READ_LIMIT + 1)
+    if log is not None and len(log) <= READ_LIMIT:
+        # A log of one read rides in the result: the engine needs no more, so the files go now.
+        log_size = len(log)
+        _forget(key)
+    else:
+        log, log_size = None, _size(str(spec.log_path))
     return {
         "exit_code": result.exit_code,
         "signal": result.signal,
@@ -105,7 +115,8 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
         "output_tail": result.output_tail,
         "log_error": result.log_error,
         "log_bytes_lost": result.log_bytes_lost,
-        "log_size": _size(str(spec.log_path)),
+        "log_size": log_size,
+        "log": log,
         "cpu_user_ms": result.cpu_user_ms,
         "cpu_sys_ms": result.cpu_sys_ms,
         "max_rss_kb": result.max_rss_kb,
@@ -120,23 +131,16 @@ def _not_started(message: str, worker: Any, host: str) -> dict[str, Any]:
     return {
         "exit_code": None, "signal": None, "timed_out": False, "canceled": False,
         "spawn_error": message, "pid": None, "duration": 0.0, "output_tail": "",
-        "log_error": None, "log_bytes_lost": None, "log_size": 0, "cpu_user_ms": None,
+        "log_error": None, "log_bytes_lost": None, "log_size": 0, "log": b"", "cpu_user_ms": None,
         "cpu_sys_ms": None, "max_rss_kb": None, "outputs": None, "w": worker.address,
         "host": host,
     }  # fmt: skip
 
 
 async def _claim(worker: Any, run_id: str, key: str) -> bool:
-    """Whether this is the task's first start: the scheduler's metadata keeps who claimed it.
-
-    Two round trips; Dask never runs one key twice at once, so get-then-set cannot race.
-    """
-    path = [CLAIMS, run_id, key]
-    # Any value refuses: a worker's address, or "" when the engine canceled it before it started.
-    if await worker.scheduler.get_metadata(keys=path, default=None) is not None:
-        return False
-    await worker.scheduler.set_metadata(keys=path, value=worker.address)
-    return True
+    """Whether this is the task's first start: one round trip to the scheduler (claim_handler.py)."""
+    claimed = getattr(worker.scheduler, CLAIM_HANDLER)
+    return bool(await claimed(run_id=run_id, key=key, by=worker.address))
 
 
 def _mark() -> str:
@@ -191,11 +195,11 @@ def _terminate(running: _Running, grace: float) -> None:
     stopping.add_done_callback(_stopping.discard)
 
 
-def _read(path: str, offset: int) -> bytes:
+def _read(path: str, offset: int, limit: int = READ_LIMIT) -> bytes:
     try:
         with open(path, "rb") as log:
             log.seek(offset)
-            return log.read(READ_LIMIT)
+            return log.read(limit)
     except FileNotFoundError:
         return b""
 

@@ -1,0 +1,46 @@
+"""The at-most-once claim's handler, installed on the scheduler: one round trip before a worker
+starts a step.
+
+Dask runs a task again when its worker died or left, even with `allowed-failures: 0`; the step may
+have run already, so the run that comes second must not start it. Before it spawns anything, a
+worker asks the scheduler's handler to claim the task's key (remote.py): test and set in one call,
+atomic since the scheduler handles one message at a time. The claims live in the scheduler's
+metadata, run id -> task key -> who claimed it, beside the run's stamp (claims.py); the engine
+also claims a key it cancels before it started.
+
+The engine sends this module to the scheduler by value (cloudpickle), so a scheduler needs nothing
+of plan-engine installed: it imports only `distributed` and the standard library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distributed.diagnostics.plugin import SchedulerPlugin
+
+HANDLER = "plan_engine_claim_1"  # versioned: an older engine's plugin may be there already
+
+
+class ClaimHandler(SchedulerPlugin):
+    """Installs the claim handler on the scheduler; `metadata` is where claims are kept."""
+
+    name = "plan-engine-claim-handler-1"
+    idempotent = True  # every engine registers it; one is enough
+
+    def __init__(self, metadata: str) -> None:
+        self.metadata = metadata
+
+    async def start(self, scheduler: Any) -> None:
+        where = self.metadata
+
+        def claim(run_id: str, key: str, by: str) -> bool:
+            """Whether `by` is the first to claim `key` (a worker's address; "": the engine)."""
+            runs = scheduler.task_metadata.get(where)
+            claims = runs.get(run_id) if isinstance(runs, dict) else None
+            if isinstance(claims, dict) and claims.get(key) is not None:
+                return False
+            # Makes the missing levels, and replaces a forgotten run's None.
+            scheduler.set_metadata(keys=[where, run_id, key], value=by)
+            return True
+
+        scheduler.handlers[HANDLER] = claim

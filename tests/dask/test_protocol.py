@@ -1,0 +1,85 @@
+"""What one step costs the scheduler: one claim, and for a short step no log round trip."""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.executors.dask.claim_handler import HANDLER, ClaimHandler
+from engine.executors.dask.remote import CLAIMS
+from tests.e2e.conftest import Engine
+
+pytestmark = pytest.mark.dask
+
+
+@contextmanager
+def counted(scheduler: Any, ops: list[str]) -> Iterator[Counter[str]]:
+    """Counts the calls to the scheduler's handlers `ops` (a proxy call by the worker request
+    it carries, as `proxy:ACTION`), and puts the handlers back after."""
+    calls: Counter[str] = Counter()
+    saved = {op: scheduler.handlers[op] for op in ops}
+
+    def counting(op: str, handler: Any) -> Any:
+        @functools.wraps(handler)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls[op] += 1
+            if op == "proxy":
+                calls[f"proxy:{kwargs['msg'].get('action')}"] += 1
+            return handler(*args, **kwargs)
+
+        return call
+
+    for op, handler in saved.items():
+        scheduler.handlers[op] = counting(op, handler)
+    try:
+        yield calls
+    finally:
+        scheduler.handlers.update(saved)
+
+
+def test_a_short_step_costs_one_claim_and_no_log_round_trip(
+    engine: Engine, dask_cluster: Any
+) -> None:
+    from distributed import Client
+
+    with Client(dask_cluster, set_as_default=False) as client:
+        client.register_plugin(ClaimHandler(CLAIMS), name=ClaimHandler.name)  # as the engine will, to count it
+    steps = [{"id": f"s{i}", "command": "sh", "args": ["-c", f"echo line {i}"]} for i in range(4)]
+    ops = ["proxy", "get_metadata", HANDLER]
+    with counted(dask_cluster.scheduler, ops) as calls:
+        result = engine.run_plan(
+            steps, "--executor", "dask", "--dask-address", dask_cluster.scheduler_address
+        )
+    assert result.returncode == 0, result.stderr
+    for i in range(4):
+        assert Path(engine.attempts(f"s{i}")[0].log_path).read_text() == f"line {i}\n"
+    # One claim per step, test-and-set on the scheduler (not a get then a set from the worker).
+    assert calls[HANDLER] == 4
+    assert calls["get_metadata"] == 0
+    # The whole log came in the task's result, and the worker dropped its copy by itself.
+    assert calls["proxy:forget"] == 0
+
+
+def test_the_scheduler_grants_each_claim_once(dask_cluster: Any) -> None:
+    from distributed import Client
+
+    with Client(dask_cluster, set_as_default=False) as client:
+        client.register_plugin(ClaimHandler(CLAIMS), name=ClaimHandler.name)
+        assert client.scheduler is not None
+
+        def claim(key: str, by: str) -> bool:
+            call = getattr(client.scheduler, HANDLER)
+            return bool(client.sync(call, run_id="run-claims", key=key, by=by))
+
+        assert claim("pe-a", "tcp://w1") is True
+        assert claim("pe-a", "tcp://w2") is False  # Dask's re-run of it, elsewhere
+        assert claim("pe-b", "") is True  # the engine, canceling a step before it started
+        assert claim("pe-b", "tcp://w1") is False
+        client.sync(client.scheduler.set_metadata, keys=[CLAIMS, "run-claims"], value=None)
+        assert claim("pe-a", "tcp://w3") is True  # a forgotten run's keys are free again
