@@ -115,6 +115,5 @@ async def _register_claims(client: Client, where: str) -> None:
         await client.register_plugin(plugin, name=plugin.name)
     except Exception as error:
         raise UserError(
-            f"the Dask scheduler at {where} refused plan-engine's scheduler plugin ({error}); "
-            "it must accept pickled plugins (distributed.scheduler.pickle, the default)"
+            f"the Dask scheduler at {where} refused plan-engine's scheduler plugin: {error}"
         ) from None
