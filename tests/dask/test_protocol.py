@@ -49,7 +49,8 @@ def test_a_short_step_costs_one_claim_and_no_log_round_trip(
     from distributed import Client
 
     with Client(dask_cluster, set_as_default=False) as client:
-        client.register_plugin(ClaimHandler(CLAIMS), name=ClaimHandler.name)  # as the engine will, to count it
+        # As the engine will, so that the handler is there to be counted.
+        client.register_plugin(ClaimHandler(CLAIMS), name=ClaimHandler.name)
     steps = [{"id": f"s{i}", "command": "sh", "args": ["-c", f"echo line {i}"]} for i in range(4)]
     ops = ["proxy", "get_metadata", HANDLER]
     with counted(dask_cluster.scheduler, ops) as calls:
@@ -61,7 +62,7 @@ def test_a_short_step_costs_one_claim_and_no_log_round_trip(
         assert Path(engine.attempts(f"s{i}")[0].log_path).read_text() == f"line {i}\n"
     # One claim per step, test-and-set on the scheduler (not a get then a set from the worker).
     assert calls[HANDLER] == 4
-    assert calls["get_metadata"] == 0
+    assert calls["get_metadata"] <= 1  # the engine's one look for stale claims (claims.py)
     # The whole log came in the task's result, and the worker dropped its copy by itself.
     assert calls["proxy:forget"] == 0
 

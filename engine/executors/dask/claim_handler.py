@@ -8,8 +8,8 @@ atomic since the scheduler handles one message at a time. The claims live in the
 metadata, run id -> task key -> who claimed it, beside the run's stamp (claims.py); the engine
 also claims a key it cancels before it started.
 
-The engine sends this module to the scheduler by value (cloudpickle), so a scheduler needs nothing
-of plan-engine installed: it imports only `distributed` and the standard library.
+The scheduler imports it by name, as it imports `run_attempt` to read each task it is sent: the
+scheduler needs plan-engine installed, at the engine's version, as the workers do.
 """
 
 from __future__ import annotations

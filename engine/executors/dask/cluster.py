@@ -102,15 +102,12 @@ async def connect(address: str | None) -> Connection:
 
 
 async def _register_claims(client: Client, where: str) -> None:
-    """Installs the at-most-once claim handler on the scheduler (claim_handler.py), sent by value
-    so the scheduler needs no plan-engine; UserError if the scheduler refuses it."""
-    import cloudpickle  # type: ignore[import-untyped]
-
-    from engine.executors.dask import claim_handler
+    """Installs the at-most-once claim handler on the scheduler (claim_handler.py); UserError if
+    the scheduler refuses it."""
+    from engine.executors.dask.claim_handler import ClaimHandler
     from engine.executors.dask.remote import CLAIMS
 
-    cloudpickle.register_pickle_by_value(claim_handler)
-    plugin = claim_handler.ClaimHandler(CLAIMS)
+    plugin = ClaimHandler(CLAIMS)
     try:
         await client.register_plugin(plugin, name=plugin.name)
     except Exception as error:

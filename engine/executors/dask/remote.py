@@ -138,7 +138,7 @@ def _not_started(message: str, worker: Any, host: str) -> dict[str, Any]:
 
 
 async def _claim(worker: Any, run_id: str, key: str) -> bool:
-    """Whether this is the task's first start: one round trip to the scheduler (claim_handler.py)."""
+    """Whether this is the task's first start: one scheduler round trip (claim_handler.py)."""
     claimed = getattr(worker.scheduler, CLAIM_HANDLER)
     return bool(await claimed(run_id=run_id, key=key, by=worker.address))
 
