@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _start(ledger: Path, mode: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "LEDGER_DB"}
+    env["PYTHONFAULTHANDLER"] = "1"  # SIGABRT prints every thread's stack: see _stuck
     return subprocess.Popen(
         [sys.executable, "-m", "tests.api.interrupted", str(ledger), mode],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -38,13 +39,28 @@ def _running_steps(ledger: Path) -> int:
         return 0  # not created yet
 
 
+def _stuck(proc: subprocess.Popen[str], ledger: Path, runs: int) -> None:
+    """Fails with what the program was doing when its runs did not all start in time."""
+    with engine.Ledger(ledger) as book:
+        seen = [
+            (r.id, r.status, [(s.step_id, s.status) for s in book.steps(r.id)]) for r in book.runs()
+        ]
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGABRT)
+    _, stderr = proc.communicate(timeout=60)
+    raise AssertionError(f"{runs} running steps expected; the ledger: {seen}\n{stderr}")
+
+
 @pytest.mark.parametrize(("mode", "runs"), [("one", 1), ("loop", 2)])
 def test_ctrl_c_cancels_the_runs_and_the_program_goes_on(
     ledger: Path, mode: str, runs: int
 ) -> None:
     proc = _start(ledger, mode)
     try:
-        wait_for(lambda: _running_steps(ledger) == runs, timeout=30)
+        try:
+            wait_for(lambda: _running_steps(ledger) == runs, timeout=60)
+        except AssertionError:
+            _stuck(proc, ledger, runs)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
