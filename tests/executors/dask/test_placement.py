@@ -56,7 +56,7 @@ async def test_a_real_cluster_is_asked_and_a_leaving_worker_is_noticed() -> None
             threads_per_worker=1,
             processes=True,
             resources={"gpu": 1},
-            dashboard_address=None,
+            dashboard_address=":0",  # none would be the default port, maybe taken
             asynchronous=True,
         ) as cluster,
         distributed.Client(cluster, asynchronous=True) as client,
