@@ -67,8 +67,11 @@ def _message(error: Any) -> str:
         return f"{_shown(error.instance)} must be a name of letters, digits and `_`"
     message = str(error.message)
     written = repr(error.instance)
-    if len(written) > _SHOWN_CHARS and message.startswith(written):
-        message = _shown(error.instance) + message[len(written) :]  # not 10 MB of a bad value
+    long_or_not_text = len(written) > _SHOWN_CHARS or not isinstance(error.instance, str)
+    if long_or_not_text and message.startswith(written):
+        # As the plan wrote it (`null`, `[true]`), not as Python does (`None`, `[True]`), and cut
+        # short: not 10 MB of a bad value.
+        message = _shown(error.instance) + message[len(written) :]
     if keyword == "propertyNames":
         return f"{message} (names are letters, digits and `_`, not starting with a digit)"
     if keyword == "required":

@@ -142,6 +142,22 @@ def test_schema_and_plan_problems_name_the_yaml_line_and_column(tmp_path: Path) 
     )
 
 
+def test_a_wrong_value_is_shown_as_the_plan_spells_it_not_as_python_does(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text(
+        "name: x\nsteps:\n  - id: a\n    command: [true]\n  - id: b\n    command: null\n"
+        "    args: {k: false}\n"
+    )
+    with pytest.raises(InvalidPlan) as caught:
+        load_plan(path)
+    assert [p.message for p in caught.value.problems] == [
+        "[true] is not of type 'string'",
+        'step "b" needs command (a program), run (a script) or plan',
+        "null is not of type 'string'",
+        "{\"k\": false} is not of type 'array'",
+    ]
+
+
 @pytest.mark.slow
 def test_a_yaml_plan_runs_and_is_cached_without_importing_yaml(tmp_path: Path) -> None:
     plan = tmp_path / "hello.yaml"
