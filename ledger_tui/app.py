@@ -155,6 +155,9 @@ class LedgerApp(App[None]):
     def action_view(self, mode: str) -> None:
         if self.current_mode != mode:
             self.switch_mode(mode)
+        if mode == "runs":  # view 1 is the list, even where a run was opened on top of it
+            while isinstance(self.screen, RunDetailScreen):
+                self.pop_screen()
 
     def action_view_run(self) -> None:
         """View 2: the run chosen last, else the one under the cursor in Runs."""

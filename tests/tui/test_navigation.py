@@ -58,6 +58,13 @@ async def test_number_keys_switch_views_and_enter_drills_down(ledger: Path) -> N
         await until_loaded(pilot)
         assert isinstance(app.screen, RunDetailScreen)
         assert app.screen.run_id == FAILED_RUN
+        await pilot.press("1")  # view 1 is the list, from the run detail too
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("2", "3", "1")  # and from another view, the run left open
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("2")
+        await until_loaded(pilot)
+        assert app.screen.run_id == FAILED_RUN
 
 
 async def test_events_enter_opens_the_run(ledger: Path) -> None:
