@@ -1,4 +1,4 @@
-"""What one step costs the scheduler: one claim, and for a short step no log round trip."""
+"""What one step costs the scheduler: one claim; a short step no log round trip, no event."""
 
 from __future__ import annotations
 
@@ -37,13 +37,23 @@ def counted(scheduler: Any, ops: list[str]) -> Iterator[Counter[str]]:
 
     for op, handler in saved.items():
         scheduler.handlers[op] = counting(op, handler)
+    log_event = scheduler.stream_handlers["log-event"]
+
+    @functools.wraps(log_event)
+    def event(*args: Any, **kwargs: Any) -> Any:
+        if str(kwargs.get("topic", "")).startswith("plan-engine-"):
+            calls["start events"] += 1
+        return log_event(*args, **kwargs)
+
+    scheduler.stream_handlers["log-event"] = event
     try:
         yield calls
     finally:
         scheduler.handlers.update(saved)
+        scheduler.stream_handlers["log-event"] = log_event
 
 
-def test_a_short_step_costs_one_claim_and_no_log_round_trip(
+def test_a_short_step_costs_one_claim_and_no_other_message(
     engine: Engine, dask_cluster: Any
 ) -> None:
     from distributed import Client
@@ -65,6 +75,12 @@ def test_a_short_step_costs_one_claim_and_no_log_round_trip(
     assert calls["get_metadata"] <= 1  # the engine's one look for stale claims (claims.py)
     # The whole log came in the task's result, and the worker dropped its copy by itself.
     assert calls["proxy:forget"] == 0
+    # Where it ran came in the result too: a start event is sent only by a step still running
+    # after START_AFTER_SEC (bounded, not zero: a loaded machine may stall an `echo` that long).
+    assert calls["start events"] < 4
+    for attempt in (engine.attempts(f"s{i}")[0] for i in range(4)):
+        assert attempt.worker and attempt.worker.startswith("tcp://")
+        assert attempt.placed_at is not None and attempt.placed_at >= attempt.started_at
 
 
 def test_the_scheduler_grants_each_claim_once(dask_cluster: Any) -> None:
@@ -74,13 +90,15 @@ def test_the_scheduler_grants_each_claim_once(dask_cluster: Any) -> None:
         client.register_plugin(ClaimHandler(CLAIMS), name=ClaimHandler.name)
         assert client.scheduler is not None
 
-        def claim(key: str, by: str) -> bool:
+        def claim(key: str, by: str) -> bool | str:
             call = getattr(client.scheduler, HANDLER)
-            return bool(client.sync(call, run_id="run-claims", key=key, by=by))
+            answer: bool | str = client.sync(call, run_id="run-claims", key=key, by=by)
+            return answer
 
         assert claim("pe-a", "tcp://w1") is True
-        assert claim("pe-a", "tcp://w2") is False  # Dask's re-run of it, elsewhere
+        assert claim("pe-a", "tcp://w2") == "tcp://w1"  # Dask's re-run of it, elsewhere
+        assert claim("pe-a", "") == "tcp://w1"  # the engine, stopping it: it runs on w1
         assert claim("pe-b", "") is True  # the engine, canceling a step before it started
-        assert claim("pe-b", "tcp://w1") is False
+        assert claim("pe-b", "tcp://w1") == ""
         client.sync(client.scheduler.set_metadata, keys=[CLAIMS, "run-claims"], value=None)
         assert claim("pe-a", "tcp://w3") is True  # a forgotten run's keys are free again

@@ -19,15 +19,14 @@ from typing import TYPE_CHECKING, Any
 from distributed.client import FutureCancelledError, FuturesCancelledError
 
 from engine.executors.base import AttemptResult, LaunchSpec, Placed
-from engine.executors.dask.remote import CLAIMS, HANDLER, READ_LIMIT
+from engine.executors.dask.claim_handler import HANDLER as CLAIM_HANDLER
+from engine.executors.dask.remote import HANDLER, READ_LIMIT
 from engine.executors.logfile import LOG_FLAGS, write_all
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
 LOG_POLL_SEC = 0.2
-# A step that ends sooner brings its whole log in its result (remote.py): no read is made for it.
-LIVE_LOG_AFTER_SEC = 0.5
 # After the result, how long the rest of the log may take to arrive before it is declared lost.
 LOG_DRAIN_SEC = 30.0
 ASK_TIMEOUT_SEC = 30.0  # one request to a worker, through the scheduler
@@ -57,6 +56,8 @@ class DaskAttempt:
         self._pump: asyncio.Task[None] | None = None
         # Set when the pump must write no more: Python 3.11's wait_for can swallow its cancel.
         self._pump_stopped = False
+        self._whole_log = False  # the result brought the whole log: nothing to read
+        self._judging = False  # finding out whether a step no worker can run had started
         # Where and when a worker started it; canceled if none ever did.
         self.placement: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
         self._stops: set[asyncio.Task[None]] = set()  # stop requests under way
@@ -127,10 +128,19 @@ class DaskAttempt:
             self._later(self._drop())
 
     def no_worker(self, reason: str) -> None:
-        """Ends a queued attempt that no worker of the cluster can run (placement.py)."""
-        if self.waiting():
+        """Ends a queued attempt that no worker of the cluster can run (placement.py); as lost if
+        a worker had in fact started it (it tells so only after START_AFTER_SEC) and left."""
+        if self.waiting() and not self._judging:
+            self._judging = True
+            self._later(self._no_worker_or_gone(reason))
+
+    async def _no_worker_or_gone(self, reason: str) -> None:
+        claimant = await self._claim()  # also keeps any worker from starting it from now on
+        if isinstance(claimant, str) and claimant:
+            self._gone = f"its Dask worker {claimant} was lost mid-step, and {reason}"
+        else:
             self._no_worker = reason
-            self._later(self._drop())
+        await self._drop()
 
     async def _drop(self) -> None:
         # An asynchronous client's cancel is a coroutine: not awaited, it would drop nothing.
@@ -140,14 +150,15 @@ class DaskAttempt:
         """The worker's `start` event: where and (by the engine's clock) when the step started."""
         if self.worker is not None:
             return
-        self.placed_at = time.time()
+        # How long it had run when the worker said so: the engine's clock, never the worker's.
+        self.placed_at = max(self._submitted_at, time.time() - float(message.get("after") or 0))
         self.worker = message.get("w")
         self.host = message.get("host")
         self.pid = message.get("pid")
         where = Placed(at=self.placed_at, host=self.host, worker=self.worker, pid=self.pid)
         if not self.placement.done():
             self.placement.set_result(where)
-        if self._log_size is None:  # else placed by its result: the log came with it
+        if not self._whole_log:
             self._pump = asyncio.ensure_future(self._copy_log())
         if self._canceled:  # asked to stop before it was known to run
             self._later(self._stop("term", self._spec.kill_grace_sec))
@@ -158,28 +169,40 @@ class DaskAttempt:
         task.add_done_callback(self._stops.discard)
 
     async def _stop(self, action: str, grace_sec: float) -> None:
-        if self.worker is None:
-            # The claim first, so a worker taking the task meanwhile refuses it; then Dask drops
-            # it from its queue. One whose start event is still on its way is stopped by
-            # remote.py when Dask releases it.
-            scheduler = self._client.scheduler
-            assert scheduler is not None
-            claim = scheduler.set_metadata(keys=[CLAIMS, self._spec.run_id, self.key], value="")
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(claim, ASK_TIMEOUT_SEC)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._drop(), ASK_TIMEOUT_SEC)
-            return
+        worker = self.worker
+        if worker is None:
+            # The engine claims the key itself, so that no worker starts it after this. A worker
+            # that claimed it first runs it (its start event comes only after START_AFTER_SEC):
+            # it is stopped there, and its result says how it ended. Else Dask drops it.
+            claimant = await self._claim()
+            if claimant is True or not claimant:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._drop(), ASK_TIMEOUT_SEC)
+                return
+            worker = claimant
         # Queued attempts stopped at the same moment go first: a slot freed by this one must not
         # start a task whose cancel has not reached the scheduler yet.
         await asyncio.sleep(0)
         with contextlib.suppress(Exception):  # a worker that is gone ends the attempt as lost
-            await self._ask(action, grace=grace_sec)
+            await self._ask(action, grace=grace_sec, worker=worker)
 
-    async def _ask(self, action: str, **args: Any) -> Any:
-        assert self.worker is not None and self._client.scheduler is not None
+    async def _claim(self) -> bool | str | None:
+        """The engine's claim of its key (claim_handler.py): True when no worker had claimed it,
+        else the address of the worker that did; None when the scheduler did not answer."""
+        scheduler = self._client.scheduler
+        assert scheduler is not None
+        claim = getattr(scheduler, CLAIM_HANDLER)(run_id=self._spec.run_id, key=self.key, by="")
+        try:
+            answer: bool | str = await asyncio.wait_for(claim, ASK_TIMEOUT_SEC)
+        except Exception:
+            return None
+        return answer
+
+    async def _ask(self, action: str, worker: str | None = None, **args: Any) -> Any:
+        worker = worker or self.worker
+        assert worker is not None and self._client.scheduler is not None
         message = {"op": HANDLER, "action": action, "key": self.key, **args}
-        asked = self._client.scheduler.proxy(msg=message, worker=self.worker)
+        asked = self._client.scheduler.proxy(msg=message, worker=worker)
         return await asyncio.wait_for(asked, ASK_TIMEOUT_SEC)
 
     async def _run(self) -> AttemptResult:
@@ -205,6 +228,7 @@ class DaskAttempt:
         if value is not None:
             self._log_size = value["log_size"]
             inline = value["log"]
+            self._whole_log = inline is not None
             self._placed_from_result(value)
         self.placement.cancel()  # no-op once placed
         missing = await self._finish_log(gone=lost is not None, inline=inline)
@@ -215,7 +239,8 @@ class DaskAttempt:
 
     def _placed_from_result(self, value: dict[str, Any]) -> None:
         if self.worker is None:  # the start event may come after the result, or not at all
-            self.placed({"w": value.get("w"), "host": value.get("host"), "pid": value.get("pid")})
+            where = {key: value.get(key) for key in ("w", "host", "pid")}
+            self.placed({**where, "after": value.get("duration")})
 
     async def _finish_log(self, gone: bool, inline: bytes | None) -> int:
         """Writes the rest of the log, from the result (`inline`, the whole log when short) or
@@ -258,15 +283,12 @@ class DaskAttempt:
             await self._ask("forget")
 
     async def _copy_log(self) -> None:
-        """Copies new log bytes from the worker once the step has run `LIVE_LOG_AFTER_SEC`, then up
-        to its final size.
+        """Copies new log bytes from the worker while the step runs, then up to its final size.
 
         Ends quietly when the worker or the scheduler cannot be reached: the attempt's end says
         what was lost, and `_finish_log` counts the missing bytes.
         """
         with contextlib.suppress(Exception):
-            with contextlib.suppress(TimeoutError):  # or until the result came without the log
-                await asyncio.wait_for(self._wake.wait(), LIVE_LOG_AFTER_SEC)
             while not self._log_done():
                 data = await self._ask("read", offset=self._offset)
                 if self._log_done():

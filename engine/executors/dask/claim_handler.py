@@ -18,13 +18,13 @@ from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-HANDLER = "plan_engine_claim_1"  # versioned: an older engine's plugin may be there already
+HANDLER = "plan_engine_claim_2"  # versioned: an older engine's plugin may be there already
 
 
 class ClaimHandler(SchedulerPlugin):
     """Installs the claim handler on the scheduler; `metadata` is where claims are kept."""
 
-    name = "plan-engine-claim-handler-1"
+    name = "plan-engine-claim-handler-2"
     idempotent = True  # every engine registers it; one is enough
 
     def __init__(self, metadata: str) -> None:
@@ -33,12 +33,14 @@ class ClaimHandler(SchedulerPlugin):
     async def start(self, scheduler: Any) -> None:
         where = self.metadata
 
-        def claim(run_id: str, key: str, by: str) -> bool:
-            """Whether `by` is the first to claim `key` (a worker's address; "": the engine)."""
+        def claim(run_id: str, key: str, by: str) -> bool | str:
+            """True when `by` is the first to claim `key` (a worker's address; "": the engine),
+            else who claimed it first."""
             runs = scheduler.task_metadata.get(where)
             claims = runs.get(run_id) if isinstance(runs, dict) else None
-            if isinstance(claims, dict) and claims.get(key) is not None:
-                return False
+            first = claims.get(key) if isinstance(claims, dict) else None
+            if first is not None:
+                return str(first)
             # Makes the missing levels, and replaces a forgotten run's None.
             scheduler.set_metadata(keys=[where, run_id, key], value=by)
             return True

@@ -38,6 +38,9 @@ from engine.run.outputs import MAX_OUTPUT_BYTES
 HANDLER = "plan_engine"
 CLAIMS = "plan-engine-claims"  # the scheduler's metadata: run id -> task key -> worker
 READ_LIMIT = 1024 * 1024  # log bytes per read: a 20 MB log is 20 round trips
+# A step that ends sooner sends no start event: its result says where it ran, and brings its log.
+# Fewer messages per short step, and fewer events kept by the scheduler.
+START_AFTER_SEC = 0.5
 # A finished attempt whose engine never came back for the rest of its log (it died) is forgotten.
 FORGET_AFTER_SEC = 600.0
 
@@ -52,6 +55,8 @@ class _Running:
 
 
 _running: dict[str, _Running] = {}  # task key -> its attempt, on this worker process
+# task key -> (action, grace, when): stop requests for a key claimed here and not started yet.
+_early_stops: dict[str, tuple[str, float, float]] = {}
 _executor: LocalExecutor | None = None
 _worker_mark: str | None = None
 _stopping: set[asyncio.Future[None]] = set()  # terminations under way (the loop keeps weak refs)
@@ -84,8 +89,19 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
     handle = await _executor.launch(spec)
     running = _Running(handle, spec, outputs_path, first_deadline=handle.deadline)
     _running[key] = running
-    start = {"k": key, "e": "start", "pid": handle.pid, "host": socket.gethostname()}
-    worker.log_event(payload["topic"], {**start, "w": worker.address})
+    early = _early_stops.pop(key, None)
+    if early is not None:  # the engine stopped it between its claim and now
+        action, grace, _ = early
+        _stop(running, action, grace)
+    host = socket.gethostname()
+    spawned = time.monotonic()
+
+    def tell_start() -> None:
+        # `after`: how long it has run, a duration, so the engine need not trust this clock.
+        start = {"k": key, "e": "start", "pid": handle.pid, "host": host, "w": worker.address}
+        worker.log_event(payload["topic"], {**start, "after": time.monotonic() - spawned})
+
+    told = asyncio.get_running_loop().call_later(START_AFTER_SEC, tell_start)
     try:
         result = await handle.wait()
     except asyncio.CancelledError:
@@ -93,6 +109,7 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
         handle.kill()
         raise
     finally:
+        told.cancel()
         running.finished_at = time.time()
     outputs = None
     if result.exit_code is not None:
@@ -122,7 +139,7 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
         "max_rss_kb": result.max_rss_kb,
         "outputs": outputs,
         "w": worker.address,
-        "host": start["host"],
+        "host": host,
     }
 
 
@@ -140,7 +157,7 @@ def _not_started(message: str, worker: Any, host: str) -> dict[str, Any]:
 async def _claim(worker: Any, run_id: str, key: str) -> bool:
     """Whether this is the task's first start: one scheduler round trip (claim_handler.py)."""
     claimed = getattr(worker.scheduler, CLAIM_HANDLER)
-    return bool(await claimed(run_id=run_id, key=key, by=worker.address))
+    return await claimed(run_id=run_id, key=key, by=worker.address) is True
 
 
 def _mark() -> str:
@@ -158,17 +175,16 @@ async def control(
     not know the key."""
     running = _running.get(key)
     if running is None:
+        if action in ("term", "kill"):
+            # Claimed here but not started yet, or already gone: stopped as it starts, if it does.
+            _early_stops[key] = (action, grace, time.time())
         return None
     if action == "extend":
         return await _extend(running, later_by)
     if action == "read":
         return _read(str(running.spec.log_path), offset)
-    if action == "term":
-        # Not awaited: the answer must not wait out the grace; the task's result tells the end.
-        _terminate(running, grace)
-        return True
-    if action == "kill":
-        running.handle.kill()
+    if action in ("term", "kill"):
+        _stop(running, action, grace)
         return True
     if action == "forget":
         _forget(key)
@@ -187,6 +203,14 @@ async def _extend(running: _Running, later_by: float) -> str | bool:
     if why is not None and not isinstance(why, str):
         why = await why
     return why or True
+
+
+def _stop(running: _Running, action: str, grace: float) -> None:
+    if action == "kill":
+        running.handle.kill()
+    else:
+        # Not awaited: the answer must not wait out the grace; the task's result tells the end.
+        _terminate(running, grace)
 
 
 def _terminate(running: _Running, grace: float) -> None:
@@ -237,6 +261,9 @@ def _forget(key: str) -> None:
 
 def _forget_stale() -> None:
     now = time.time()
+    for key, (_, _, when) in list(_early_stops.items()):
+        if now - when > FORGET_AFTER_SEC:
+            del _early_stops[key]
     for key, running in list(_running.items()):
         if running.finished_at is not None and now - running.finished_at > FORGET_AFTER_SEC:
             _forget(key)
