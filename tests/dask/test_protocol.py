@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import signal
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from engine.executors.dask.claim_handler import HANDLER, ClaimHandler
 from engine.executors.dask.remote import CLAIMS
 from tests.e2e.conftest import Engine
+from tests.support import live_processes_with, wait_for
 
 pytestmark = pytest.mark.dask
 
@@ -102,3 +104,50 @@ def test_the_scheduler_grants_each_claim_once(dask_cluster: Any) -> None:
         assert claim("pe-b", "tcp://w1") == ""
         client.sync(client.scheduler.set_metadata, keys=[CLAIMS, "run-claims"], value=None)
         assert claim("pe-a", "tcp://w3") is True  # a forgotten run's keys are free again
+
+
+def test_a_step_stopped_before_its_start_event_is_stopped_on_its_worker(
+    dask_cluster: Any, tmp_path: Path, marker: str
+) -> None:
+    # Stopped as soon as its process runs, usually within START_AFTER_SEC, before the engine has
+    # heard where: its claim names the worker, which stops it. Later, the usual path does.
+    import asyncio
+    import os
+
+    from engine.executors.base import LaunchSpec
+    from engine.executors.dask.cluster import connect
+    from engine.executors.dask.executor import DaskExecutor
+
+    async def run() -> tuple[Any, str | None]:
+        executor = DaskExecutor(await connect(dask_cluster.scheduler_address))
+        try:
+            spec = LaunchSpec(
+                run_id="run-window", step_id="s", attempt=1,
+                argv=("sh", "-c", f"echo hi; exec sleep {marker}"), cwd=None,
+                env={**os.environ, "ENGINE_OUTPUT": str(tmp_path / "out")},
+                log_path=str(tmp_path / "s.log"), timeout_sec=None, kill_grace_sec=5.0,
+            )  # fmt: skip
+            attempt = await executor.launch(spec)
+            await until_async(lambda: bool(live_processes_with(marker)), 30)
+            await attempt.terminate(5.0)
+            result = await attempt.wait()
+            return result, getattr(attempt, "worker", None)
+        finally:
+            await executor.aclose()
+
+    result, worker = asyncio.run(run())
+    assert result.canceled and result.signal == signal.SIGTERM
+    assert worker and worker.startswith("tcp://")  # from the result, if not from an event
+    assert (tmp_path / "s.log").read_text() == "hi\n"
+    wait_for(lambda: live_processes_with(marker) == [], timeout=30)
+
+
+async def until_async(condition: Callable[[], bool], timeout: float) -> None:
+    """Waits, without blocking the event loop, until `condition()` holds; bounded."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the step's process never appeared"
+        await asyncio.sleep(0.01)
