@@ -8,7 +8,7 @@ import pytest
 
 from engine.ledger.times import from_iso
 from tests.e2e.conftest import Engine
-from tests.support import wait_for
+from tests.support import live_processes_with, wait_for
 
 pytestmark = pytest.mark.dask
 
@@ -75,3 +75,22 @@ def test_a_remote_step_that_timed_out_cannot_be_revived(engine: Engine, dask_add
     go.touch()
     proc.communicate(timeout=60)
     assert [a.error_code for a in engine.attempts("short")] == ["timeout"]
+
+
+def test_a_queued_remote_step_is_refused_with_why(
+    engine: Engine, dask_address: str, marker: str
+) -> None:
+    # Both worker threads are taken: the third step waits in Dask's queue, no timeout running.
+    busy = [{"id": f"busy{i}", "command": "sleep", "args": [marker]} for i in range(2)]
+    queued = {"id": "queued", "command": "true", "timeout_sec": 60}
+    plan = engine.plan([*busy, queued], globals={"max_concurrency": 3, "kill_grace_sec": 0.2})
+    proc = engine.start("run", plan, "--executor", "dask", "--dask-address", dask_address)
+    run_id = placed(engine, "busy0")
+    placed(engine, "busy1")
+    wait_for(lambda: engine.statuses(run_id).get("queued") == "running", timeout=30)
+    refused = engine.run("extend", run_id, "--step", "queued", "--by", "1h", "--wait", "30")
+    assert refused.returncode == 1
+    assert "no worker has reported it started yet" in refused.stderr
+    assert engine.run("cancel", run_id).returncode == 0
+    proc.communicate(timeout=60)
+    wait_for(lambda: live_processes_with(marker) == [], timeout=30)

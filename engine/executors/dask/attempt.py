@@ -96,7 +96,11 @@ class DaskAttempt:
         if self._canceled or self._outcome.done():
             return "it is no longer running"
         if self.placed_at is None:
-            return "it waits in Dask's queue (its timeout starts when a worker starts it)"
+            # A short step reports its start only after 0.5 s (remote.py): queued, or just begun.
+            return (
+                "no worker has reported it started yet (it waits in Dask's queue, or began less"
+                " than half a second ago); its timeout starts when a worker starts it"
+            )
         if self._spec.timeout_sec is None:
             return "it has no timeout"
         later_by = until - (self.placed_at + self._spec.timeout_sec)
