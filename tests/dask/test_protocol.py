@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import signal
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import pytest
 from engine.executors.dask.claim_handler import HANDLER, ClaimHandler
 from engine.executors.dask.remote import CLAIMS
 from tests.e2e.conftest import Engine
-from tests.support import live_processes_with, wait_for
+from tests.support import live_processes_with, until, wait_for
 
 pytestmark = pytest.mark.dask
 
@@ -128,7 +128,7 @@ def test_a_step_stopped_before_its_start_event_is_stopped_on_its_worker(
                 log_path=str(tmp_path / "s.log"), timeout_sec=None, kill_grace_sec=5.0,
             )  # fmt: skip
             attempt = await executor.launch(spec)
-            await until_async(lambda: bool(live_processes_with(marker)), 30)
+            await until(lambda: live_processes_with(marker), 30)
             await attempt.terminate(5.0)
             result = await attempt.wait()
             return result, getattr(attempt, "worker", None)
@@ -140,14 +140,3 @@ def test_a_step_stopped_before_its_start_event_is_stopped_on_its_worker(
     assert worker and worker.startswith("tcp://")  # from the result, if not from an event
     assert (tmp_path / "s.log").read_text() == "hi\n"
     wait_for(lambda: live_processes_with(marker) == [], timeout=30)
-
-
-async def until_async(condition: Callable[[], bool], timeout: float) -> None:
-    """Waits, without blocking the event loop, until `condition()` holds; bounded."""
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the step's process never appeared"
-        await asyncio.sleep(0.01)
