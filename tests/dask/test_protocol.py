@@ -1,4 +1,5 @@
-"""What one step costs the scheduler: one claim; a short step no log round trip, no event."""
+"""What one step costs the scheduler: one claim; a short step no gather, no log round trip, and
+no start event; and the scheduler keeps none of the engine's events."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def counted(scheduler: Any, ops: list[str]) -> Iterator[Counter[str]]:
     @functools.wraps(log_event)
     def event(*args: Any, **kwargs: Any) -> Any:
         if str(kwargs.get("topic", "")).startswith("plan-engine-"):
-            calls["start events"] += 1
+            calls[f"{kwargs['msg'].get('e')} events"] += 1
         return log_event(*args, **kwargs)
 
     scheduler.stream_handlers["log-event"] = event
@@ -64,7 +65,7 @@ def test_a_short_step_costs_one_claim_and_no_other_message(
         # As the engine will, so that the handler is there to be counted.
         client.register_plugin(ClaimHandler(CLAIMS), name=ClaimHandler.name)
     steps = [{"id": f"s{i}", "command": "sh", "args": ["-c", f"echo line {i}"]} for i in range(4)]
-    ops = ["proxy", "get_metadata", HANDLER]
+    ops = ["proxy", "get_metadata", HANDLER, "gather", "who_has"]
     with counted(dask_cluster.scheduler, ops) as calls:
         result = engine.run_plan(
             steps, "--executor", "dask", "--dask-address", dask_cluster.scheduler_address
@@ -77,9 +78,16 @@ def test_a_short_step_costs_one_claim_and_no_other_message(
     assert calls["get_metadata"] <= 1  # the engine's one look for stale claims (claims.py)
     # The whole log came in the task's result, and the worker dropped its copy by itself.
     assert calls["proxy:forget"] == 0
+    # Its result came by the run's event stream, ahead of the task's end: no gather through
+    # the scheduler to the worker, neither by way of the scheduler nor directly.
+    assert calls["end events"] == 4
+    assert calls["gather"] == 0 and calls["who_has"] == 0
     # Where it ran came in the result too: a start event is sent only by a step still running
     # after START_AFTER_SEC (bounded, not zero: a loaded machine may stall an `echo` that long).
     assert calls["start events"] < 4
+    # The scheduler passed the events on and kept none (relay.py): a result can carry a MiB.
+    kept = dask_cluster.scheduler.get_events()
+    assert not [topic for topic in kept if topic.startswith("plan-engine-")]
     for attempt in (engine.attempts(f"s{i}")[0] for i in range(4)):
         assert attempt.worker and attempt.worker.startswith("tcp://")
         assert attempt.placed_at is not None and attempt.placed_at >= attempt.started_at
@@ -140,3 +148,99 @@ def test_a_step_stopped_before_its_start_event_is_stopped_on_its_worker(
     assert worker and worker.startswith("tcp://")  # from the result, if not from an event
     assert (tmp_path / "s.log").read_text() == "hi\n"
     wait_for(lambda: live_processes_with(marker) == [], timeout=30)
+
+
+def test_an_ended_step_is_released_with_the_next_submit(dask_cluster: Any, tmp_path: Path) -> None:
+    # The client sends to the scheduler at most once every 10 ms: a release sent alone as a step
+    # ends would hold the next step's submit back that long. Both go in one batch instead. Each
+    # step outlasts that interval, so the client is idle when it ends.
+    import asyncio
+    import os
+
+    from engine.executors.base import LaunchSpec
+    from engine.executors.dask.cluster import connect
+    from engine.executors.dask.executor import RELEASE_WITHIN_SEC, DaskExecutor
+
+    steps = 10
+
+    def spec(i: int) -> LaunchSpec:
+        return LaunchSpec(
+            run_id="run-batches", step_id=f"s{i}", attempt=1, argv=("sleep", "0.05"), cwd=None,
+            env={**os.environ, "ENGINE_OUTPUT": str(tmp_path / f"out{i}")},
+            log_path=str(tmp_path / f"s{i}.log"), timeout_sec=None, kill_grace_sec=5.0,
+        )  # fmt: skip
+
+    async def run() -> int:
+        connection = await connect(dask_cluster.scheduler_address)
+        executor = DaskExecutor(connection)
+        stream = connection.client.scheduler_comm
+        assert stream is not None
+        try:
+            first = await executor.launch(spec(0))
+            await first.wait()
+            before = stream.batch_count
+            for i in range(1, steps):
+                result = await (await executor.launch(spec(i))).wait()
+                assert result.exit_code == 0
+            sent = stream.batch_count - before
+            # The last step's release goes alone, once no submit came for a while.
+            await until(lambda: stream.batch_count > before + sent, 10 + RELEASE_WITHIN_SEC)
+            return sent
+        finally:
+            executor.close()
+            await executor.aclose()
+
+    sent = asyncio.run(run())
+    # One batch a step (its submit and the release of the step before), not two; a client
+    # heartbeat (every 5 s) may add one.
+    assert sent <= steps - 1 + 1, sent
+
+
+def test_a_result_that_came_is_kept_when_the_scheduler_drops_the_task_after(
+    dask_cluster: Any, tmp_path: Path
+) -> None:
+    # The `end` event comes ahead of the task's end. If the scheduler then drops the task (as it
+    # does to every future when it goes away), the step still ended as its result says: not lost.
+    import asyncio
+    import os
+
+    from engine.executors.base import LaunchSpec
+    from engine.executors.dask.cluster import connect
+    from engine.executors.dask.executor import DaskExecutor
+
+    scheduler = dask_cluster.scheduler
+    finished = scheduler.stream_handlers["task-finished"]
+    held: list[str] = []
+
+    def hold(*args: Any, **kwargs: Any) -> Any:
+        if str(kwargs.get("key", "")).startswith("pe-run-dropped-"):
+            held.append(kwargs["key"])  # the task's end never reaches the scheduler
+            return None
+        return finished(*args, **kwargs)
+
+    async def run() -> Any:
+        connection = await connect(dask_cluster.scheduler_address)
+        executor = DaskExecutor(connection)
+        try:
+            spec = LaunchSpec(
+                run_id="run-dropped", step_id="s", attempt=1, argv=("echo", "done"), cwd=None,
+                env={**os.environ, "ENGINE_OUTPUT": str(tmp_path / "out")},
+                log_path=str(tmp_path / "s.log"), timeout_sec=None, kill_grace_sec=5.0,
+            )  # fmt: skip
+            attempt = await executor.launch(spec)
+            await until(lambda: held, 30)
+            scheduler.loop.add_callback(
+                scheduler.stimulus_cancel, held, connection.client.id, True, "test", ""
+            )
+            return await attempt.wait()
+        finally:
+            executor.close()
+            await executor.aclose()
+
+    scheduler.stream_handlers["task-finished"] = hold
+    try:
+        result = asyncio.run(run())
+    finally:
+        scheduler.stream_handlers["task-finished"] = finished
+    assert result.lost is None and result.exit_code == 0
+    assert (tmp_path / "s.log").read_text() == "done\n"

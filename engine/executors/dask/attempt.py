@@ -1,10 +1,10 @@
 """The engine side of one attempt on a Dask worker: its future, placement, log pump and stop.
 
-The attempt learns where it runs from the worker's `start` event; once the step has run for
-`LIVE_LOG_AFTER_SEC` it copies the worker-local log into `spec.log_path` by offset (remote.py says
-why this way), so `engine logs --follow` and the dashboard follow a remote step as a local one. Its
-end comes as the task's result, which also carries the exit status, outputs and a short log whole:
-no shared file system is assumed, and a short step costs no log read.
+The attempt learns where it runs from the worker's `start` event, and then copies the worker-local
+log into `spec.log_path` by offset (remote.py says why this way), so `engine logs --follow` and the
+dashboard follow a remote step as a local one. Its end is the task's result: the exit status,
+outputs and a log of up to a MiB whole, sent ahead by the worker's `end` event (so no gather) or
+else gathered. No shared file system is assumed, and a short step costs no log read.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from distributed.client import FutureCancelledError, FuturesCancelledError
+from distributed.client import _wait as wait  # `distributed.wait` without its default client
 
 from engine.executors.base import AttemptResult, LaunchSpec, Placed
 from engine.executors.dask.claim_handler import HANDLER as CLAIM_HANDLER
@@ -35,7 +36,15 @@ ASK_TIMEOUT_SEC = 30.0  # one request to a worker, through the scheduler
 class DaskAttempt:
     """One attempt submitted as a Dask task; `wait`, `terminate` and `kill` as a local attempt's."""
 
-    def __init__(self, client: Client, spec: LaunchSpec, key: str, future: Future[Any]) -> None:
+    def __init__(
+        self,
+        client: Client,
+        spec: LaunchSpec,
+        key: str,
+        future: Future[Any],
+        release: Callable[[Future[Any]], None] | None = None,
+    ) -> None:
+        """`release`: hands the future back to Dask once its result is in (default: at once)."""
         self.pid: int | None = None
         self.key = key
         self.worker: str | None = None  # the worker's address, once placed
@@ -44,6 +53,7 @@ class DaskAttempt:
         self._client = client
         self._spec = spec
         self._future = future
+        self._release = release or _release
         self._submitted_at = time.time()
         self._canceled = False
         self._no_worker: str | None = None  # why no worker of the cluster can run it, if so
@@ -57,6 +67,7 @@ class DaskAttempt:
         # Set when the pump must write no more: Python 3.11's wait_for can swallow its cancel.
         self._pump_stopped = False
         self._whole_log = False  # the result brought the whole log: nothing to read
+        self._value: dict[str, Any] | None = None  # the result, when its `end` event brought it
         self._judging = False  # finding out whether a step no worker can run had started
         # Where and when a worker started it; canceled if none ever did.
         self.placement: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
@@ -167,6 +178,10 @@ class DaskAttempt:
         if self._canceled:  # asked to stop before it was known to run
             self._later(self._stop("term", self._spec.kill_grace_sec))
 
+    def result_arrived(self, value: dict[str, Any]) -> None:
+        """The worker's `end` event: the task's result, sent just before the task ends."""
+        self._value = value
+
     def _later(self, stop: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(stop)
         self._stops.add(task)
@@ -213,7 +228,7 @@ class DaskAttempt:
         lost: str | None = None
         value: dict[str, Any] | None = None
         try:
-            value = await self._future
+            value = await self._outcome_of_task()
         except (FutureCancelledError, FuturesCancelledError) as error:
             if self._gone is not None:
                 lost = self._gone
@@ -223,7 +238,7 @@ class DaskAttempt:
         except Exception as error:
             lost = f"{self._where()} was lost ({type(error).__name__}: {error})"
         finally:
-            self._future.release()  # else its result stays in the worker's memory
+            self._release(self._future)  # else its result stays in the worker's memory
         if value is not None and "refused" in value:
             if not self._canceled:  # else it is the claim of a cancel before the task started
                 lost = f"{self._where()} was lost mid-step; {value['refused']}, which refused it"
@@ -237,6 +252,19 @@ class DaskAttempt:
         self.placement.cancel()  # no-op once placed
         missing = await self._finish_log(gone=lost is not None, inline=inline)
         return self._result(value, lost, missing)
+
+    async def _outcome_of_task(self) -> dict[str, Any]:
+        """The task's result once Dask says it ended: from its `end` event, which comes ahead of
+        the task's end on the same streams, else gathered (a round trip through the scheduler to
+        the worker). Raises as awaiting the future does."""
+        # No gather. A canceled future raises below, with its reason; but a result that came
+        # stands even if the scheduler then went (it cancels every future as it goes).
+        with contextlib.suppress(FuturesCancelledError):
+            await wait([self._future])
+        if self._value is not None:
+            return self._value
+        value: dict[str, Any] = await self._future
+        return value
 
     def _where(self) -> str:
         return "its Dask worker" if self.worker is None else f"its Dask worker {self.worker}"
@@ -346,6 +374,10 @@ class DaskAttempt:
             cpu_sys_ms=value["cpu_sys_ms"],
             max_rss_kb=value["max_rss_kb"],
         )
+
+
+def _release(future: Future[Any]) -> None:
+    future.release()
 
 
 def _open_log(path: str) -> int:

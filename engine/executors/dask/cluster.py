@@ -6,6 +6,7 @@ Dask executor is chosen: a local run never pays its ~0.5 s import.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -93,7 +94,7 @@ async def connect(address: str | None) -> Connection:
         raise UserError(f"cannot reach the Dask scheduler at {where}: {error}") from None
     connection = Connection(client, cluster, client.scheduler.address)
     try:
-        await _register_claims(client, address or "a LocalCluster")
+        await _register_scheduler_plugins(client, address or "a LocalCluster")
         await client.register_plugin(EnginePlugin(), name=EnginePlugin.name)
     except BaseException:
         await connection.close()
@@ -101,15 +102,16 @@ async def connect(address: str | None) -> Connection:
     return connection
 
 
-async def _register_claims(client: Client, where: str) -> None:
-    """Installs the at-most-once claim handler on the scheduler (claim_handler.py); UserError if
-    the scheduler refuses it."""
+async def _register_scheduler_plugins(client: Client, where: str) -> None:
+    """Installs plan-engine's scheduler plugins: the at-most-once claim handler
+    (claim_handler.py) and the event relay (relay.py); UserError if the scheduler refuses them."""
     from engine.executors.dask.claim_handler import ClaimHandler
+    from engine.executors.dask.relay import EventRelay
     from engine.executors.dask.remote import CLAIMS
 
-    plugin = ClaimHandler(CLAIMS)
+    plugins = (ClaimHandler(CLAIMS), EventRelay())
     try:
-        await client.register_plugin(plugin, name=plugin.name)
+        await asyncio.gather(*(client.register_plugin(p, name=p.name) for p in plugins))
     except Exception as error:
         raise UserError(
             f"the Dask scheduler at {where} refused plan-engine's scheduler plugin: {error}"

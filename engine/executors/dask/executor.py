@@ -13,17 +13,21 @@ from engine.executors.dask import claims
 from engine.executors.dask import placement as placement_module
 from engine.executors.dask.attempt import DaskAttempt
 from engine.executors.dask.payload import build_payload
+from engine.executors.dask.relay import TOPIC_PREFIX
 from engine.executors.dask.remote import CLAIMS, run_attempt
 from engine.executors.dask.routing import Placement
 from engine.executors.local import FailedAttempt
 
 if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet
+    from distributed import Future
 
     from engine.executors.dask.cluster import Connection
 
-TOPIC_PREFIX = "plan-engine-"
 CLOSE_TIMEOUT_SEC = 15.0
+# An ended attempt's future is released with the next submit, in the same message to the
+# scheduler (the client sends at most one every 10 ms), or after this long if none comes.
+RELEASE_WITHIN_SEC = 0.05
 LOST_CLOSE_SEC = 2.0  # a client whose scheduler is gone only retries connecting while it closes
 
 
@@ -49,6 +53,8 @@ class DaskExecutor:
         # The scheduler forgets a client's own topic once the client leaves (events-cleanup-delay).
         self._topic = f"{TOPIC_PREFIX}{self._client.id}"
         self._attempts: dict[str, DaskAttempt] = {}
+        self._unreleased: list[Future[Any]] = []  # ended attempts' futures (`_release_later`)
+        self._release_timer: asyncio.TimerHandle | None = None
         self._run_ids: set[str] = set()
         self._client.subscribe_topic(self._topic, self._on_event)
         self._stamps = claims.Stamps(lambda: self._client.scheduler)
@@ -71,11 +77,14 @@ class DaskExecutor:
             payload = build_payload(spec, key, self._topic, self._sealer)
         except UserError as error:
             return FailedAttempt(_not_started(error.message))
+        # Before the submit: a release takes one more turn of the event loop than a submit to
+        # reach the client's outgoing batch.
+        self._release_now()
         future = self._client.submit(
             run_attempt, payload, key=key, pure=False, retries=0, **self.submit_options(spec)
         )
         try:
-            attempt = DaskAttempt(self._client, spec, key, future)
+            attempt = DaskAttempt(self._client, spec, key, future, self._release_later)
         except OSError as error:
             await self._client.cancel([future])
             return FailedAttempt(_not_started(f"cannot open log file {spec.log_path}: {error}"))
@@ -84,6 +93,26 @@ class DaskExecutor:
         if need:
             self._watch.add(key, spec.step_id, need, attempt)
         return attempt
+
+    def _release_later(self, future: Future[Any]) -> None:
+        """Releases an ended attempt's future with the next submit, or soon.
+
+        The client sends its messages to the scheduler in batches, at most one every 10 ms. A
+        release sent alone as a step ends would make the next step's submit, which follows a
+        moment later, wait out that interval.
+        """
+        self._unreleased.append(future)
+        if self._release_timer is None:
+            loop = asyncio.get_running_loop()
+            self._release_timer = loop.call_later(RELEASE_WITHIN_SEC, self._release_now)
+
+    def _release_now(self) -> None:
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+            self._release_timer = None
+        unreleased, self._unreleased = self._unreleased, []
+        for future in unreleased:
+            future.release()
 
     def submit_options(self, spec: LaunchSpec) -> dict[str, Any]:
         """Extra `Client.submit` keywords for this attempt: its step's worker resources."""
@@ -103,6 +132,7 @@ class DaskExecutor:
     def close(self) -> None:
         """Stops watching attempts' placement; `aclose` disconnects."""
         self._watch.close()
+        self._release_now()
 
     async def aclose(self) -> None:
         """Forgets the run's claims (remote.py), disconnects from the cluster, and stops a
@@ -126,8 +156,12 @@ class DaskExecutor:
     def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
         _, message = event
         attempt = self._attempts.get(message.get("k", ""))
-        if attempt is not None and message.get("e") == "start":
+        if attempt is None:
+            return
+        if message.get("e") == "start":
             attempt.placed(message)
+        elif message.get("e") == "end":
+            attempt.result_arrived(message["r"])
 
 
 def _not_started(message: str, no_worker: bool = False) -> AttemptResult:

@@ -6,9 +6,10 @@ a coroutine, so it holds one of the worker's task slots without holding a thread
 
 The log stays in a worker-local file that the engine reads by offset through `control` (a worker
 handler reached by the scheduler's `proxy`) while the step runs: bytes pass through the scheduler
-without being kept, as they would be if sent as Dask events (the scheduler keeps the last 1,000 of
-every topic). A log of at most one read (`READ_LIMIT`) comes back whole in the task's result, so a
-short step costs no read at all (attempt.py starts reading only once a step has run a while).
+without being kept. A log of at most one read (`READ_LIMIT`) comes back whole in the task's
+result, so a short step costs no read at all (attempt.py starts reading only once a step has run
+a while). Such a result is also sent ahead as the `end` event on the engine's topic, which the
+scheduler forwards without keeping (relay.py): the engine then has no result to gather.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
         _forget(key)
     else:
         log, log_size = None, _size(str(spec.log_path))
-    return {
+    value: dict[str, Any] = {
         "exit_code": result.exit_code,
         "signal": result.signal,
         "timed_out": result.timed_out,
@@ -141,6 +142,12 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
         "w": worker.address,
         "host": host,
     }
+    if log is not None:
+        # The result goes to the engine by its event stream as well, ahead of the task's end: the
+        # engine then needs no gather, a round trip through the scheduler to this worker. It is
+        # still returned, for an engine that missed the event.
+        worker.log_event(payload["topic"], {"k": key, "e": "end", "r": value})
+    return value
 
 
 def _not_started(message: str, worker: Any, host: str) -> dict[str, Any]:
