@@ -9,7 +9,9 @@ thread each, started here, like a small real cluster reached by address):
 - the same 1,000 steps on Dask at concurrency 16: throughput with 16 in flight;
 - plain Dask, no engine: 1,000 no-op tasks (a function returning its argument) submitted from a
   client with 2 and with 16 in flight, and 1,000 `subprocess.run(["/bin/true"])` tasks with 2 in
-  flight: the round trip any Dask executor pays per task, the floor for the engine's figure.
+  flight: the round trip any Dask executor pays per task, the floor for the engine's figure. The
+  client runs in a process of its own, as the engine does (one sharing the scheduler's process
+  competes with it for the GIL, and is slower).
 
 The target: the Dask executor's cost per step at most plain Dask's round trip for a no-op + 20%.
 Rounds are interleaved (each round runs every variant once), as the machine is shared and noisy.
@@ -80,13 +82,30 @@ def raw_dask(client: Any, function: Callable[[int], int], tasks: int, in_flight:
     return time.perf_counter() - start
 
 
+RAW_TASKS: dict[str, Callable[[int], int]] = {"noop": noop, "true": true_process}
+
+
+def raw_client(address: str, task: str, tasks: int, in_flight: int) -> float:
+    """`raw_dask` from a client process of its own; the seconds, net of its start-up."""
+    argv = [sys.executable, __file__, "--raw", address, task, str(tasks), str(in_flight)]
+    done = subprocess.run(argv, check=True, capture_output=True, text=True)
+    return float(done.stdout.split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="leave the plans and ledgers")
+    parser.add_argument("--raw", nargs=4, metavar=("ADDRESS", "TASK", "TASKS", "IN_FLIGHT"))
     args = parser.parse_args()
     from distributed import Client, LocalCluster
+
+    if args.raw:  # the plain Dask client's own process (`raw_client`)
+        address, task, tasks, in_flight = args.raw
+        with Client(address, set_as_default=True) as raw:
+            print(raw_dask(raw, RAW_TASKS[task], int(tasks), int(in_flight)))
+        return
 
     work = Path(tempfile.mkdtemp(prefix="bench-dask-"))
     steps = args.steps
@@ -103,7 +122,6 @@ def main() -> None:
         dashboard_address=None,
         silence_logs=50,
     )
-    client = Client(cluster)
     address = cluster.scheduler_address
     engine = [sys.executable, "-m", "engine", "run", "-q"]
     dask = ["--executor", "dask", "--dask-address", address]
@@ -119,9 +137,9 @@ def main() -> None:
         "dask 1": run("dask", "one.json", True),
         f"dask {steps}": run("dask", "many.json", True),
         f"dask {steps} x16": run("dask16", "many16.json", True),
-        "raw noop x2": lambda: raw_dask(client, noop, steps, 2),
-        "raw noop x16": lambda: raw_dask(client, noop, steps, 16),
-        "raw /bin/true x2": lambda: raw_dask(client, true_process, steps, 2),
+        "raw noop x2": lambda: raw_client(address, "noop", steps, 2),
+        "raw noop x16": lambda: raw_client(address, "noop", steps, 16),
+        "raw /bin/true x2": lambda: raw_client(address, "true", steps, 2),
     }
     try:
         for variant in variants.values():
@@ -132,7 +150,6 @@ def main() -> None:
                 samples[name].append(variant())
             print(f"round {round_number + 1}/{args.runs} done", file=sys.stderr)
     finally:
-        client.close()
         cluster.close()
     median = {name: statistics.median(values) for name, values in samples.items()}
     report(median, steps, args.runs)

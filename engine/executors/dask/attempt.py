@@ -42,9 +42,9 @@ class DaskAttempt:
         spec: LaunchSpec,
         key: str,
         future: Future[Any],
-        release: Callable[[Future[Any]], None] | None = None,
+        release: Callable[[Future[Any]], None],
     ) -> None:
-        """`release`: hands the future back to Dask once its result is in (default: at once)."""
+        """`release` hands the future back to Dask once its result is in (executor.py)."""
         self.pid: int | None = None
         self.key = key
         self.worker: str | None = None  # the worker's address, once placed
@@ -53,7 +53,7 @@ class DaskAttempt:
         self._client = client
         self._spec = spec
         self._future = future
-        self._release = release or _release
+        self._release = release
         self._submitted_at = time.time()
         self._canceled = False
         self._no_worker: str | None = None  # why no worker of the cluster can run it, if so
@@ -374,10 +374,6 @@ class DaskAttempt:
             cpu_sys_ms=value["cpu_sys_ms"],
             max_rss_kb=value["max_rss_kb"],
         )
-
-
-def _release(future: Future[Any]) -> None:
-    future.release()
 
 
 def _open_log(path: str) -> int:
