@@ -191,9 +191,10 @@ def test_an_ended_step_is_released_with_the_next_submit(dask_cluster: Any, tmp_p
             await executor.aclose()
 
     sent = asyncio.run(run())
-    # One batch a step (its submit and the release of the step before), not two; a client
-    # heartbeat (every 5 s) may add one.
-    assert sent <= steps - 1 + 1, sent
+    # One batch a step (its submit and the release of the step before), not two. A client
+    # heartbeat (every 5 s) may add one, and so may a loop stalled past RELEASE_WITHIN_SEC on a
+    # loaded machine: two a step would be 18.
+    assert sent <= steps - 1 + 3, sent
 
 
 def test_a_result_that_came_is_kept_when_the_scheduler_drops_the_task_after(
