@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,12 +117,32 @@ def configure(conn: sqlite3.Connection, *, synchronous: Synchronous, writable: b
     conn.execute("PRAGMA foreign_keys = ON")
     if writable:
         # WAL is persistent in the file; readers inherit it and never block the writer.
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _switch_to_wal(conn)
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"cannot switch to WAL (journal_mode is {mode})")
         conn.execute(f"PRAGMA synchronous = {synchronous}")
         # Checkpoints leave the WAL file at its peak size; cap what stays on disk.
         conn.execute("PRAGMA journal_size_limit = 67108864")
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> str:
+    """`PRAGMA journal_mode = WAL`; the mode it leaves.
+
+    A fresh file's first switch is a write that begins as a read. When several connections
+    switch it at once, SQLite answers SQLITE_BUSY at once to the ones whose waiting could
+    deadlock, without calling the busy handler (two engines starting on a new ledger: 5 in 200).
+    Those try again, within the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if _primary_code(exc) != _SQLITE_BUSY or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def connect_writable(
