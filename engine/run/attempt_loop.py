@@ -133,6 +133,8 @@ class AttemptLoop:
                 step.handle = None
             finally:
                 self._slots.release()
+                if self._circuits is not None:
+                    self._circuits.settled(step.spec)  # a trial that never started
             status, error, message = self._attempt_finished(step, spec, result)
             if status is AttemptStatus.SUCCEEDED:
                 return SUCCEEDED

@@ -97,3 +97,25 @@ def test_show_gives_each_expansion_of_a_matrix_step_its_circuit(engine: Engine) 
     shown = engine.run("show", engine.last_run().id).stdout
     for expansion in ("t[n=1]", "t[n=2]"):
         assert f'circuit   {expansion}: circuit "cm/{expansion}" is open' in shown, shown
+
+
+def test_a_half_open_circuit_lets_one_of_the_steps_sharing_it_through(engine: Engine) -> None:
+    # Four expansions sharing a key checked the half-open circuit at once, and all four ran as
+    # its trial: the herd that half-open is there to hold back.
+    circuit = {"failures": 1, "within": "10m", "open_for": "1s", "key": "shared"}
+    opener = engine.plan([{"id": "call", "command": "false", "circuit": circuit}], name="opener")
+    assert engine.run("run", opener).returncode == 1
+    finished = engine.attempts("call")[-1].finished_at
+    assert finished is not None
+    wait_for(lambda: time.time() > finished + 1.2, timeout=30)
+    starts = engine.tmp_path / "starts"
+    # The trial outlasts the other checks, which wait for it to be filed under the circuit.
+    script = f'echo started >> "{starts}"; sleep 3'
+    step = {"id": "t", "matrix": {"n": [1, 2, 3, 4]}, "command": "sh", "args": ["-c", script]}
+    herd = {**step, "circuit": circuit, "on_failure": "continue"}
+    engine.run("run", engine.plan([herd], name="herd", globals={"max_concurrency": 4}))
+    assert len(starts.read_text().splitlines()) == 1
+    codes = sorted(str(engine.attempts(f"t[n={n}]")[-1].error_code) for n in (1, 2, 3, 4))
+    assert codes == ["None", "circuit_open", "circuit_open", "circuit_open"]
+    messages = [engine.attempts(f"t[n={n}]")[-1].message or "" for n in (1, 2, 3, 4)]
+    assert sum("a trial attempt is running" in message for message in messages) == 3
