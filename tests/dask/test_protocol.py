@@ -245,3 +245,19 @@ def test_a_result_that_came_is_kept_when_the_scheduler_drops_the_task_after(
         scheduler.stream_handlers["task-finished"] = finished
     assert result.lost is None and result.exit_code == 0
     assert (tmp_path / "s.log").read_text() == "done\n"
+
+
+def test_a_result_msgpack_cannot_carry_is_not_sent_as_an_event() -> None:
+    # Dask learns that msgpack refuses a message only as it writes the batch to the scheduler,
+    # and the worker dies of it: such a result must go back pickled, as the task's.
+    import msgpack
+
+    from engine.executors.dask.remote import sendable
+
+    refused = {"spawn_error": "cannot run /opt/\udcff: no such file", "log": b"\xff\xfe"}
+    with pytest.raises(UnicodeEncodeError):
+        msgpack.packb(refused)
+    assert not sendable(refused)
+    carried = {"spawn_error": None, "output_tail": "d\u00e9j\u00e0 \ufffd", "log": b"\xff\xfe"}
+    msgpack.packb(carried)
+    assert sendable(carried)

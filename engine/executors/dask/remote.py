@@ -142,12 +142,28 @@ async def run_attempt(payload: dict[str, Any]) -> dict[str, Any]:
         "w": worker.address,
         "host": host,
     }
-    if log is not None:
+    if log is not None and sendable(value):
         # The result goes to the engine by its event stream as well, ahead of the task's end: the
         # engine then needs no gather, a round trip through the scheduler to this worker. It is
         # still returned, for an engine that missed the event.
         worker.log_event(payload["topic"], {"k": key, "e": "end", "r": value})
     return value
+
+
+def sendable(value: dict[str, Any]) -> bool:
+    """Whether msgpack, which carries events, can encode `value`'s text.
+
+    Text with a lone surrogate (a name in bytes that are not UTF-8) cannot be: Dask finds out
+    only as it writes the batch to the scheduler, and the worker process dies of it (seen with
+    distributed 2026.8). Such a result is only returned, and pickled.
+    """
+    try:
+        for item in value.values():
+            if isinstance(item, str):
+                item.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _not_started(message: str, worker: Any, host: str) -> dict[str, Any]:
