@@ -74,26 +74,25 @@ def test_steps_fail_at_once_when_the_last_worker_able_to_run_them_leaves(
     engine: Engine, cluster: KeyedCluster, marker: str
 ) -> None:
     worker = cluster.add_worker("--nthreads", "1", "--resources", "fpga=1")
-    steps = [
-        {"id": "holds", "command": "sleep", "args": [marker], "resources": {"fpga": 1},
-         "on_failure": "continue"},
-        {"id": "queued", "command": "true", "resources": {"fpga": 1}, "on_failure": "continue"},
-    ]  # fmt: skip
+    # Both hold the worker once they run: whichever Dask runs first (each step's submit waits
+    # for its own resource check), the other waits in Dask's queue.
+    step = {"command": "sleep", "args": [marker], "resources": {"fpga": 1}}
+    steps = [{"id": name, **step, "on_failure": "continue"} for name in ("one", "two")]
     proc = engine.start(
         "run", engine.plan(steps), "--executor", "dask", "--dask-address", cluster.address
     )
-    wait_for(lambda: live_processes_with(marker), 60)  # running on the fpga worker
+    wait_for(lambda: live_processes_with(marker), 60)  # one runs on the fpga worker
     worker.send_signal(signal.SIGKILL)
     # Dask puts both back in its queue, where no worker will ever run them: neither waits for ever.
     _, stderr = proc.communicate(timeout=90)
     assert proc.returncode == 1, stderr
-    queued = engine.attempts("queued")
-    assert [str(a.error_code) for a in queued] == ["no_worker"]
-    assert "fpga=1" in (queued[0].message or "")
-    holds = engine.attempts("holds")
-    assert [str(a.error_code) for a in holds] == ["worker_lost"]
+    attempts = {name: engine.attempts(name) for name in ("one", "two")}
+    assert all(len(each) == 1 for each in attempts.values())
+    by_code = {str(each[0].error_code): each[0] for each in attempts.values()}
+    assert sorted(by_code) == ["no_worker", "worker_lost"]
+    assert "fpga=1" in (by_code["no_worker"].message or "")
     assert "was lost mid-step, and no worker of the cluster has the resources" in (
-        holds[0].message or ""
+        by_code["worker_lost"].message or ""
     )
 
 
