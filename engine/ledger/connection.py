@@ -118,7 +118,7 @@ def configure(conn: sqlite3.Connection, *, synchronous: Synchronous, writable: b
     if writable:
         # WAL is persistent in the file; readers inherit it and never block the writer.
         mode = _switch_to_wal(conn)
-        if str(mode).lower() != "wal":
+        if mode.lower() != "wal":
             raise sqlite3.OperationalError(f"cannot switch to WAL (journal_mode is {mode})")
         conn.execute(f"PRAGMA synchronous = {synchronous}")
         # Checkpoints leave the WAL file at its peak size; cap what stays on disk.

@@ -49,10 +49,12 @@ class Circuits:
         await lock.acquire()
         try:
             now = time.time()
-            params = state_params(key, circuit.within_sec, now)
-            rows = await self._recorder.writer.read(STATE, params)
-            fails, opens_for = circuit.failures, circuit.open_for_sec
-            state = judge(key, rows[0], failures=fails, open_for_sec=opens_for)
+            rows = await self._recorder.writer.read(
+                STATE, state_params(key, circuit.within_sec, now)
+            )
+            state = judge(
+                key, rows[0], failures=circuit.failures, open_for_sec=circuit.open_for_sec
+            )
             refused = state.refusal(now, circuit.within)
         except BaseException:
             lock.release()
