@@ -97,13 +97,27 @@ def test_exec_failure_raises_as_popen_does_and_leaves_nothing_behind(
     (tmp_path / "not-executable").write_text("echo no\n")
     argv = [arg.format(tmp=tmp_path) for arg in argv]
     cwd = None if cwd is None else cwd.format(tmp=tmp_path)
-    before = set(os.listdir("/proc/self/fd"))
+    before = _pipes()
     with pytest.raises(error) as raised:
         spawn(argv, cwd=cwd, env={"PATH": os.environ["PATH"]}, stdin=0, stdout=1, stderr=2)
     assert raised.value.filename == (cwd if names == "cwd" else argv[0])
-    assert set(os.listdir("/proc/self/fd")) <= before  # the report pipe is closed
+    assert _pipes() <= before  # the report pipe is closed
     zombies = [c for c in psutil.Process().children() if c.status() == psutil.STATUS_ZOMBIE]
     assert zombies == []  # and the child that could not exec was reaped
+
+
+def _pipes() -> set[tuple[str, str]]:
+    """This process's open pipes, as (descriptor, pipe). Only pipes: other threads (an earlier
+    test's) may open other descriptors meanwhile, and CI once saw one appear."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the listing's own descriptor, closed once listed
+            continue
+        if target.startswith("pipe:"):
+            found.add((fd, target))
+    return found
 
 
 @pytest.mark.parametrize(
